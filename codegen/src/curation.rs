@@ -1,0 +1,105 @@
+//! The curation file (`spec/curation.toml`): the few decisions the importer
+//! cannot take from the vendor file alone.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// Everything `codegen import` needs besides the vendor file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Curation {
+    /// Prefix shared by every vendor path (`/web/api/v2.1`).
+    pub path_prefix: String,
+    /// Bring in every vendor operation, not only the catalog's and the facade's.
+    #[serde(default)]
+    pub include_all: bool,
+    /// Operations the handwritten facade calls, beyond those the catalog names.
+    #[serde(default)]
+    pub facade_operations: Vec<String>,
+    /// `"METHOD /relative/path"` -> operationId, where the derived name reads badly.
+    #[serde(default)]
+    pub operation_ids: BTreeMap<String, String>,
+    /// Vendor tag -> our tag. Tags not listed keep their vendor spelling.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// operationId -> query parameters left out, where a name cannot be a
+    /// builder method of the generated client (e.g. `new`).
+    #[serde(default)]
+    pub drop_parameters: BTreeMap<String, Vec<String>>,
+    /// Content types for success responses the vendor declares without a schema.
+    #[serde(default)]
+    pub binary_responses: Vec<BinaryResponse>,
+    /// Operations the vendor file lacks.
+    #[serde(default)]
+    pub extra_operations: Vec<ExtraOperation>,
+}
+
+/// A success body that is a file, not JSON.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BinaryResponse {
+    /// Applies when the relative path contains this text.
+    pub path_contains: String,
+    /// The media type the body is declared with.
+    pub content_type: String,
+}
+
+/// An operation added by hand, with facts from public clients.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraOperation {
+    pub operation_id: String,
+    pub method: String,
+    /// Relative path, e.g. `/private/threats/{threat_id}/analysis`.
+    pub path: String,
+    pub tag: String,
+    /// Optional query parameters, all strings.
+    #[serde(default)]
+    pub query: Vec<String>,
+    /// Query parameters that are comma-joined lists.
+    #[serde(default)]
+    pub csv_query: Vec<String>,
+    /// The request takes a JSON body (free-form object).
+    #[serde(default)]
+    pub json_body: bool,
+}
+
+impl Curation {
+    /// Reads and parses a curation file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Parses curation TOML.
+    pub fn parse(text: &str) -> Result<Self> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Our tag for a vendor tag.
+    pub fn tag(&self, vendor: &str) -> String {
+        self.tags
+            .get(vendor)
+            .cloned()
+            .unwrap_or_else(|| vendor.to_string())
+    }
+
+    /// Whether the curation leaves `param` of `operation_id` out.
+    pub fn drops_parameter(&self, operation_id: &str, param: &str) -> bool {
+        self.drop_parameters
+            .get(operation_id)
+            .is_some_and(|names| names.iter().any(|n| n == param))
+    }
+
+    /// The declared content type of a schema-less success body, if it is a file.
+    pub fn binary_content_type(&self, relative_path: &str) -> Option<&str> {
+        self.binary_responses
+            .iter()
+            .find(|b| relative_path.contains(&b.path_contains))
+            .map(|b| b.content_type.as_str())
+    }
+}

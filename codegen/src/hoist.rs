@@ -1,0 +1,212 @@
+//! Shares identical inline schemas.
+//!
+//! SentinelOne repeats the same inline schema in many definitions (the
+//! 170-field agent filter sits in every agent action; the policy object in
+//! every scope). Left inline, each copy becomes its own Rust type. This pass
+//! moves every inline object or string enum that occurs more than once into
+//! one named component and points the copies at it, largest first.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use heck::ToPascalCase;
+use serde_json::{Map, Value, json};
+
+/// Where an inline schema sits: component name, JSON path below it, and the
+/// property it describes (for naming).
+#[derive(Debug, Clone)]
+struct Site {
+    component: String,
+    path: Vec<String>,
+    hint: String,
+}
+
+fn is_candidate(schema: &Map<String, Value>) -> bool {
+    let object = schema.get("type") == Some(&json!("object"))
+        && schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| p.len() >= 2);
+    let string_enum = schema.get("type") == Some(&json!("string")) && schema.contains_key("enum");
+    object || string_enum
+}
+
+/// Canonical text of a schema: keys sorted, so copies compare equal.
+fn canonical(value: &Value) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let ordered: BTreeMap<&String, Value> =
+                    map.iter().map(|(k, v)| (k, sorted(v))).collect();
+                Value::Object(ordered.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(value).to_string()
+}
+
+fn visit(value: &Value, site: Site, top: bool, found: &mut BTreeMap<String, Vec<Site>>) {
+    let Some(map) = value.as_object() else { return };
+    if !top && is_candidate(map) {
+        found.entry(canonical(value)).or_default().push(site.clone());
+    }
+    let child = |key: &[&str], hint: String| Site {
+        component: site.component.clone(),
+        path: site
+            .path
+            .iter()
+            .cloned()
+            .chain(key.iter().map(|k| k.to_string()))
+            .collect(),
+        hint,
+    };
+    if let Some(props) = map.get("properties").and_then(Value::as_object) {
+        for (name, prop) in props {
+            visit(prop, child(&["properties", name], name.clone()), false, found);
+        }
+    }
+    if let Some(items) = map.get("items") {
+        visit(items, child(&["items"], format!("{}Item", site.hint)), false, found);
+    }
+    if let Some(extra) = map.get("additionalProperties") {
+        visit(extra, child(&["additionalProperties"], format!("{}Value", site.hint)), false, found);
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(list) = map.get(key).and_then(Value::as_array) {
+            for (i, s) in list.iter().enumerate() {
+                let index = i.to_string();
+                visit(s, child(&[key, &index], site.hint.clone()), false, found);
+            }
+        }
+    }
+}
+
+fn at_path<'a>(root: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
+    path.iter().try_fold(root, |node, key| match node {
+        Value::Object(map) => map.get_mut(key),
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get_mut(i)),
+        _ => None,
+    })
+}
+
+/// The PascalCase words of a name (`AgentDisableActionRequest` -> Agent, Disable, ...).
+fn words(name: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in name.chars() {
+        if c.is_ascii_uppercase() || out.is_empty() {
+            out.push(String::new());
+        }
+        out.last_mut().expect("pushed above").push(c);
+    }
+    out
+}
+
+fn shared_name(sites: &[Site], is_response: bool, taken: &BTreeSet<String>) -> String {
+    let owners: Vec<Vec<String>> = sites.iter().map(|s| words(&s.component)).collect();
+    let mut prefix: Vec<String> = owners[0].clone();
+    for other in &owners[1..] {
+        let common = prefix.iter().zip(other).take_while(|(a, b)| a == b).count();
+        prefix.truncate(common);
+    }
+    prefix.retain(|w| w != "Request" && w != "Response");
+    let mut base = format!("{}{}", prefix.concat(), sites[0].hint.to_pascal_case());
+    if is_response && !base.ends_with("Response") {
+        base.push_str("Response");
+    }
+    let mut name = base.clone();
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{base}{n}");
+        n += 1;
+    }
+    name
+}
+
+/// Shares every inline schema that occurs more than once. `is_response`
+/// tells a component's role; copies are only shared within one role.
+pub fn share_identical(schemas: &mut Map<String, Value>, is_response: impl Fn(&str) -> bool) {
+    loop {
+        let mut found: BTreeMap<String, Vec<Site>> = BTreeMap::new();
+        for (name, schema) in schemas.iter() {
+            let site = Site {
+                component: name.clone(),
+                path: Vec::new(),
+                hint: String::new(),
+            };
+            visit(schema, site, true, &mut found);
+        }
+        // Group each text's sites by role; keep groups of two or more.
+        let mut groups: Vec<(String, bool, Vec<Site>)> = Vec::new();
+        for (text, sites) in found {
+            for role in [false, true] {
+                let same: Vec<Site> = sites
+                    .iter()
+                    .filter(|s| is_response(&s.component) == role)
+                    .cloned()
+                    .collect();
+                if same.len() >= 2 {
+                    groups.push((text.clone(), role, same));
+                }
+            }
+        }
+        if groups.is_empty() {
+            return;
+        }
+        groups.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        let mut changed = false;
+        for (text, role, sites) in groups {
+            // Sites inside a schema shared earlier in this round have moved.
+            let still_there = sites.iter().all(|s| {
+                schemas
+                    .get_mut(&s.component)
+                    .and_then(|root| at_path(root, &s.path))
+                    .is_some_and(|v| canonical(v) == text)
+            });
+            if !still_there {
+                continue;
+            }
+            let taken: BTreeSet<String> = schemas.keys().cloned().collect();
+            let name = shared_name(&sites, role, &taken);
+            let mut shared = None;
+            for site in &sites {
+                let root = schemas.get_mut(&site.component).expect("checked above");
+                let slot = at_path(root, &site.path).expect("checked above");
+                let original = std::mem::replace(slot, json!({"$ref": format!("#/components/schemas/{name}")}));
+                shared.get_or_insert(original);
+            }
+            schemas.insert(name, shared.expect("two or more sites"));
+            changed = true;
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_copies_within_a_role() {
+        let filter = json!({"type": "object", "properties": {"ids": {"type": "string"}, "name": {"type": "string"}}});
+        let mut schemas: Map<String, Value> = serde_json::from_value(json!({
+            "AgentConnectRequest": {"type": "object", "properties": {"filter": filter.clone()}},
+            "AgentDisconnectRequest": {"type": "object", "properties": {"filter": filter.clone()}},
+            "AgentListResponse": {"type": "object", "properties": {"filter": filter}}
+        }))
+        .unwrap();
+        share_identical(&mut schemas, |n| n.ends_with("Response"));
+        assert_eq!(
+            schemas["AgentConnectRequest"]["properties"]["filter"],
+            json!({"$ref": "#/components/schemas/AgentFilter"})
+        );
+        assert_eq!(
+            schemas["AgentDisconnectRequest"]["properties"]["filter"],
+            json!({"$ref": "#/components/schemas/AgentFilter"})
+        );
+        assert_eq!(schemas["AgentListResponse"]["properties"]["filter"]["type"], "object");
+        assert!(schemas.contains_key("AgentFilter"));
+    }
+}

@@ -1,0 +1,505 @@
+//! `codegen import`: SentinelOne's Swagger 2.0 file -> the curated OpenAPI 3.0.3 spec.
+//!
+//! Only facts carry over (paths, methods, parameters, schemas); every piece
+//! of vendor prose is dropped. See `spec/CURATION.md` for the rules.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value, json};
+
+use crate::curation::{Curation, ExtraOperation};
+use crate::naming;
+use crate::schema::{self, Role};
+
+/// Name of the shared error schema.
+pub const ERROR_SCHEMA: &str = "ApiError";
+/// Name of the comma-joined list schema that the generator replaces with `CsvList`.
+pub const CSV_LIST_SCHEMA: &str = "CsvList";
+/// Top-level extension listing the multipart uploads left to the facade.
+pub const MULTIPART_EXTENSION: &str = "x-multipart-operations";
+
+const METHODS: &[&str] = &["get", "put", "post", "delete", "patch"];
+const SUCCESS_CODES: &[&str] = &["200", "201", "202", "204"];
+
+/// One vendor operation, located and named.
+pub struct VendorOperation<'a> {
+    pub method: String,
+    /// Path below the API prefix, with `{param}` syntax.
+    pub relative_path: String,
+    /// Parameters that the vendor declares elsewhere but the path carries.
+    pub colon_params: BTreeSet<String>,
+    pub operation_id: String,
+    pub body: &'a Map<String, Value>,
+}
+
+impl VendorOperation<'_> {
+    /// `"METHOD /relative/path"`, the key the curation file uses.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.relative_path)
+    }
+
+    fn is_multipart(&self) -> bool {
+        let consumes_multipart = self
+            .body
+            .get("consumes")
+            .and_then(Value::as_array)
+            .is_some_and(|c| c.iter().any(|t| t == "multipart/form-data"));
+        consumes_multipart || self.params().any(|p| p["in"] == "formData")
+    }
+
+    fn params(&self) -> impl Iterator<Item = &Value> {
+        self.body
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    }
+
+    fn first_tag(&self) -> Option<&str> {
+        self.body.get("tags")?.as_array()?.first()?.as_str()
+    }
+}
+
+/// Replaces `:name` segments with `{name}` and reports the names.
+fn fix_colon_path(path: &str) -> (String, BTreeSet<String>) {
+    let mut names = BTreeSet::new();
+    let fixed = path
+        .split('/')
+        .map(|seg| match seg.strip_prefix(':') {
+            Some(name) => {
+                names.insert(name.to_string());
+                format!("{{{name}}}")
+            }
+            None => seg.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    (fixed, names)
+}
+
+/// Every operation of the vendor file, with its operationId.
+pub fn vendor_operations<'a>(
+    vendor: &'a Value,
+    curation: &Curation,
+) -> Result<Vec<VendorOperation<'a>>> {
+    if vendor.get("swagger").and_then(Value::as_str) != Some("2.0") {
+        bail!("the vendor file is not a Swagger 2.0 document (no \"swagger\": \"2.0\")");
+    }
+    let paths = vendor
+        .get("paths")
+        .and_then(Value::as_object)
+        .context("the vendor file has no paths")?;
+    let mut ops = Vec::new();
+    for (path, item) in paths {
+        let relative = path.strip_prefix(&curation.path_prefix).with_context(|| {
+            format!("path {path} does not start with {}", curation.path_prefix)
+        })?;
+        let (relative_path, colon_params) = fix_colon_path(relative);
+        for method in METHODS {
+            let Some(body) = item.get(*method).and_then(Value::as_object) else {
+                continue;
+            };
+            ops.push(VendorOperation {
+                method: method.to_uppercase(),
+                relative_path: relative_path.clone(),
+                colon_params: colon_params.clone(),
+                operation_id: String::new(),
+                body,
+            });
+        }
+    }
+    assign_operation_ids(&mut ops, curation)?;
+    Ok(ops)
+}
+
+fn assign_operation_ids(ops: &mut [VendorOperation<'_>], curation: &Curation) -> Result<()> {
+    let keys: BTreeSet<String> = ops.iter().map(VendorOperation::key).collect();
+    for key in curation.operation_ids.keys() {
+        if !keys.contains(key) {
+            bail!("curation names operation {key:?}, which the vendor file lacks");
+        }
+    }
+    let mut derived: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, op) in ops.iter_mut().enumerate() {
+        match curation.operation_ids.get(&op.key()) {
+            Some(id) => op.operation_id = id.clone(),
+            None => {
+                op.operation_id = naming::derive(&op.method, &op.relative_path);
+                derived.entry(op.operation_id.clone()).or_default().push(i);
+            }
+        }
+    }
+    for indexes in derived.values().filter(|v| v.len() > 1) {
+        for &i in indexes {
+            let suffix = naming::disambiguator(&ops[i].relative_path);
+            ops[i].operation_id.push_str(&suffix);
+        }
+    }
+    let mut seen: BTreeMap<&str, String> = BTreeMap::new();
+    for op in ops.iter() {
+        if let Some(other) = seen.insert(&op.operation_id, op.key()) {
+            bail!(
+                "operationId {} names both {other} and {}; give one of them a name in curation [operation_ids]",
+                op.operation_id,
+                op.key()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Imports `vendor` as the curated spec.
+///
+/// `wanted` is the selection (the catalog's and the facade's operationIds);
+/// `all` brings in every operation regardless.
+pub fn import(
+    vendor: &Value,
+    curation: &Curation,
+    wanted: &BTreeSet<String>,
+    all: bool,
+) -> Result<Value> {
+    let ops = vendor_operations(vendor, curation)?;
+    let definitions = vendor
+        .get("definitions")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+
+    let mut known: BTreeSet<&str> = ops.iter().map(|o| o.operation_id.as_str()).collect();
+    known.extend(curation.extra_operations.iter().map(|e| e.operation_id.as_str()));
+    let unknown: Vec<&String> = wanted.iter().filter(|w| !known.contains(w.as_str())).collect();
+    if !unknown.is_empty() {
+        bail!("the selection names operations that neither the vendor file nor the curation has: {unknown:?}");
+    }
+    let include_all = all || curation.include_all;
+
+    let mut refs = schema::RefCollector::new(vendor);
+    let mut paths: BTreeMap<String, BTreeMap<usize, (String, Value)>> = BTreeMap::new();
+    let mut multipart = Vec::new();
+    for op in &ops {
+        if !include_all && !wanted.contains(&op.operation_id) {
+            continue;
+        }
+        if op.is_multipart() {
+            multipart.push(multipart_entry(op));
+            continue;
+        }
+        let converted = convert_operation(op, curation, &mut refs)
+            .with_context(|| format!("operation {} ({})", op.operation_id, op.key()))?;
+        insert_operation(&mut paths, curation, &op.relative_path, &op.method, converted)?;
+    }
+    for extra in &curation.extra_operations {
+        if !include_all && !wanted.contains(&extra.operation_id) {
+            continue;
+        }
+        let converted = extra_operation(extra);
+        insert_operation(&mut paths, curation, &extra.path, &extra.method, converted)?;
+    }
+
+    let schemas = schema::build_components(&definitions, &refs)?;
+    let mut components = Map::new();
+    components.insert("schemas".into(), Value::Object(schemas));
+    components.insert(
+        "securitySchemes".into(),
+        json!({"ApiToken": {"type": "apiKey", "in": "header", "name": "Authorization"}}),
+    );
+
+    let mut out_paths = Map::new();
+    for (path, methods) in paths {
+        let mut item = Map::new();
+        for (_, (method, op)) in methods {
+            item.insert(method, op);
+        }
+        out_paths.insert(path, Value::Object(item));
+    }
+
+    let mut doc = Map::new();
+    doc.insert("openapi".into(), json!("3.0.3"));
+    doc.insert(
+        "info".into(),
+        json!({
+            "title": "SentinelOne Management API v2.1 (curated)",
+            "description": "Curated by `codegen import` from SentinelOne's own API description. Regenerate, do not edit by hand.",
+            "version": "2.1"
+        }),
+    );
+    doc.insert("security".into(), json!([{"ApiToken": []}]));
+    doc.insert("paths".into(), Value::Object(out_paths));
+    doc.insert("components".into(), Value::Object(components));
+    multipart.sort_by(|a: &Value, b: &Value| a["operationId"].as_str().cmp(&b["operationId"].as_str()));
+    doc.insert(MULTIPART_EXTENSION.into(), Value::Array(multipart));
+    Ok(Value::Object(doc))
+}
+
+fn insert_operation(
+    paths: &mut BTreeMap<String, BTreeMap<usize, (String, Value)>>,
+    curation: &Curation,
+    relative_path: &str,
+    method: &str,
+    op: Value,
+) -> Result<()> {
+    let method = method.to_lowercase();
+    let order = METHODS
+        .iter()
+        .position(|m| *m == method)
+        .with_context(|| format!("unsupported method {method}"))?;
+    let full = format!("{}{}", curation.path_prefix, relative_path);
+    if paths
+        .entry(full.clone())
+        .or_default()
+        .insert(order, (method.clone(), op))
+        .is_some()
+    {
+        bail!("{method} {full} is defined twice");
+    }
+    Ok(())
+}
+
+/// Renders the spec as it is written to disk.
+pub fn to_text(spec: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(spec).expect("JSON values always serialize");
+    text.push('\n');
+    text
+}
+
+fn convert_operation(
+    op: &VendorOperation<'_>,
+    curation: &Curation,
+    refs: &mut schema::RefCollector,
+) -> Result<Value> {
+    let mut path_params = Vec::new();
+    let mut query_params = Vec::new();
+    let mut request_body = None;
+    for param in op.params() {
+        let name = param["name"].as_str().context("parameter without a name")?;
+        let place = param["in"].as_str().context("parameter without `in`")?;
+        let place = if op.colon_params.contains(name) { "path" } else { place };
+        if curation.drops_parameter(&op.operation_id, name) {
+            continue;
+        }
+        match place {
+            "body" => {
+                let schema = schema::convert(&param["schema"], Role::Request, refs);
+                request_body = Some(json!({
+                    "required": true,
+                    "content": {"application/json": {"schema": schema}}
+                }));
+            }
+            "path" | "query" | "header" => {
+                let converted = json!({
+                    "name": name,
+                    "in": place,
+                    "required": place == "path" || param["required"] == true,
+                    "schema": parameter_schema(param, refs),
+                });
+                if place == "path" {
+                    path_params.push(converted);
+                } else {
+                    query_params.push(converted);
+                }
+            }
+            other => bail!("parameter {name} is in {other}, which the importer does not take"),
+        }
+    }
+    // Path parameters in template order; every template name declared.
+    let template: Vec<String> = op
+        .relative_path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}').map(str::to_string))
+        .collect();
+    let mut ordered = Vec::new();
+    for name in &template {
+        let found = path_params.iter().position(|p| p["name"] == name.as_str());
+        ordered.push(match found {
+            Some(i) => path_params.remove(i),
+            None => json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
+        });
+    }
+    if let Some(stray) = path_params.first() {
+        bail!("path parameter {} is not in the path template", stray["name"]);
+    }
+    query_params.sort_by(|a, b| {
+        (a["in"].as_str(), a["name"].as_str()).cmp(&(b["in"].as_str(), b["name"].as_str()))
+    });
+    ordered.extend(query_params);
+
+    let mut out = Map::new();
+    out.insert("operationId".into(), json!(op.operation_id));
+    out.insert("summary".into(), json!(naming::humanize(&op.operation_id)));
+    let tag = curation.tag(op.first_tag().unwrap_or("Misc"));
+    out.insert("tags".into(), json!([tag]));
+    if !ordered.is_empty() {
+        out.insert("parameters".into(), Value::Array(ordered));
+    }
+    if let Some(body) = request_body {
+        out.insert("requestBody".into(), body);
+    }
+    out.insert(
+        "responses".into(),
+        responses(op.body.get("responses"), &op.relative_path, curation, refs),
+    );
+    Ok(Value::Object(out))
+}
+
+fn parameter_schema(param: &Value, refs: &mut schema::RefCollector) -> Value {
+    if param["type"] == "array" {
+        let format = param["collectionFormat"].as_str().unwrap_or("csv");
+        if format == "csv" {
+            return json!({"$ref": format!("#/components/schemas/{CSV_LIST_SCHEMA}")});
+        }
+    }
+    let mut fields = Map::new();
+    for key in ["type", "format", "enum", "items"] {
+        if let Some(v) = param.get(key) {
+            fields.insert(key.into(), v.clone());
+        }
+    }
+    // A parameter is either sent or not: the vendor's `null` enum values
+    // carry no meaning here.
+    let mut converted = schema::convert(&Value::Object(fields), Role::Request, refs);
+    if let Some(obj) = converted.as_object_mut() {
+        obj.remove("nullable");
+    }
+    converted
+}
+
+fn responses(
+    vendor: Option<&Value>,
+    relative_path: &str,
+    curation: &Curation,
+    refs: &mut schema::RefCollector,
+) -> Value {
+    let empty = Map::new();
+    let vendor = vendor.and_then(Value::as_object).unwrap_or(&empty);
+    let mut out = Map::new();
+    let success = SUCCESS_CODES.iter().find(|c| vendor.contains_key(**c));
+    let (code, body) = match success {
+        Some(code) => {
+            let declared = &vendor[*code];
+            let body = match declared.get("schema") {
+                Some(s) => Some(json_content(schema::convert(s, Role::Response, refs))),
+                None => match curation.binary_content_type(relative_path) {
+                    Some(ct) => Some(json!({ct: {"schema": {"type": "string", "format": "binary"}}})),
+                    None if *code == "204" => None,
+                    None => Some(json_content(json!({}))),
+                },
+            };
+            (code.to_string(), body)
+        }
+        None => ("200".to_string(), Some(json_content(json!({})))),
+    };
+    let mut success = Map::new();
+    success.insert("description".into(), json!("Success"));
+    if let Some(content) = body {
+        success.insert("content".into(), content);
+    }
+    out.insert(code, Value::Object(success));
+    insert_error_responses(&mut out);
+    Value::Object(out)
+}
+
+/// Every error status shares one body: SentinelOne's error list.
+fn insert_error_responses(responses: &mut Map<String, Value>) {
+    let schema = json!({"$ref": format!("#/components/schemas/{ERROR_SCHEMA}")});
+    for range in ["4XX", "5XX"] {
+        responses.insert(
+            range.into(),
+            json!({"description": "Error", "content": json_content(schema.clone())}),
+        );
+    }
+}
+
+fn json_content(schema: Value) -> Value {
+    json!({"application/json": {"schema": schema}})
+}
+
+fn extra_operation(extra: &ExtraOperation) -> Value {
+    let mut params: Vec<Value> = extra
+        .path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect();
+    let mut query: Vec<(&String, Value)> = extra
+        .query
+        .iter()
+        .map(|q| (q, json!({"type": "string"})))
+        .chain(extra.csv_query.iter().map(|q| {
+            (q, json!({"$ref": format!("#/components/schemas/{CSV_LIST_SCHEMA}")}))
+        }))
+        .collect();
+    query.sort_by(|a, b| a.0.cmp(b.0));
+    params.extend(
+        query
+            .into_iter()
+            .map(|(name, schema)| json!({"name": name, "in": "query", "required": false, "schema": schema})),
+    );
+    let mut out = Map::new();
+    out.insert("operationId".into(), json!(extra.operation_id));
+    out.insert("summary".into(), json!(naming::humanize(&extra.operation_id)));
+    out.insert("tags".into(), json!([extra.tag]));
+    if !params.is_empty() {
+        out.insert("parameters".into(), Value::Array(params));
+    }
+    if extra.json_body {
+        out.insert(
+            "requestBody".into(),
+            json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}}),
+        );
+    }
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({"description": "Success", "content": json_content(json!({}))}),
+    );
+    insert_error_responses(&mut responses);
+    out.insert("responses".into(), Value::Object(responses));
+    Value::Object(out)
+}
+
+fn multipart_entry(op: &VendorOperation<'_>) -> Value {
+    let mut fields: Vec<Value> = op
+        .params()
+        .map(|p| {
+            let kind = match (p["type"].as_str(), p["in"].as_str()) {
+                (Some("file"), _) => "file".to_string(),
+                (Some("array"), _) => format!("array of {}", p["items"]["type"].as_str().unwrap_or("string")),
+                (Some(t), _) => t.to_string(),
+                (None, Some("body")) => "json".to_string(),
+                _ => "string".to_string(),
+            };
+            json!({"name": p["name"], "in": p["in"], "type": kind, "required": p["required"] == true})
+        })
+        .collect();
+    fields.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    json!({
+        "operationId": op.operation_id,
+        "method": op.method,
+        "path": op.relative_path,
+        "fields": fields,
+    })
+}
+
+/// The curation file, relative to the workspace root.
+pub const CURATION_PATH: &str = "spec/curation.toml";
+/// The catalog mapping, relative to the workspace root.
+pub const CATALOG_PATH: &str = "spec/catalog.tsv";
+
+/// Imports `vendor_path` with the curation and catalog found below `root`,
+/// returning the spec text.
+pub fn import_at(root: &std::path::Path, vendor_path: &std::path::Path, all: bool) -> Result<String> {
+    let curation = Curation::load(&root.join(CURATION_PATH))?;
+    let rows = crate::catalog::load(&root.join(CATALOG_PATH))?;
+    let mut wanted = crate::catalog::operation_ids(&rows);
+    wanted.extend(curation.facade_operations.iter().cloned());
+    let vendor = read_vendor(vendor_path)?;
+    let spec = import(&vendor, &curation, &wanted, all)?;
+    Ok(to_text(&spec))
+}
+
+/// Reads a vendor Swagger file.
+pub fn read_vendor(path: &std::path::Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}

@@ -1,0 +1,16 @@
+//! `codegen`: curates SentinelOne's API description into `spec/` and generates
+//! the raw client crate (`generated/`) from it with progenitor.
+//!
+//! Subcommands (see `main.rs`): `import`, `generate`, `check`, `diff`.
+
+pub mod catalog;
+pub mod check;
+pub mod curation;
+pub mod diff;
+pub mod generate;
+pub mod hoist;
+pub mod import;
+pub mod naming;
+pub mod schema;
+pub mod trim;
+pub mod validate;

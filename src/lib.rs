@@ -1,0 +1,1 @@
+//! SentinelOne Management API client.
