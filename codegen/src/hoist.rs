@@ -102,14 +102,33 @@ fn words(name: &str) -> Vec<String> {
     out
 }
 
+/// Names a shared schema: the words its owners' names begin with (or, when
+/// they share none, the commonest first word), then the property it describes.
 fn shared_name(sites: &[Site], is_response: bool, taken: &BTreeSet<String>) -> String {
-    let owners: Vec<Vec<String>> = sites.iter().map(|s| words(&s.component)).collect();
+    let owners: Vec<Vec<String>> = sites
+        .iter()
+        .map(|s| {
+            words(&s.component)
+                .iter()
+                .map(|w| crate::naming::singular(&w.to_lowercase()).to_pascal_case())
+                .filter(|w| !["Request", "Response", "Post", "Put", "Get"].contains(&w.as_str()))
+                .collect()
+        })
+        .collect();
     let mut prefix: Vec<String> = owners[0].clone();
     for other in &owners[1..] {
         let common = prefix.iter().zip(other).take_while(|(a, b)| a == b).count();
         prefix.truncate(common);
     }
-    prefix.retain(|w| w != "Request" && w != "Response");
+    if prefix.is_empty() {
+        let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
+        for first in owners.iter().filter_map(|o| o.first()) {
+            *counts.entry(first).or_default() += 1;
+        }
+        if let Some((word, _)) = counts.into_iter().max_by_key(|(w, n)| (*n, std::cmp::Reverse(*w))) {
+            prefix.push(word.clone());
+        }
+    }
     let mut base = format!("{}{}", prefix.concat(), sites[0].hint.to_pascal_case());
     if is_response && !base.ends_with("Response") {
         base.push_str("Response");

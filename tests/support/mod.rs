@@ -1,0 +1,43 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use httpmock::MockServer;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use sentinelone_generated::{Client, Inner};
+
+/// The API token every test client sends.
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// The header value SentinelOne expects for [`TOKEN`].
+pub fn auth_header() -> String {
+    format!("ApiToken {TOKEN}")
+}
+
+/// `../shared` beside the project, when it is there. With
+/// `S1_REQUIRE_SHARED` set (as `.ci/run` does) its absence is a failure.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("S1_REQUIRE_SHARED").is_some() {
+        panic!("../shared is missing but S1_REQUIRE_SHARED is set");
+    }
+    eprintln!("skipped: ../shared is not beside the project");
+    None
+}
+
+/// A raw generated client pointed at `server`, sending the test token.
+pub fn raw_client(server: &MockServer) -> Client {
+    let mut headers = HeaderMap::new();
+    let mut value = HeaderValue::from_str(&auth_header()).expect("valid header");
+    value.set_sensitive(true);
+    headers.insert(AUTHORIZATION, value);
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client builds");
+    Client::new_with_client(&server.base_url(), http, Inner::default())
+}
