@@ -34,7 +34,11 @@ pub fn parse(text: &str) -> Result<Vec<CatalogRow>> {
         .map(|(i, line)| {
             let cols: Vec<&str> = line.split('\t').collect();
             if cols.len() != 4 {
-                bail!("catalog line {}: expected 4 columns, found {}", i + 2, cols.len());
+                bail!(
+                    "catalog line {}: expected 4 columns, found {}",
+                    i + 2,
+                    cols.len()
+                );
             }
             Ok(CatalogRow {
                 source: cols[0].to_string(),

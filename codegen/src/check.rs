@@ -27,7 +27,10 @@ pub fn compare(root: &Path, path: &Path, expected: &str) -> Option<Drift> {
     let diff = TextDiff::from_lines(actual.as_str(), expected)
         .unified_diff()
         .context_radius(2)
-        .header(&format!("{shown} (committed)"), &format!("{shown} (from codegen)"))
+        .header(
+            &format!("{shown} (committed)"),
+            &format!("{shown} (from codegen)"),
+        )
         .to_string();
     let total = diff.lines().count();
     let mut text: String = diff
@@ -38,7 +41,10 @@ pub fn compare(root: &Path, path: &Path, expected: &str) -> Option<Drift> {
     if total > MAX_DIFF_LINES {
         text.push_str(&format!("... {} more diff lines\n", total - MAX_DIFF_LINES));
     }
-    Some(Drift { path: shown, diff: text })
+    Some(Drift {
+        path: shown,
+        diff: text,
+    })
 }
 
 /// Every drift between the committed files and codegen's output. With
@@ -46,7 +52,8 @@ pub fn compare(root: &Path, path: &Path, expected: &str) -> Option<Drift> {
 pub fn check(root: &Path, vendor: Option<&Path>) -> Result<Vec<Drift>> {
     let mut drifts = Vec::new();
     if let Some(vendor) = vendor {
-        let spec = import::import_at(root, vendor, false).context("re-importing the vendor file")?;
+        let spec =
+            import::import_at(root, vendor, false).context("re-importing the vendor file")?;
         drifts.extend(compare(root, Path::new(generate::SPEC_PATH), &spec));
     }
     let generated = generate::generate_at(root)?;

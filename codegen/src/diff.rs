@@ -34,7 +34,9 @@ fn resolve(value: &Value, schemas: &Map<String, Value>, depth: usize) -> Value {
                     .collect(),
             )
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, schemas, depth)).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| resolve(v, schemas, depth)).collect())
+        }
         other => other.clone(),
     }
 }
@@ -50,7 +52,11 @@ fn facts(spec: &Value) -> Facts {
                 .into_iter()
                 .flatten()
                 .map(|p| {
-                    let key = format!("{} {}", p["in"].as_str().unwrap_or("?"), p["name"].as_str().unwrap_or("?"));
+                    let key = format!(
+                        "{} {}",
+                        p["in"].as_str().unwrap_or("?"),
+                        p["name"].as_str().unwrap_or("?")
+                    );
                     (key, resolve(p, schemas, 0))
                 })
                 .collect();
@@ -94,12 +100,22 @@ pub fn report(curated: &Value, newer: &Value) -> String {
         }
         changed += 1;
         let _ = writeln!(details, "  ~ {key} ({})", before.operation_id);
-        let names: BTreeSet<&String> = before.parameters.keys().chain(after.parameters.keys()).collect();
+        let names: BTreeSet<&String> = before
+            .parameters
+            .keys()
+            .chain(after.parameters.keys())
+            .collect();
         for name in names {
             match (before.parameters.get(name), after.parameters.get(name)) {
-                (None, Some(_)) => { let _ = writeln!(details, "      parameter added: {name}"); }
-                (Some(_), None) => { let _ = writeln!(details, "      parameter removed: {name}"); }
-                (Some(a), Some(b)) if a != b => { let _ = writeln!(details, "      parameter changed: {name}"); }
+                (None, Some(_)) => {
+                    let _ = writeln!(details, "      parameter added: {name}");
+                }
+                (Some(_), None) => {
+                    let _ = writeln!(details, "      parameter removed: {name}");
+                }
+                (Some(a), Some(b)) if a != b => {
+                    let _ = writeln!(details, "      parameter changed: {name}");
+                }
                 _ => {}
             }
         }
@@ -110,12 +126,20 @@ pub fn report(curated: &Value, newer: &Value) -> String {
             let _ = writeln!(details, "      response schema changed");
         }
         if before.operation_id != after.operation_id {
-            let _ = writeln!(details, "      operationId would become {}", after.operation_id);
+            let _ = writeln!(
+                details,
+                "      operationId would become {}",
+                after.operation_id
+            );
         }
     }
     let _ = writeln!(text, "Changed ({changed}):");
     text.push_str(&details);
-    let _ = writeln!(text, "New, or not selected in the curated spec ({}):", added.len());
+    let _ = writeln!(
+        text,
+        "New, or not selected in the curated spec ({}):",
+        added.len()
+    );
     for key in &added {
         let _ = writeln!(text, "  + {key} ({})", new[*key].operation_id);
     }

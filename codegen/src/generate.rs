@@ -70,19 +70,27 @@ fn response_roots(spec: &OpenAPI) -> Vec<String> {
     roots
 }
 
-fn render(tokens: proc_macro2::TokenStream, what: &str, response_roots: &[String]) -> Result<String> {
-    let mut file: syn::File =
-        syn::parse2(tokens).with_context(|| format!("progenitor produced invalid Rust for {what}"))?;
+fn render(
+    tokens: proc_macro2::TokenStream,
+    what: &str,
+    response_roots: &[String],
+) -> Result<String> {
+    let mut file: syn::File = syn::parse2(tokens)
+        .with_context(|| format!("progenitor produced invalid Rust for {what}"))?;
     crate::trim::strip_response_builders(&mut file, response_roots);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }
 
 /// Runs progenitor on `spec`, turning its panics into errors.
-fn run_progenitor(spec: &OpenAPI) -> Result<(proc_macro2::TokenStream, proc_macro2::TokenStream), String> {
+fn run_progenitor(
+    spec: &OpenAPI,
+) -> Result<(proc_macro2::TokenStream, proc_macro2::TokenStream), String> {
     let attempt = std::panic::catch_unwind(|| {
         let mut generator = Generator::new(&settings());
         let client = generator.generate_tokens(spec).map_err(|e| e.to_string())?;
-        let mock = generator.httpmock(spec, "crate").map_err(|e| e.to_string())?;
+        let mock = generator
+            .httpmock(spec, "crate")
+            .map_err(|e| e.to_string())?;
         Ok((client, mock))
     });
     match attempt {
@@ -102,7 +110,9 @@ fn name_failing_operations(spec: &OpenAPI) -> Vec<String> {
     std::panic::set_hook(Box::new(|_| {}));
     let mut failures = Vec::new();
     for (path, item) in &spec.paths.paths {
-        let openapiv3::ReferenceOr::Item(item) = item else { continue };
+        let openapiv3::ReferenceOr::Item(item) = item else {
+            continue;
+        };
         for (method, op) in item.iter() {
             let mut single = spec.clone();
             let mut only = openapiv3::PathItem::default();
@@ -114,9 +124,14 @@ fn name_failing_operations(spec: &OpenAPI) -> Vec<String> {
                 "patch" => only.patch = Some(op.clone()),
                 _ => continue,
             }
-            single.paths.paths = [(path.clone(), openapiv3::ReferenceOr::Item(only))].into_iter().collect();
+            single.paths.paths = [(path.clone(), openapiv3::ReferenceOr::Item(only))]
+                .into_iter()
+                .collect();
             if let Err(e) = run_progenitor(&single) {
-                let id = op.operation_id.clone().unwrap_or_else(|| format!("{method} {path}"));
+                let id = op
+                    .operation_id
+                    .clone()
+                    .unwrap_or_else(|| format!("{method} {path}"));
                 failures.push(format!("operation {id}: {e}"));
             }
         }
@@ -135,7 +150,8 @@ pub fn generate(spec_text: &str) -> Result<Generated> {
             bail!(
                 "progenitor failed: {whole}\n  {}",
                 if failures.is_empty() {
-                    "no single operation fails alone; the failure comes from their combination".to_string()
+                    "no single operation fails alone; the failure comes from their combination"
+                        .to_string()
                 } else {
                     failures.join("\n  ")
                 }
@@ -145,8 +161,14 @@ pub fn generate(spec_text: &str) -> Result<Generated> {
     let roots = response_roots(&spec);
     Ok(Generated {
         files: vec![
-            (PathBuf::from(CLIENT_PATH), render(client, "the client", &roots)?),
-            (PathBuf::from(MOCK_PATH), render(mock, "the httpmock helpers", &roots)?),
+            (
+                PathBuf::from(CLIENT_PATH),
+                render(client, "the client", &roots)?,
+            ),
+            (
+                PathBuf::from(MOCK_PATH),
+                render(mock, "the httpmock helpers", &roots)?,
+            ),
         ],
     })
 }

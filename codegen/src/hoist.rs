@@ -49,7 +49,10 @@ fn canonical(value: &Value) -> String {
 fn visit(value: &Value, site: Site, top: bool, found: &mut BTreeMap<String, Vec<Site>>) {
     let Some(map) = value.as_object() else { return };
     if !top && is_candidate(map) {
-        found.entry(canonical(value)).or_default().push(site.clone());
+        found
+            .entry(canonical(value))
+            .or_default()
+            .push(site.clone());
     }
     let child = |key: &[&str], hint: String| Site {
         component: site.component.clone(),
@@ -63,14 +66,29 @@ fn visit(value: &Value, site: Site, top: bool, found: &mut BTreeMap<String, Vec<
     };
     if let Some(props) = map.get("properties").and_then(Value::as_object) {
         for (name, prop) in props {
-            visit(prop, child(&["properties", name], name.clone()), false, found);
+            visit(
+                prop,
+                child(&["properties", name], name.clone()),
+                false,
+                found,
+            );
         }
     }
     if let Some(items) = map.get("items") {
-        visit(items, child(&["items"], format!("{}Item", site.hint)), false, found);
+        visit(
+            items,
+            child(&["items"], format!("{}Item", site.hint)),
+            false,
+            found,
+        );
     }
     if let Some(extra) = map.get("additionalProperties") {
-        visit(extra, child(&["additionalProperties"], format!("{}Value", site.hint)), false, found);
+        visit(
+            extra,
+            child(&["additionalProperties"], format!("{}Value", site.hint)),
+            false,
+            found,
+        );
     }
     for key in ["allOf", "anyOf", "oneOf"] {
         if let Some(list) = map.get(key).and_then(Value::as_array) {
@@ -125,7 +143,10 @@ fn shared_name(sites: &[Site], is_response: bool, taken: &BTreeSet<String>) -> S
         for first in owners.iter().filter_map(|o| o.first()) {
             *counts.entry(first).or_default() += 1;
         }
-        if let Some((word, _)) = counts.into_iter().max_by_key(|(w, n)| (*n, std::cmp::Reverse(*w))) {
+        if let Some((word, _)) = counts
+            .into_iter()
+            .max_by_key(|(w, n)| (*n, std::cmp::Reverse(*w)))
+        {
             prefix.push(word.clone());
         }
     }
@@ -191,7 +212,10 @@ pub fn share_identical(schemas: &mut Map<String, Value>, is_response: impl Fn(&s
             for site in &sites {
                 let root = schemas.get_mut(&site.component).expect("checked above");
                 let slot = at_path(root, &site.path).expect("checked above");
-                let original = std::mem::replace(slot, json!({"$ref": format!("#/components/schemas/{name}")}));
+                let original = std::mem::replace(
+                    slot,
+                    json!({"$ref": format!("#/components/schemas/{name}")}),
+                );
                 shared.get_or_insert(original);
             }
             schemas.insert(name, shared.expect("two or more sites"));
@@ -225,7 +249,10 @@ mod tests {
             schemas["AgentDisconnectRequest"]["properties"]["filter"],
             json!({"$ref": "#/components/schemas/AgentFilter"})
         );
-        assert_eq!(schemas["AgentListResponse"]["properties"]["filter"]["type"], "object");
+        assert_eq!(
+            schemas["AgentListResponse"]["properties"]["filter"]["type"],
+            "object"
+        );
         assert!(schemas.contains_key("AgentFilter"));
     }
 }

@@ -92,9 +92,9 @@ pub fn vendor_operations<'a>(
         .context("the vendor file has no paths")?;
     let mut ops = Vec::new();
     for (path, item) in paths {
-        let relative = path.strip_prefix(&curation.path_prefix).with_context(|| {
-            format!("path {path} does not start with {}", curation.path_prefix)
-        })?;
+        let relative = path
+            .strip_prefix(&curation.path_prefix)
+            .with_context(|| format!("path {path} does not start with {}", curation.path_prefix))?;
         let (relative_path, colon_params) = fix_colon_path(relative);
         for method in METHODS {
             let Some(body) = item.get(*method).and_then(Value::as_object) else {
@@ -167,10 +167,20 @@ pub fn import(
         .unwrap_or_default();
 
     let mut known: BTreeSet<&str> = ops.iter().map(|o| o.operation_id.as_str()).collect();
-    known.extend(curation.extra_operations.iter().map(|e| e.operation_id.as_str()));
-    let unknown: Vec<&String> = wanted.iter().filter(|w| !known.contains(w.as_str())).collect();
+    known.extend(
+        curation
+            .extra_operations
+            .iter()
+            .map(|e| e.operation_id.as_str()),
+    );
+    let unknown: Vec<&String> = wanted
+        .iter()
+        .filter(|w| !known.contains(w.as_str()))
+        .collect();
     if !unknown.is_empty() {
-        bail!("the selection names operations that neither the vendor file nor the curation has: {unknown:?}");
+        bail!(
+            "the selection names operations that neither the vendor file nor the curation has: {unknown:?}"
+        );
     }
     let include_all = all || curation.include_all;
 
@@ -187,7 +197,13 @@ pub fn import(
         }
         let converted = convert_operation(op, curation, &mut refs)
             .with_context(|| format!("operation {} ({})", op.operation_id, op.key()))?;
-        insert_operation(&mut paths, curation, &op.relative_path, &op.method, converted)?;
+        insert_operation(
+            &mut paths,
+            curation,
+            &op.relative_path,
+            &op.method,
+            converted,
+        )?;
     }
     for extra in &curation.extra_operations {
         if !include_all && !wanted.contains(&extra.operation_id) {
@@ -227,7 +243,8 @@ pub fn import(
     doc.insert("security".into(), json!([{"ApiToken": []}]));
     doc.insert("paths".into(), Value::Object(out_paths));
     doc.insert("components".into(), Value::Object(components));
-    multipart.sort_by(|a: &Value, b: &Value| a["operationId"].as_str().cmp(&b["operationId"].as_str()));
+    multipart
+        .sort_by(|a: &Value, b: &Value| a["operationId"].as_str().cmp(&b["operationId"].as_str()));
     doc.insert(MULTIPART_EXTENSION.into(), Value::Array(multipart));
     Ok(Value::Object(doc))
 }
@@ -274,7 +291,11 @@ fn convert_operation(
     for param in op.params() {
         let name = param["name"].as_str().context("parameter without a name")?;
         let place = param["in"].as_str().context("parameter without `in`")?;
-        let place = if op.colon_params.contains(name) { "path" } else { place };
+        let place = if op.colon_params.contains(name) {
+            "path"
+        } else {
+            place
+        };
         if curation.drops_parameter(&op.operation_id, name) {
             continue;
         }
@@ -313,11 +334,16 @@ fn convert_operation(
         let found = path_params.iter().position(|p| p["name"] == name.as_str());
         ordered.push(match found {
             Some(i) => path_params.remove(i),
-            None => json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
+            None => {
+                json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
+            }
         });
     }
     if let Some(stray) = path_params.first() {
-        bail!("path parameter {} is not in the path template", stray["name"]);
+        bail!(
+            "path parameter {} is not in the path template",
+            stray["name"]
+        );
     }
     query_params.sort_by(|a, b| {
         (a["in"].as_str(), a["name"].as_str()).cmp(&(b["in"].as_str(), b["name"].as_str()))
@@ -380,7 +406,9 @@ fn responses(
             let body = match declared.get("schema") {
                 Some(s) => Some(json_content(schema::convert(s, Role::Response, refs))),
                 None => match curation.binary_content_type(relative_path) {
-                    Some(ct) => Some(json!({ct: {"schema": {"type": "string", "format": "binary"}}})),
+                    Some(ct) => {
+                        Some(json!({ct: {"schema": {"type": "string", "format": "binary"}}}))
+                    }
                     None if *code == "204" => None,
                     None => Some(json_content(json!({}))),
                 },
@@ -426,18 +454,22 @@ fn extra_operation(extra: &ExtraOperation) -> Value {
         .iter()
         .map(|q| (q, json!({"type": "string"})))
         .chain(extra.csv_query.iter().map(|q| {
-            (q, json!({"$ref": format!("#/components/schemas/{CSV_LIST_SCHEMA}")}))
+            (
+                q,
+                json!({"$ref": format!("#/components/schemas/{CSV_LIST_SCHEMA}")}),
+            )
         }))
         .collect();
     query.sort_by(|a, b| a.0.cmp(b.0));
-    params.extend(
-        query
-            .into_iter()
-            .map(|(name, schema)| json!({"name": name, "in": "query", "required": false, "schema": schema})),
-    );
+    params.extend(query.into_iter().map(
+        |(name, schema)| json!({"name": name, "in": "query", "required": false, "schema": schema}),
+    ));
     let mut out = Map::new();
     out.insert("operationId".into(), json!(extra.operation_id));
-    out.insert("summary".into(), json!(naming::humanize(&extra.operation_id)));
+    out.insert(
+        "summary".into(),
+        json!(naming::humanize(&extra.operation_id)),
+    );
     out.insert("tags".into(), json!([extra.tag]));
     if !params.is_empty() {
         out.insert("parameters".into(), Value::Array(params));
@@ -488,7 +520,11 @@ pub const CATALOG_PATH: &str = "spec/catalog.tsv";
 
 /// Imports `vendor_path` with the curation and catalog found below `root`,
 /// returning the spec text.
-pub fn import_at(root: &std::path::Path, vendor_path: &std::path::Path, all: bool) -> Result<String> {
+pub fn import_at(
+    root: &std::path::Path,
+    vendor_path: &std::path::Path,
+    all: bool,
+) -> Result<String> {
     let curation = Curation::load(&root.join(CURATION_PATH))?;
     let rows = crate::catalog::load(&root.join(CATALOG_PATH))?;
     let mut wanted = crate::catalog::operation_ids(&rows);
@@ -500,6 +536,7 @@ pub fn import_at(root: &std::path::Path, vendor_path: &std::path::Path, all: boo
 
 /// Reads a vendor Swagger file.
 pub fn read_vendor(path: &std::path::Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
 }

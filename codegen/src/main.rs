@@ -9,7 +9,10 @@ use clap::{Parser, Subcommand};
 use codegen::{check, diff, generate, import};
 
 #[derive(Parser)]
-#[command(name = "codegen", about = "Curated spec and generated client for the SentinelOne API")]
+#[command(
+    name = "codegen",
+    about = "Curated spec and generated client for the SentinelOne API"
+)]
 struct Cli {
     /// Workspace root (holds spec/ and generated/).
     #[arg(long, default_value = ".", global = true)]
@@ -55,12 +58,19 @@ fn run(cli: Cli) -> Result<bool> {
             let spec: serde_json::Value = serde_json::from_str(&text)?;
             let ops: usize = spec["paths"]
                 .as_object()
-                .map(|p| p.values().filter_map(|i| i.as_object()).map(|i| i.len()).sum())
+                .map(|p| {
+                    p.values()
+                        .filter_map(|i| i.as_object())
+                        .map(|i| i.len())
+                        .sum()
+                })
                 .unwrap_or(0);
             eprintln!(
                 "wrote {} ({ops} operations, {} multipart uploads left to the facade) in {:.2?}",
                 out.display(),
-                spec[import::MULTIPART_EXTENSION].as_array().map_or(0, Vec::len),
+                spec[import::MULTIPART_EXTENSION]
+                    .as_array()
+                    .map_or(0, Vec::len),
                 started.elapsed()
             );
             Ok(true)
@@ -80,7 +90,10 @@ fn run(cli: Cli) -> Result<bool> {
                 println!("drift in {}:\n{}", drift.path, drift.diff);
             }
             if drifts.is_empty() {
-                eprintln!("codegen check: spec and generated code agree ({:.2?})", started.elapsed());
+                eprintln!(
+                    "codegen check: spec and generated code agree ({:.2?})",
+                    started.elapsed()
+                );
             } else {
                 eprintln!(
                     "codegen check: {} file(s) drifted; run `cargo run -p codegen -- generate` (or import) and commit",

@@ -75,24 +75,33 @@ enum Segment {
 }
 
 fn words(segment: &str) -> Vec<String> {
-    segment.to_snake_case().split('_').map(str::to_string).collect()
+    segment
+        .to_snake_case()
+        .split('_')
+        .map(str::to_string)
+        .collect()
 }
 
 fn segments(relative_path: &str) -> Vec<Segment> {
     let mut after_actions = false;
     let mut out = Vec::new();
-    for s in relative_path.split('/').filter(|s| !s.is_empty() && *s != "private") {
+    for s in relative_path
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != "private")
+    {
         if s == "actions" {
             after_actions = true;
             continue;
         }
-        out.push(if let Some(p) = s.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-            Segment::Param(p.to_string())
-        } else if after_actions {
-            Segment::Action(words(s))
-        } else {
-            Segment::Word(words(s))
-        });
+        out.push(
+            if let Some(p) = s.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Segment::Param(p.to_string())
+            } else if after_actions {
+                Segment::Action(words(s))
+            } else {
+                Segment::Word(words(s))
+            },
+        );
         after_actions = false;
     }
     out
@@ -234,15 +243,27 @@ mod tests {
         assert_eq!(derive("DELETE", "/exclusions"), "delete_exclusions");
         assert_eq!(derive("PUT", "/groups/{group_id}"), "update_group");
         assert_eq!(derive("POST", "/agents/actions/connect"), "connect_agents");
-        assert_eq!(derive("POST", "/agents/actions/broadcast"), "broadcast_agents");
-        assert_eq!(derive("POST", "/agents/actions/fetch-logs"), "fetch_agent_logs");
+        assert_eq!(
+            derive("POST", "/agents/actions/broadcast"),
+            "broadcast_agents"
+        );
+        assert_eq!(
+            derive("POST", "/agents/actions/fetch-logs"),
+            "fetch_agent_logs"
+        );
         assert_eq!(derive("POST", "/dv/init-query"), "init_dv_query");
         assert_eq!(derive("POST", "/dv/cancel-query"), "cancel_dv_query");
         assert_eq!(derive("GET", "/dv/query-status"), "get_dv_query_status");
-        assert_eq!(derive("POST", "/threats/mitigate/{action}"), "mitigate_threats");
+        assert_eq!(
+            derive("POST", "/threats/mitigate/{action}"),
+            "mitigate_threats"
+        );
         assert_eq!(derive("GET", "/export/agents"), "export_agents");
         assert_eq!(derive("GET", "/agents/count"), "count_agents");
-        assert_eq!(derive("GET", "/threats/{threat_id}/notes"), "list_threat_notes");
+        assert_eq!(
+            derive("GET", "/threats/{threat_id}/notes"),
+            "list_threat_notes"
+        );
     }
 
     #[test]

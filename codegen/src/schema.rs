@@ -49,9 +49,16 @@ impl RefCollector {
             .filter_map(Value::as_object)
             .flat_map(|item| item.values());
         for op in ops {
-            for param in op.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+            for param in op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if param["in"] == "body" {
-                    collect_refs(&param["schema"], &mut |r| note_role(&mut roles, r, Role::Request));
+                    collect_refs(&param["schema"], &mut |r| {
+                        note_role(&mut roles, r, Role::Request)
+                    });
                 }
             }
             let responses = op.get("responses").and_then(Value::as_object);
@@ -117,7 +124,10 @@ impl RefCollector {
 }
 
 fn note_role(roles: &mut BTreeMap<String, Role>, reference: &str, role: Role) {
-    let name = reference.strip_prefix(DEFINITIONS).unwrap_or(reference).to_string();
+    let name = reference
+        .strip_prefix(DEFINITIONS)
+        .unwrap_or(reference)
+        .to_string();
     let entry = roles.entry(name).or_insert(role);
     if role == Role::Response {
         *entry = Role::Response;
@@ -184,7 +194,10 @@ fn module_prefix(vendor: &str) -> String {
     let mut words = modules[..modules.len() - 1].join("_");
     words.push('_');
     words.push_str(&head);
-    words.replace("schemas", "").replace("schema", "").to_pascal_case()
+    words
+        .replace("schemas", "")
+        .replace("schema", "")
+        .to_pascal_case()
 }
 
 /// Converts one vendor schema for `role`.
@@ -233,7 +246,10 @@ pub fn convert(schema: &Value, role: Role, refs: &mut RefCollector) -> Value {
         }
     }
     if ty == Some("array") {
-        let items = src.get("items").map(|i| convert(i, role, refs)).unwrap_or(json!({}));
+        let items = src
+            .get("items")
+            .map(|i| convert(i, role, refs))
+            .unwrap_or(json!({}));
         out.insert("items".into(), items);
     }
     if let Some(props) = src.get("properties").and_then(Value::as_object) {
@@ -329,9 +345,10 @@ pub fn build_components(
             break;
         }
         for vendor in pending {
-            let (Some((clean, role)), Some(def)) =
-                (collector.names.get(&vendor).cloned(), definitions.get(&vendor))
-            else {
+            let (Some((clean, role)), Some(def)) = (
+                collector.names.get(&vendor).cloned(),
+                definitions.get(&vendor),
+            ) else {
                 bail!("schema reference {vendor} names no vendor definition");
             };
             done.insert(clean, convert(def, role, &mut collector));
@@ -388,7 +405,10 @@ mod tests {
             "AffectedResultsResponse"
         );
         assert_eq!(
-            clean_name("threats.schemas_ThreatsMitigateRequestSchema", Role::Request),
+            clean_name(
+                "threats.schemas_ThreatsMitigateRequestSchema",
+                Role::Request
+            ),
             "ThreatsMitigateRequest"
         );
         assert_eq!(

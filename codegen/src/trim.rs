@@ -25,7 +25,9 @@ fn subject(item: &Item) -> Option<String> {
 /// Whether `name` is a response body type (a response schema or one of the
 /// inline types typify names after it).
 fn is_response_type(name: &str, response_roots: &[String]) -> bool {
-    response_roots.iter().any(|root| name.starts_with(root.as_str()))
+    response_roots
+        .iter()
+        .any(|root| name.starts_with(root.as_str()))
 }
 
 fn module_mut<'a>(items: &'a mut [Item], name: &str) -> Option<&'a mut Vec<Item>> {

@@ -20,7 +20,9 @@ pub fn validate(spec: &OpenAPI) -> Vec<String> {
     let mut ids = BTreeSet::new();
     for (path, item) in &spec.paths.paths {
         let ReferenceOr::Item(item) = item else {
-            problems.push(format!("path {path}: path item references are not supported"));
+            problems.push(format!(
+                "path {path}: path item references are not supported"
+            ));
             continue;
         };
         for (method, op) in item.iter() {
@@ -52,7 +54,10 @@ fn operation_problems(op: &Operation) -> Vec<String> {
         problems.push("operationId is not snake_case".to_string());
     }
     if op.tags.len() != 1 {
-        problems.push(format!("has {} tags; exactly one is required", op.tags.len()));
+        problems.push(format!(
+            "has {} tags; exactly one is required",
+            op.tags.len()
+        ));
     }
     for param in &op.parameters {
         if let ReferenceOr::Item(param) = param {
@@ -72,7 +77,9 @@ fn operation_problems(op: &Operation) -> Vec<String> {
             ));
         }
         if body.content.keys().any(|k| k.starts_with("multipart/")) {
-            problems.push("multipart request bodies are not supported; hand-write it in the facade".into());
+            problems.push(
+                "multipart request bodies are not supported; hand-write it in the facade".into(),
+            );
         }
     }
 
@@ -85,7 +92,9 @@ fn operation_problems(op: &Operation) -> Vec<String> {
         .map(|(code, r)| (Some(code), r))
         .chain(op.responses.default.iter().map(|r| (None, r)));
     for (code, response) in responses {
-        let label = code.map(ToString::to_string).unwrap_or_else(|| "default".into());
+        let label = code
+            .map(ToString::to_string)
+            .unwrap_or_else(|| "default".into());
         let ReferenceOr::Item(response) = response else {
             problems.push(format!("response {label} is a reference; inline it"));
             continue;
@@ -104,10 +113,16 @@ fn operation_problems(op: &Operation) -> Vec<String> {
                 if media.contains("json") && content.schema.is_none() {
                     problems.push(format!("response {label} is JSON without a schema"));
                 }
-                format!("{media} {}", serde_json::to_string(&content.schema).unwrap_or_default())
+                format!(
+                    "{media} {}",
+                    serde_json::to_string(&content.schema).unwrap_or_default()
+                )
             })
             .unwrap_or_default();
-        let is_success = matches!(code, Some(StatusCode::Code(200..=299)) | Some(StatusCode::Range(2)));
+        let is_success = matches!(
+            code,
+            Some(StatusCode::Code(200..=299)) | Some(StatusCode::Range(2))
+        );
         if is_success {
             success_bodies.insert(body);
         } else {

@@ -14,11 +14,14 @@
 
 #![allow(clippy::all, unused_imports, unused_mut, dead_code, missing_docs)]
 
+#[rustfmt::skip]
 mod client;
 mod csv_list;
 mod transport;
 
+/// Typed httpmock helpers for every operation (feature `httpmock`).
 #[cfg(feature = "httpmock")]
+#[rustfmt::skip]
 pub mod mock;
 
 pub use client::*;
