@@ -74,6 +74,9 @@ impl ClientHooks<Inner> for crate::Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        self.inner().transport.execute(self.client(), request, info).await
+        self.inner()
+            .transport
+            .execute(self.client(), request, info)
+            .await
     }
 }
