@@ -14,6 +14,8 @@ use crate::validate;
 pub const SPEC_PATH: &str = "spec/openapi.json";
 /// The client file codegen owns.
 pub const CLIENT_PATH: &str = "generated/src/client.rs";
+/// The `Pageable` impls codegen owns.
+pub const PAGING_PATH: &str = "generated/src/paging.rs";
 /// The typed httpmock helpers codegen owns.
 pub const MOCK_PATH: &str = "generated/src/mock.rs";
 
@@ -70,15 +72,12 @@ fn response_roots(spec: &OpenAPI) -> Vec<String> {
     roots
 }
 
-fn render(
-    tokens: proc_macro2::TokenStream,
-    what: &str,
-    response_roots: &[String],
-) -> Result<String> {
-    let mut file: syn::File = syn::parse2(tokens)
-        .with_context(|| format!("progenitor produced invalid Rust for {what}"))?;
-    crate::trim::strip_response_builders(&mut file, response_roots);
-    Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
+fn parse(tokens: proc_macro2::TokenStream, what: &str) -> Result<syn::File> {
+    syn::parse2(tokens).with_context(|| format!("progenitor produced invalid Rust for {what}"))
+}
+
+fn render(file: &syn::File) -> String {
+    format!("{HEADER}\n{}", prettyplease::unparse(file))
 }
 
 /// Runs progenitor on `spec`, turning its panics into errors.
@@ -159,16 +158,15 @@ pub fn generate(spec_text: &str) -> Result<Generated> {
         }
     };
     let roots = response_roots(&spec);
+    let mut client = parse(client, "the client")?;
+    crate::trim::strip_response_builders(&mut client, &roots);
+    let paging = parse(crate::paging::pageable_impls(&spec, &client), "the paging impls")?;
+    let mock = parse(mock, "the httpmock helpers")?;
     Ok(Generated {
         files: vec![
-            (
-                PathBuf::from(CLIENT_PATH),
-                render(client, "the client", &roots)?,
-            ),
-            (
-                PathBuf::from(MOCK_PATH),
-                render(mock, "the httpmock helpers", &roots)?,
-            ),
+            (PathBuf::from(CLIENT_PATH), render(&client)),
+            (PathBuf::from(PAGING_PATH), render(&paging)),
+            (PathBuf::from(MOCK_PATH), render(&mock)),
         ],
     })
 }

@@ -46,6 +46,17 @@ fn canonical(value: &Value) -> String {
     sorted(value).to_string()
 }
 
+/// A shared schema is referenced from optional properties, which read
+/// `null` as absent anyway; a nullable component would only wrap its Rust
+/// type in another `Option`. Copies that differ in `nullable` alone are one.
+fn without_nullable(value: &Value) -> Value {
+    let mut copy = value.clone();
+    if let Some(map) = copy.as_object_mut() {
+        map.remove("nullable");
+    }
+    copy
+}
+
 fn visit(value: &Value, site: Site, top: bool, found: &mut BTreeMap<String, Vec<Site>>) {
     let Some(map) = value.as_object() else { return };
     if !top && is_candidate(map) {
@@ -201,7 +212,7 @@ pub fn share_identical(schemas: &mut Map<String, Value>, is_response: impl Fn(&s
                 schemas
                     .get_mut(&s.component)
                     .and_then(|root| at_path(root, &s.path))
-                    .is_some_and(|v| canonical(v) == text)
+                    .is_some_and(|v| canonical(&without_nullable(v)) == text)
             });
             if !still_there {
                 continue;
@@ -216,7 +227,7 @@ pub fn share_identical(schemas: &mut Map<String, Value>, is_response: impl Fn(&s
                     slot,
                     json!({"$ref": format!("#/components/schemas/{name}")}),
                 );
-                shared.get_or_insert(original);
+                shared.get_or_insert(without_nullable(&original));
             }
             schemas.insert(name, shared.expect("two or more sites"));
             changed = true;

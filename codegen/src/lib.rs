@@ -11,6 +11,7 @@ pub mod generate;
 pub mod hoist;
 pub mod import;
 pub mod naming;
+pub mod paging;
 pub mod schema;
 pub mod trim;
 pub mod validate;

@@ -17,6 +17,9 @@
 #[rustfmt::skip]
 mod client;
 mod csv_list;
+mod pageable;
+#[rustfmt::skip]
+mod paging;
 mod transport;
 
 /// Typed httpmock helpers for every operation (feature `httpmock`).
@@ -26,4 +29,5 @@ pub mod mock;
 
 pub use client::*;
 pub use csv_list::CsvList;
+pub use pageable::Pageable;
 pub use transport::{DirectTransport, Inner, Transport, TransportFuture};

@@ -1,0 +1,147 @@
+//! Generates `Pageable` impls for every cursor-paged list operation, so the
+//! facade paginates them all without per-operation code.
+//!
+//! An operation is cursor-paged when it is a GET with `cursor` and `limit`
+//! query parameters whose response schema has `pagination.nextCursor` and a
+//! `data` array. The item type is read off the struct progenitor generated.
+
+use heck::ToPascalCase;
+use openapiv3::{OpenAPI, ReferenceOr, Schema, SchemaKind, Type};
+use quote::{format_ident, quote};
+use syn::{GenericArgument, Item, PathArguments};
+
+fn component<'a>(spec: &'a OpenAPI, reference: &str) -> Option<(&'a str, &'a Schema)> {
+    let name = reference.strip_prefix("#/components/schemas/")?;
+    let (key, schema) = spec.components.as_ref()?.schemas.get_key_value(name)?;
+    match schema {
+        ReferenceOr::Item(s) => Some((key.as_str(), s)),
+        ReferenceOr::Reference { .. } => None,
+    }
+}
+
+fn resolve<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<Box<Schema>>) -> Option<&'a Schema> {
+    match schema {
+        ReferenceOr::Item(s) => Some(s),
+        ReferenceOr::Reference { reference } => component(spec, reference).map(|(_, s)| s),
+    }
+}
+
+fn property<'a>(spec: &'a OpenAPI, schema: &'a Schema, name: &str) -> Option<&'a Schema> {
+    match &schema.schema_kind {
+        SchemaKind::Type(Type::Object(o)) => resolve(spec, o.properties.get(name)?),
+        _ => None,
+    }
+}
+
+/// The response schema name of a cursor-paged operation.
+fn paged_response<'a>(spec: &'a OpenAPI, op: &'a openapiv3::Operation) -> Option<&'a str> {
+    let names: Vec<&str> = op
+        .parameters
+        .iter()
+        .filter_map(|p| match p {
+            ReferenceOr::Item(p) => Some(p.parameter_data_ref().name.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !names.contains(&"cursor") || !names.contains(&"limit") {
+        return None;
+    }
+    let success = op.responses.responses.iter().find_map(|(code, r)| match (code, r) {
+        (openapiv3::StatusCode::Code(200..=299), ReferenceOr::Item(r)) => Some(r),
+        _ => None,
+    })?;
+    let content = success.content.get("application/json")?;
+    let ReferenceOr::Reference { reference } = content.schema.as_ref()? else {
+        return None;
+    };
+    let (name, schema) = component(spec, reference)?;
+    let pagination = property(spec, schema, "pagination")?;
+    property(spec, pagination, "nextCursor")?;
+    match &property(spec, schema, "data")?.schema_kind {
+        SchemaKind::Type(Type::Array(_)) => Some(name),
+        _ => None,
+    }
+}
+
+/// The `T` of a field typed `Option<Vec<T>>` or `Vec<T>`.
+fn element_type(ty: &syn::Type) -> Option<syn::Type> {
+    let syn::Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let GenericArgument::Type(inner) = args.args.first()? else {
+        return None;
+    };
+    if last.ident == "Option" {
+        element_type(inner)
+    } else if last.ident == "Vec" {
+        Some(inner.clone())
+    } else {
+        None
+    }
+}
+
+fn data_item_type(client: &syn::File, struct_name: &str) -> Option<syn::Type> {
+    let types = client.items.iter().find_map(|item| match item {
+        Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|(_, items)| items),
+        _ => None,
+    })?;
+    let strukt = types.iter().find_map(|item| match item {
+        Item::Struct(s) if s.ident == struct_name => Some(s),
+        _ => None,
+    })?;
+    let field = strukt
+        .fields
+        .iter()
+        .find(|f| f.ident.as_ref().is_some_and(|i| i == "data"))?;
+    element_type(&field.ty)
+}
+
+/// The `Pageable` impls for `spec`, given the client progenitor generated.
+pub fn pageable_impls(spec: &OpenAPI, client: &syn::File) -> proc_macro2::TokenStream {
+    let mut impls = Vec::new();
+    for (_, _, op) in spec.operations() {
+        let Some(id) = op.operation_id.as_deref() else { continue };
+        let Some(response) = paged_response(spec, op) else { continue };
+        let page = format_ident!("{}", response.to_pascal_case());
+        let Some(item) = data_item_type(client, &page.to_string()) else { continue };
+        // Types progenitor declared in `mod types` are named without a path.
+        let item = match &item {
+            syn::Type::Path(p) if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 => {
+                quote!(crate::types::#item)
+            }
+            _ => quote!(#item),
+        };
+        let builder = format_ident!("{}", id.to_pascal_case());
+        impls.push(quote! {
+            impl<'a> crate::Pageable for crate::builder::#builder<'a> {
+                type Page = crate::types::#page;
+                type Item = #item;
+                const OPERATION_ID: &'static str = #id;
+                fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
+                    let request = self.limit(limit);
+                    match cursor {
+                        Some(cursor) => request.cursor(cursor.to_string()),
+                        None => request,
+                    }
+                }
+                fn send_page(self) -> impl ::std::future::Future<
+                    Output = ::std::result::Result<
+                        progenitor_client::ResponseValue<Self::Page>,
+                        progenitor_client::Error<crate::types::ApiError>,
+                    >,
+                > + Send {
+                    self.send()
+                }
+                fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+                    page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
+                }
+                fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+                    page.data.unwrap_or_default()
+                }
+            }
+        });
+    }
+    quote! { #(#impls)* }
+}
