@@ -1,0 +1,378 @@
+//! [`Client`]: configuration, and the raw client wired to the transport.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use progenitor_client::OperationInfo;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use sentinelone_generated::Inner;
+use url::Url;
+
+use crate::Error;
+use crate::quota::{Limiter, Quotas};
+use crate::transport::{FacadeTransport, RetryPolicy};
+use crate::wait::{WaitEvent, WaitListener};
+
+/// Environment variable holding the console URL.
+pub const ENV_CONSOLE_URL: &str = "S1_CONSOLE_URL";
+/// Environment variable holding the API token.
+pub const ENV_API_TOKEN: &str = "S1_API_TOKEN";
+
+/// A SentinelOne console client. Cheap to clone; clones share the
+/// connection pool, the quotas and the transport.
+///
+/// Every generated operation is reachable through [`Client::raw`] or
+/// directly, by deref:
+///
+/// ```no_run
+/// use sentinelone::prelude::*;
+///
+/// # async fn demo() -> Result<(), sentinelone::Error> {
+/// let client = sentinelone::Client::builder()
+///     .console_url("https://usea1.sentinelone.net")
+///     .api_token("…")
+///     .build()?;
+/// let page = client.list_agents().limit(10).send().await?.into_inner();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    raw: sentinelone_generated::Client,
+    http: reqwest::Client,
+    transport: Arc<FacadeTransport>,
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client from `S1_CONSOLE_URL` and `S1_API_TOKEN`.
+    pub fn from_env() -> Result<Client, Error> {
+        let url = std::env::var(ENV_CONSOLE_URL)
+            .map_err(|_| Error::invalid(format!("{ENV_CONSOLE_URL} is not set")))?;
+        let token = std::env::var(ENV_API_TOKEN)
+            .map_err(|_| Error::invalid(format!("{ENV_API_TOKEN} is not set")))?;
+        Client::builder().console_url(url).api_token(token).build()
+    }
+
+    /// The generated client: every operation of the spec.
+    pub fn raw(&self) -> &sentinelone_generated::Client {
+        &self.raw
+    }
+
+    /// The console URL (`https://host[:port]`).
+    pub fn console_url(&self) -> &str {
+        &self.transport.console
+    }
+
+    /// Sends a hand-built request (a multipart upload, a download link)
+    /// through the same transport as every generated operation: same
+    /// authentication, quotas and retry rules. `operation` names it in waits
+    /// and errors.
+    pub async fn execute(
+        &self,
+        request: reqwest::Request,
+        operation: &'static str,
+    ) -> Result<reqwest::Response, Error> {
+        let info = OperationInfo {
+            operation_id: operation,
+        };
+        let response = sentinelone_generated::Transport::execute(
+            self.transport.as_ref(),
+            &self.http,
+            request,
+            &info,
+        )
+        .await
+        .map_err(|e| Error::from_raw(operation, progenitor_client::Error::CommunicationError(e)))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(Error::from_raw(
+            operation,
+            progenitor_client::Error::UnexpectedResponse(response),
+        ))
+    }
+
+    /// A request builder for `method` on `path` below the console URL (for
+    /// [`Client::execute`]); the token is added by the client itself.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{}", self.transport.console, path))
+    }
+}
+
+impl Deref for Client {
+    type Target = sentinelone_generated::Client;
+
+    fn deref(&self) -> &Self::Target {
+        &self.raw
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("console", &self.transport.console)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Client`]. Everything is checked in [`ClientBuilder::build`],
+/// before any request.
+#[derive(Default)]
+pub struct ClientBuilder {
+    console_url: Option<String>,
+    token: Option<SecretString>,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    proxy: Option<String>,
+    root_certificates: Vec<Vec<u8>>,
+    user_agent: Option<String>,
+    allow_http: bool,
+    quotas: Option<Quotas>,
+    limiter: Option<Arc<Limiter>>,
+    retry: Option<RetryPolicy>,
+    listener: Option<WaitListener>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("console_url", &self.console_url)
+            .field("api_token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("allow_http", &self.allow_http)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Default time to connect.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time for a whole request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl ClientBuilder {
+    /// The console root, e.g. `https://usea1.sentinelone.net`.
+    pub fn console_url(mut self, url: impl Into<String>) -> Self {
+        self.console_url = Some(url.into());
+        self
+    }
+
+    /// The API token (kept as a secret; sent only in the Authorization header).
+    pub fn api_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(SecretString::from(token.into()));
+        self
+    }
+
+    /// Time allowed to connect (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Time allowed for one request, body included (default 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// An HTTP(S) proxy for every request.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Trusts an extra root certificate (PEM), e.g. for an on-premises console.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
+    /// The User-Agent header (default `sentinelone-rs/<version>`).
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = Some(agent.into());
+        self
+    }
+
+    /// Allows an `http://` console URL. Only for local tests and stand-ins:
+    /// the token would otherwise cross the network in clear text.
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = allow;
+        self
+    }
+
+    /// Replaces the quota table (see [`crate::quota::QUOTAS`]).
+    pub fn quotas(mut self, quotas: Quotas) -> Self {
+        self.quotas = Some(quotas);
+        self
+    }
+
+    /// Uses this limiter instead of the process-wide one.
+    pub fn limiter(mut self, limiter: Arc<Limiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Replaces the retry policy.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Calls `listener` before every wait (quota slot, 429, retry backoff).
+    pub fn on_wait(mut self, listener: impl Fn(&WaitEvent) + Send + Sync + 'static) -> Self {
+        self.listener = Some(Arc::new(listener));
+        self
+    }
+
+    /// Checks the configuration and builds the client. Nothing is sent.
+    pub fn build(self) -> Result<Client, Error> {
+        let console = parse_console_url(self.console_url.as_deref(), self.allow_http)?;
+        let token = self
+            .token
+            .ok_or_else(|| Error::invalid("the API token is missing"))?;
+        let mut auth = auth_header(&token)?;
+        auth.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, auth);
+
+        let mut http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+            .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+            .user_agent(
+                self.user_agent
+                    .unwrap_or_else(|| format!("sentinelone-rs/{}", env!("CARGO_PKG_VERSION"))),
+            );
+        if let Some(proxy) = &self.proxy {
+            let proxy = reqwest::Proxy::all(proxy)
+                .map_err(|e| Error::invalid(format!("proxy URL {proxy:?}: {e}")))?;
+            http = http.proxy(proxy);
+        }
+        for pem in &self.root_certificates {
+            let cert = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| Error::invalid(format!("root certificate: {e}")))?;
+            http = http.add_root_certificate(cert);
+        }
+        let http = http
+            .build()
+            .map_err(|e| Error::invalid(format!("HTTP client: {e}")))?;
+
+        let transport = Arc::new(FacadeTransport {
+            console: console.clone(),
+            token_fingerprint: fingerprint(&token),
+            quotas: self.quotas.unwrap_or_default(),
+            limiter: self.limiter.unwrap_or_else(Limiter::global),
+            retry: self.retry.unwrap_or_default(),
+            listener: self.listener,
+        });
+        let raw = sentinelone_generated::Client::new_with_client(
+            &console,
+            http.clone(),
+            Inner::new(transport.clone()),
+        );
+        Ok(Client {
+            raw,
+            http,
+            transport,
+        })
+    }
+}
+
+/// Checks a console URL: https (or http when allowed), a host, nothing
+/// beyond the root. Returns `scheme://host[:port]`.
+fn parse_console_url(url: Option<&str>, allow_http: bool) -> Result<String, Error> {
+    let text = url
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| Error::invalid("the console URL is missing"))?;
+    let parsed = Url::parse(text)
+        .map_err(|e| Error::invalid(format!("console URL {text:?} is not a URL: {e}")))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if allow_http => {}
+        "http" => {
+            return Err(Error::invalid(format!(
+                "console URL {text:?} is http://: the token would travel unencrypted (allow_http(true) for local tests only)"
+            )));
+        }
+        other => {
+            return Err(Error::invalid(format!(
+                "console URL {text:?} has scheme {other:?}; expected https"
+            )));
+        }
+    }
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| Error::invalid(format!("console URL {text:?} has no host")))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::invalid(format!(
+            "console URL {text:?} must not carry credentials"
+        )));
+    }
+    if parsed.path() != "/" && !parsed.path().is_empty()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+    {
+        return Err(Error::invalid(format!(
+            "console URL {text:?} must be the console root (no path, query or fragment), e.g. https://{host}"
+        )));
+    }
+    Ok(match parsed.port() {
+        Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
+        None => format!("{}://{host}", parsed.scheme()),
+    })
+}
+
+fn auth_header(token: &SecretString) -> Result<HeaderValue, Error> {
+    let token = token.expose_secret().trim();
+    if token.is_empty() {
+        return Err(Error::invalid("the API token is empty"));
+    }
+    // The message never includes the token itself.
+    HeaderValue::from_str(&format!("ApiToken {token}")).map_err(|_| {
+        Error::invalid("the API token contains characters that cannot be sent in a header")
+    })
+}
+
+/// A stable fingerprint of the token, to key per-token quotas without
+/// keeping the token anywhere else.
+fn fingerprint(token: &SecretString) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    token.expose_secret().hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_urls() {
+        assert_eq!(
+            parse_console_url(Some("https://a.sentinelone.net/"), false).unwrap(),
+            "https://a.sentinelone.net"
+        );
+        assert_eq!(
+            parse_console_url(Some("http://127.0.0.1:8080"), true).unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        for bad in [
+            "http://a.example",
+            "https://a.example/web/api/v2.1",
+            "https://a.example/?x=1",
+            "ftp://a.example",
+            "not a url",
+            "",
+        ] {
+            assert!(parse_console_url(Some(bad), false).is_err(), "{bad}");
+        }
+    }
+}

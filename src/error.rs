@@ -1,0 +1,257 @@
+//! The one error type of the facade.
+
+use std::fmt;
+use std::time::Duration;
+
+use sentinelone_generated::types::ApiError;
+
+/// Header the transport adds to every response, naming its operation, so
+/// errors converted from the raw client can say which call failed.
+pub const OPERATION_HEADER: &str = "x-sentinelone-operation";
+
+/// Longest body excerpt a decode error carries.
+const EXCERPT_LEN: usize = 300;
+
+/// One entry of SentinelOne's error list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ApiErrorDetail {
+    /// SentinelOne's numeric error code (e.g. 4000010).
+    pub code: Option<i64>,
+    /// Short title ("Validation Error").
+    pub title: Option<String>,
+    /// Longer explanation.
+    pub detail: Option<String>,
+}
+
+/// Everything that can go wrong. It never carries the API token.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The console answered with an error status.
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// operationId of the call.
+        operation: String,
+        /// SentinelOne's error list (may be empty).
+        errors: Vec<ApiErrorDetail>,
+    },
+    /// Still throttled (HTTP 429) after the retries allowed.
+    RateLimited {
+        /// operationId of the call.
+        operation: String,
+        /// What the console last asked us to wait, when it said.
+        retry_after: Option<Duration>,
+    },
+    /// The request or a wait ran out of time.
+    Timeout {
+        /// operationId of the call.
+        operation: String,
+    },
+    /// Connecting, sending or reading failed.
+    Transport {
+        /// operationId of the call.
+        operation: String,
+        /// The underlying failure.
+        source: reqwest::Error,
+    },
+    /// A response body did not match its type.
+    Decode {
+        /// operationId of the call.
+        operation: String,
+        /// The start of the body.
+        excerpt: String,
+        /// What did not match.
+        message: String,
+    },
+    /// Input was refused before anything was sent.
+    InvalidInput {
+        /// What was wrong, naming the input.
+        message: String,
+    },
+}
+
+impl Error {
+    /// An [`Error::InvalidInput`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            message: message.into(),
+        }
+    }
+
+    /// The operationId the error concerns, when it concerns one.
+    pub fn operation(&self) -> Option<&str> {
+        match self {
+            Error::Api { operation, .. }
+            | Error::RateLimited { operation, .. }
+            | Error::Timeout { operation }
+            | Error::Transport { operation, .. }
+            | Error::Decode { operation, .. } => Some(operation),
+            Error::InvalidInput { .. } => None,
+        }
+    }
+
+    /// The HTTP status, for errors the console answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            Error::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// Converts a raw client error of `operation`.
+    pub fn from_raw(operation: &str, error: progenitor_client::Error<ApiError>) -> Self {
+        use progenitor_client::Error as Raw;
+        let operation = operation.to_string();
+        match error {
+            Raw::ErrorResponse(value) => {
+                let status = value.status().as_u16();
+                let retry_after = crate::transport::retry_after(value.headers());
+                let body = value.into_inner();
+                api_or_throttled(operation, status, retry_after, details(body))
+            }
+            Raw::UnexpectedResponse(response) => {
+                let status = response.status().as_u16();
+                let retry_after = crate::transport::retry_after(response.headers());
+                api_or_throttled(operation, status, retry_after, Vec::new())
+            }
+            Raw::InvalidResponsePayload(bytes, e) => Error::Decode {
+                operation,
+                excerpt: excerpt(&bytes),
+                message: e.to_string(),
+            },
+            Raw::CommunicationError(e) | Raw::ResponseBodyError(e) | Raw::InvalidUpgrade(e) => {
+                if e.is_timeout() {
+                    Error::Timeout { operation }
+                } else {
+                    Error::Transport {
+                        operation,
+                        source: e.without_url(),
+                    }
+                }
+            }
+            Raw::InvalidRequest(message) | Raw::Custom(message) => Error::InvalidInput {
+                message: format!("{operation}: {message}"),
+            },
+        }
+    }
+}
+
+fn api_or_throttled(
+    operation: String,
+    status: u16,
+    retry_after: Option<Duration>,
+    errors: Vec<ApiErrorDetail>,
+) -> Error {
+    if status == 429 {
+        Error::RateLimited {
+            operation,
+            retry_after,
+        }
+    } else {
+        Error::Api {
+            status,
+            operation,
+            errors,
+        }
+    }
+}
+
+fn details(body: ApiError) -> Vec<ApiErrorDetail> {
+    body.errors
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| ApiErrorDetail {
+            code: e.code,
+            title: e.title,
+            detail: e.detail,
+        })
+        .collect()
+}
+
+/// The first characters of a body, for error messages.
+pub fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut cut: String = text.chars().take(EXCERPT_LEN).collect();
+    if text.chars().count() > EXCERPT_LEN {
+        cut.push('…');
+    }
+    cut
+}
+
+impl From<progenitor_client::Error<ApiError>> for Error {
+    /// Converts a raw client error; the operation comes from the header the
+    /// transport sets on responses (`unknown` when there was no response).
+    fn from(error: progenitor_client::Error<ApiError>) -> Self {
+        let operation = match &error {
+            progenitor_client::Error::ErrorResponse(v) => operation_of(v.headers()),
+            progenitor_client::Error::UnexpectedResponse(r) => operation_of(r.headers()),
+            _ => None,
+        };
+        Error::from_raw(operation.as_deref().unwrap_or("unknown"), error)
+    }
+}
+
+fn operation_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get(OPERATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Api {
+                status,
+                operation,
+                errors,
+            } => {
+                write!(f, "{operation}: SentinelOne answered HTTP {status}")?;
+                for e in errors {
+                    write!(f, "; ")?;
+                    if let Some(code) = e.code {
+                        write!(f, "[{code}] ")?;
+                    }
+                    write!(f, "{}", e.title.as_deref().unwrap_or("error"))?;
+                    if let Some(detail) = &e.detail {
+                        write!(f, ": {detail}")?;
+                    }
+                }
+                Ok(())
+            }
+            Error::RateLimited {
+                operation,
+                retry_after,
+            } => match retry_after {
+                Some(d) => write!(
+                    f,
+                    "{operation}: still rate limited after retries (console asked to wait {} s)",
+                    d.as_secs()
+                ),
+                None => write!(f, "{operation}: still rate limited after retries"),
+            },
+            Error::Timeout { operation } => write!(f, "{operation}: timed out"),
+            Error::Transport { operation, source } => write!(f, "{operation}: {source}"),
+            Error::Decode {
+                operation,
+                excerpt,
+                message,
+            } => write!(
+                f,
+                "{operation}: unexpected response body ({message}); body starts: {excerpt}"
+            ),
+            Error::InvalidInput { message } => write!(f, "invalid input: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

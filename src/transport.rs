@@ -1,0 +1,242 @@
+//! The one transport every request goes through: quotas, 429 handling and
+//! retries, for generated operations and hand-written requests alike.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use progenitor_client::OperationInfo;
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, Request, Response, StatusCode};
+use sentinelone_generated::{Transport, TransportFuture};
+use tokio::time::Instant;
+
+use crate::error::OPERATION_HEADER;
+use crate::quota::{Key, Limiter, Quotas};
+use crate::wait::{WaitEvent, WaitListener, WaitReason};
+
+/// How persistent the transport is.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// First backoff delay; doubles each retry, with full jitter.
+    pub base_delay: Duration,
+    /// Longest backoff delay.
+    pub max_delay: Duration,
+    /// Longest wait honoured from a Retry-After header.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with full jitter for retry number `retry` (1-based).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
+        let cap = exp.min(self.max_delay);
+        cap.mul_f64(0.5 + fastrand::f64() * 0.5)
+    }
+}
+
+/// The wait a 429 asks for: its Retry-After (seconds or HTTP date).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Whether a request may be sent again after the server may have seen it.
+fn idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+    )
+}
+
+/// What the transport shares between clones of a client.
+pub(crate) struct FacadeTransport {
+    pub(crate) console: String,
+    pub(crate) token_fingerprint: u64,
+    pub(crate) quotas: Quotas,
+    pub(crate) limiter: Arc<Limiter>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) listener: Option<WaitListener>,
+}
+
+impl FacadeTransport {
+    async fn wait(&self, until: Instant, event: WaitEvent) {
+        let now = Instant::now();
+        if until <= now {
+            return;
+        }
+        tracing::info!(
+            target: "sentinelone::transport",
+            operation = event.operation,
+            endpoint = %event.endpoint,
+            wait_ms = event.wait.as_millis() as u64,
+            reason = ?event.reason,
+            "waiting {:.1} s for the {} slot",
+            event.wait.as_secs_f64(),
+            event.endpoint
+        );
+        if let Some(listener) = &self.listener {
+            listener(&event);
+        }
+        tokio::time::sleep_until(until).await;
+    }
+
+    /// Sends `request` for `operation`, within quota, retrying what is safe.
+    pub(crate) async fn send(
+        &self,
+        client: &reqwest::Client,
+        request: Request,
+        operation: &'static str,
+    ) -> reqwest::Result<Response> {
+        let method = request.method().clone();
+        let path = request.url().path().to_string();
+        let rule = self.quotas.rule_for(method.as_str(), &path);
+        let key = rule
+            .as_ref()
+            .map(|r| Key::new(r, &self.console, self.token_fingerprint));
+        let endpoint = rule
+            .as_ref()
+            .map(|r| r.label.clone())
+            .unwrap_or_else(|| path.trim_start_matches(crate::quota::API_PREFIX).to_string());
+        let mut pending = Some(request);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let current = pending.take().expect("a request for every attempt");
+            // Keep a copy for a retry; streamed bodies cannot be copied and
+            // are sent once.
+            let spare = if attempt < self.retry.max_attempts {
+                current.try_clone()
+            } else {
+                None
+            };
+            if let (Some(rule), Some(key)) = (&rule, &key) {
+                let slot = self.limiter.reserve(key, rule.period);
+                let event = WaitEvent {
+                    operation,
+                    endpoint: endpoint.clone(),
+                    wait: slot.saturating_duration_since(Instant::now()),
+                    reason: WaitReason::Quota,
+                };
+                self.wait(slot, event).await;
+            }
+            let outcome = client.execute(current).await;
+            let Some(spare) = spare else {
+                return outcome.map(|r| tag(r, operation));
+            };
+            match outcome {
+                Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
+                    let asked = retry_after(response.headers());
+                    let wait = asked
+                        .or(rule.as_ref().map(|r| r.period))
+                        .unwrap_or_else(|| self.retry.backoff(attempt))
+                        .min(self.retry.max_retry_after);
+                    let until = Instant::now() + wait;
+                    if let Some(key) = &key {
+                        self.limiter.block_until(key, until);
+                    }
+                    let reason = WaitReason::Throttled;
+                    let event = WaitEvent {
+                        operation,
+                        endpoint: endpoint.clone(),
+                        wait,
+                        reason,
+                    };
+                    self.wait(until, event).await;
+                }
+                Ok(response) if response.status().is_server_error() && idempotent(&method) => {
+                    self.backoff(operation, &endpoint, attempt).await;
+                }
+                Ok(response) => return Ok(tag(response, operation)),
+                // Nothing reached the server: safe for any method.
+                Err(e) if e.is_connect() => self.backoff(operation, &endpoint, attempt).await,
+                Err(e) if e.is_timeout() && idempotent(&method) => {
+                    self.backoff(operation, &endpoint, attempt).await
+                }
+                Err(e) => return Err(e),
+            }
+            pending = Some(spare);
+        }
+    }
+
+    async fn backoff(&self, operation: &'static str, endpoint: &str, attempt: u32) {
+        let wait = self.retry.backoff(attempt);
+        let event = WaitEvent {
+            operation,
+            endpoint: endpoint.to_string(),
+            wait,
+            reason: WaitReason::Retry,
+        };
+        self.wait(Instant::now() + wait, event).await;
+    }
+}
+
+/// Names the operation on the response, for error reporting.
+fn tag(mut response: Response, operation: &'static str) -> Response {
+    response
+        .headers_mut()
+        .insert(OPERATION_HEADER, HeaderValue::from_static(operation));
+    response
+}
+
+impl Transport for FacadeTransport {
+    fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        request: Request,
+        info: &'a OperationInfo,
+    ) -> TransportFuture<'a> {
+        Box::pin(self.send(client, request, info.operation_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("43"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(43)));
+        let later = SystemTime::now() + Duration::from_secs(120);
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap(),
+        );
+        let got = retry_after(&h).unwrap();
+        assert!(got > Duration::from_secs(110) && got <= Duration::from_secs(120));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        assert!(p.backoff(1) <= Duration::from_millis(500));
+        assert!(p.backoff(1) >= Duration::from_millis(250));
+        assert!(p.backoff(3) >= Duration::from_millis(1000));
+        assert!(p.backoff(30) <= p.max_delay);
+    }
+}
