@@ -26,13 +26,29 @@
 //! Array query parameters take a [`CsvList`], sent comma-joined as
 //! SentinelOne expects (`ids=1,2`).
 
+mod client;
+mod error;
+pub mod pagination;
+pub mod quota;
+mod transport;
+pub mod uploads;
+mod wait;
+
 /// The generated client: every operation of the curated spec, its request
 /// and response types (`raw::types`), and the transport seam.
 pub use sentinelone_generated as raw;
 
+pub use client::{
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_API_TOKEN, ENV_CONSOLE_URL,
+};
+pub use error::{ApiErrorDetail, Error, OPERATION_HEADER};
 pub use sentinelone_generated::CsvList;
+pub use transport::{RetryPolicy, retry_after};
+pub use wait::{WaitEvent, WaitListener, WaitReason};
 
-/// Everything needed to call operations: the client and its per-tag traits.
+/// Everything needed to call operations: the per-tag traits of the raw
+/// client and the pagination extension.
 pub mod prelude {
+    pub use crate::pagination::PaginateExt;
     pub use sentinelone_generated::prelude::*;
 }

@@ -2,7 +2,7 @@
 //! any builder that implements [`Pageable`] (codegen implements it for every
 //! cursor-paged operation) becomes a lazy stream of pages or items.
 
-use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
+use futures_util::stream::{self, Stream, TryStreamExt};
 use sentinelone_generated::Pageable;
 
 use crate::Error;
@@ -49,8 +49,7 @@ pub fn pages<P: Pageable>(
                         return Err(Error::Decode {
                             operation: P::OPERATION_ID.to_string(),
                             excerpt: c.to_string(),
-                            message: "the console returned a cursor it had already returned"
-                                .into(),
+                            message: "the console returned a cursor it had already returned".into(),
                         });
                     }
                     seen.push(c.to_string());

@@ -66,8 +66,20 @@ const fn quota(
 /// | `GET system/status/db` | 1 / second | console (client IP) |
 /// | anything else | [`DEFAULT_PERIOD`] per endpoint | token |
 pub const QUOTAS: &[Quota] = &[
-    quota("POST", "/dv/init-query", Scope::Token, 60_000, "dv/init-query"),
-    quota("GET", "/dv/query-status", Scope::Token, 1_000, "dv/query-status"),
+    quota(
+        "POST",
+        "/dv/init-query",
+        Scope::Token,
+        60_000,
+        "dv/init-query",
+    ),
+    quota(
+        "GET",
+        "/dv/query-status",
+        Scope::Token,
+        1_000,
+        "dv/query-status",
+    ),
     quota(
         "GET",
         "/update/agent/download/{package_id}",
@@ -83,9 +95,27 @@ pub const QUOTAS: &[Quota] = &[
         "update/agent/download",
     ),
     quota("POST", "/users/login", Scope::Console, 1_000, "users/login"),
-    quota("GET", "/system/status", Scope::Console, 1_000, "system/status"),
-    quota("GET", "/system/status/cache", Scope::Console, 1_000, "system/status/cache"),
-    quota("GET", "/system/status/db", Scope::Console, 1_000, "system/status/db"),
+    quota(
+        "GET",
+        "/system/status",
+        Scope::Console,
+        1_000,
+        "system/status",
+    ),
+    quota(
+        "GET",
+        "/system/status/cache",
+        Scope::Console,
+        1_000,
+        "system/status/cache",
+    ),
+    quota(
+        "GET",
+        "/system/status/db",
+        Scope::Console,
+        1_000,
+        "system/status/db",
+    ),
 ];
 
 /// Spacing of requests to any endpoint without a documented limit: 10 per

@@ -115,10 +115,10 @@ impl FacadeTransport {
         let key = rule
             .as_ref()
             .map(|r| Key::new(r, &self.console, self.token_fingerprint));
-        let endpoint = rule
-            .as_ref()
-            .map(|r| r.label.clone())
-            .unwrap_or_else(|| path.trim_start_matches(crate::quota::API_PREFIX).to_string());
+        let endpoint = rule.as_ref().map(|r| r.label.clone()).unwrap_or_else(|| {
+            path.trim_start_matches(crate::quota::API_PREFIX)
+                .to_string()
+        });
         let mut pending = Some(request);
         let mut attempt = 0;
         loop {

@@ -1,0 +1,128 @@
+//! Hand-written multipart uploads go through the client's transport.
+
+use httpmock::Method::POST;
+use httpmock::MockServer;
+use sentinelone::uploads::{ImportScope, UploadFile};
+use sentinelone::{Client, Error};
+use serde_json::json;
+
+const TOKEN: &str = "upload-test-token";
+
+fn client(server: &MockServer) -> Client {
+    Client::builder()
+        .console_url(server.base_url())
+        .api_token(TOKEN)
+        .allow_http(true)
+        .limiter(sentinelone::quota::Limiter::new())
+        .build()
+        .expect("valid configuration")
+}
+
+#[tokio::test]
+async fn csv_filter_upload_sends_every_field_with_the_token() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/web/api/v2.1/filters/csv-filter")
+                .header("authorization", format!("ApiToken {TOKEN}"))
+                .header_includes("content-type", "multipart/form-data; boundary=")
+                .body_includes("name=\"agentFilterField\"\r\n\r\ncomputerName")
+                .body_includes("name=\"excludeHeader\"\r\n\r\ntrue")
+                .body_includes("filename=\"hosts.csv\"")
+                .body_includes("name\nweb-01\n");
+            then.status(200)
+                .json_body(json!({"data": {"filterId": "225494730938493804"}}));
+        })
+        .await;
+    let file = UploadFile::new("hosts.csv", "name\nweb-01\n");
+    let answer = client(&server)
+        .upload_csv_filter("computerName", true, &file)
+        .await
+        .expect("upload succeeds");
+    mock.assert_async().await;
+    assert_eq!(answer["data"]["filterId"], "225494730938493804");
+}
+
+#[tokio::test]
+async fn firewall_import_joins_scope_ids() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/web/api/v2.1/firewall-control/firewall/import")
+                .body_includes("name=\"siteIds\"\r\n\r\n11,12")
+                .body_includes("filename=\"rules.json\"");
+            then.status(200).json_body(json!({"data": {"affected": 3}}));
+        })
+        .await;
+    let scope = ImportScope {
+        site_ids: vec!["11".into(), "12".into()],
+        ..ImportScope::default()
+    };
+    let answer = client(&server)
+        .import_firewall_rules("firewall", &UploadFile::new("rules.json", "[]"), &scope)
+        .await
+        .expect("import succeeds");
+    mock.assert_async().await;
+    assert_eq!(answer["data"]["affected"], 3);
+}
+
+#[tokio::test]
+async fn bad_uploads_are_refused_before_sending() {
+    let server = MockServer::start_async().await;
+    let any = server
+        .mock_async(|when, then| {
+            when.method(POST);
+            then.status(200).json_body(json!({}));
+        })
+        .await;
+    let c = client(&server);
+    let empty = UploadFile::new("empty.csv", Vec::new());
+    let err = c.import_exclusions(&empty, None).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }));
+    assert!(err.to_string().contains("empty.csv"), "{err}");
+    let err = c
+        .import_firewall_rules(
+            "firewall",
+            &UploadFile::new("r.json", "[]"),
+            &ImportScope::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("scope is empty"), "{err}");
+    let err = c
+        .import_firewall_rules(
+            "../x",
+            &UploadFile::new("r.json", "[]"),
+            &ImportScope {
+                tenant: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not a plain name"), "{err}");
+    assert_eq!(any.calls_async().await, 0);
+}
+
+#[tokio::test]
+async fn upload_errors_name_the_operation() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/web/api/v2.1/restrictions/import");
+            then.status(400).json_body(json!({"errors": [{"code": 4000010, "title": "Validation Error", "detail": "bad csv"}]}));
+        })
+        .await;
+    let err = client(&server)
+        .import_restrictions(
+            &UploadFile::new("b.csv", "x"),
+            Some(&json!({"siteIds": ["1"]})),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    assert_eq!(err.operation(), Some("import_restrictions"));
+    assert!(!format!("{err:?}").contains(TOKEN));
+}
