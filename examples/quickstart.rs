@@ -7,8 +7,9 @@
 
 use httpmock::Method::{GET, POST};
 use httpmock::MockServer;
+use sentinelone::Client;
 use sentinelone::prelude::*;
-use sentinelone::raw::{Client, Inner, types};
+use sentinelone::raw::types;
 use serde_json::json;
 
 #[tokio::main]
@@ -37,7 +38,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await;
 
-    let client = Client::new(&console.base_url(), Inner::default());
+    // The stand-in console speaks plain http on loopback; a real console
+    // needs https, which is what the client insists on by default.
+    let client = Client::builder()
+        .console_url(console.base_url())
+        .api_token("quickstart-token")
+        .allow_http(true)
+        .on_wait(|wait| eprintln!("{wait}"))
+        .build()?;
     println!("stand-in console at {}", console.base_url());
 
     let listed = client
