@@ -18,24 +18,31 @@ struct OperationFacts {
     response: Value,
 }
 
-fn resolve(value: &Value, schemas: &Map<String, Value>, depth: usize) -> Value {
+/// Inlines `$ref`s; a reference back into a schema being inlined stays a
+/// named reference, so recursive schemas terminate.
+fn resolve(value: &Value, schemas: &Map<String, Value>, open: &mut Vec<String>) -> Value {
     match value {
         Value::Object(map) => {
             if let Some(Value::String(r)) = map.get("$ref") {
-                let name = r.rsplit('/').next().unwrap_or(r);
-                return match schemas.get(name) {
-                    Some(target) if depth < 16 => resolve(target, schemas, depth + 1),
+                let name = r.rsplit('/').next().unwrap_or(r).to_string();
+                return match schemas.get(&name) {
+                    Some(target) if !open.contains(&name) => {
+                        open.push(name);
+                        let inlined = resolve(target, schemas, open);
+                        open.pop();
+                        inlined
+                    }
                     _ => Value::String(format!("ref {name}")),
                 };
             }
             Value::Object(
                 map.iter()
-                    .map(|(k, v)| (k.clone(), resolve(v, schemas, depth)))
+                    .map(|(k, v)| (k.clone(), resolve(v, schemas, open)))
                     .collect(),
             )
         }
         Value::Array(items) => {
-            Value::Array(items.iter().map(|v| resolve(v, schemas, depth)).collect())
+            Value::Array(items.iter().map(|v| resolve(v, schemas, open)).collect())
         }
         other => other.clone(),
     }
@@ -57,20 +64,20 @@ fn facts(spec: &Value) -> Facts {
                         p["in"].as_str().unwrap_or("?"),
                         p["name"].as_str().unwrap_or("?")
                     );
-                    (key, resolve(p, schemas, 0))
+                    (key, resolve(p, schemas, &mut Vec::new()))
                 })
                 .collect();
             let response = op["responses"]
                 .as_object()
                 .and_then(|r| r.iter().find(|(code, _)| code.starts_with('2')))
-                .map(|(_, r)| resolve(r, schemas, 0))
+                .map(|(_, r)| resolve(r, schemas, &mut Vec::new()))
                 .unwrap_or(Value::Null);
             out.insert(
                 format!("{} {path}", method.to_uppercase()),
                 OperationFacts {
                     operation_id: op["operationId"].as_str().unwrap_or_default().to_string(),
                     parameters,
-                    request: resolve(&op["requestBody"], schemas, 0),
+                    request: resolve(&op["requestBody"], schemas, &mut Vec::new()),
                     response,
                 },
             );

@@ -160,7 +160,10 @@ pub fn generate(spec_text: &str) -> Result<Generated> {
     let roots = response_roots(&spec);
     let mut client = parse(client, "the client")?;
     crate::trim::strip_response_builders(&mut client, &roots);
-    let paging = parse(crate::paging::pageable_impls(&spec, &client), "the paging impls")?;
+    let paging = parse(
+        crate::paging::pageable_impls(&spec, &client),
+        "the paging impls",
+    )?;
     let mock = parse(mock, "the httpmock helpers")?;
     Ok(Generated {
         files: vec![

@@ -61,7 +61,7 @@ fn visit(value: &Value, site: Site, top: bool, found: &mut BTreeMap<String, Vec<
     let Some(map) = value.as_object() else { return };
     if !top && is_candidate(map) {
         found
-            .entry(canonical(value))
+            .entry(canonical(&without_nullable(value)))
             .or_default()
             .push(site.clone());
     }

@@ -31,6 +31,8 @@ pub struct VendorOperation<'a> {
     pub colon_params: BTreeSet<String>,
     pub operation_id: String,
     pub body: &'a Map<String, Value>,
+    /// Parameters declared on the path item, shared by its operations.
+    pub inherited: &'a [Value],
 }
 
 impl VendorOperation<'_> {
@@ -48,12 +50,22 @@ impl VendorOperation<'_> {
         consumes_multipart || self.params().any(|p| p["in"] == "formData")
     }
 
+    /// The operation's parameters, then the path item's ones it does not
+    /// redeclare.
     fn params(&self) -> impl Iterator<Item = &Value> {
-        self.body
+        let own: Vec<&Value> = self
+            .body
             .get("parameters")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
+            .collect();
+        let redeclared = |p: &Value| {
+            own.iter()
+                .any(|o| o["name"] == p["name"] && o["in"] == p["in"])
+        };
+        let inherited: Vec<&Value> = self.inherited.iter().filter(|p| !redeclared(p)).collect();
+        own.into_iter().chain(inherited)
     }
 
     fn first_tag(&self) -> Option<&str> {
@@ -96,6 +108,11 @@ pub fn vendor_operations<'a>(
             .strip_prefix(&curation.path_prefix)
             .with_context(|| format!("path {path} does not start with {}", curation.path_prefix))?;
         let (relative_path, colon_params) = fix_colon_path(relative);
+        let inherited = item
+            .get("parameters")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for method in METHODS {
             let Some(body) = item.get(*method).and_then(Value::as_object) else {
                 continue;
@@ -106,6 +123,7 @@ pub fn vendor_operations<'a>(
                 colon_params: colon_params.clone(),
                 operation_id: String::new(),
                 body,
+                inherited,
             });
         }
     }
@@ -167,12 +185,26 @@ pub fn import(
         .unwrap_or_default();
 
     let mut known: BTreeSet<&str> = ops.iter().map(|o| o.operation_id.as_str()).collect();
-    known.extend(
-        curation
-            .extra_operations
-            .iter()
-            .map(|e| e.operation_id.as_str()),
-    );
+    for extra in &curation.extra_operations {
+        if !known.insert(extra.operation_id.as_str()) {
+            bail!(
+                "extra operation {} reuses an operationId the vendor file already has",
+                extra.operation_id
+            );
+        }
+    }
+    for (id, names) in &curation.drop_parameters {
+        let Some(op) = ops.iter().find(|o| &o.operation_id == id) else {
+            bail!("curation [drop_parameters] names operation {id}, which the vendor file lacks");
+        };
+        for name in names {
+            if !op.params().any(|p| p["name"] == name.as_str()) {
+                bail!(
+                    "curation [drop_parameters] names parameter {name} of {id}, which has none by that name"
+                );
+            }
+        }
+    }
     let unknown: Vec<&String> = wanted
         .iter()
         .filter(|w| !known.contains(w.as_str()))
@@ -300,6 +332,9 @@ fn convert_operation(
             continue;
         }
         match place {
+            "body" if request_body.is_some() => {
+                bail!("operation declares more than one body parameter");
+            }
             "body" => {
                 let schema = schema::convert(&param["schema"], Role::Request, refs);
                 request_body = Some(json!({

@@ -46,10 +46,14 @@ fn paged_response<'a>(spec: &'a OpenAPI, op: &'a openapiv3::Operation) -> Option
     if !names.contains(&"cursor") || !names.contains(&"limit") {
         return None;
     }
-    let success = op.responses.responses.iter().find_map(|(code, r)| match (code, r) {
-        (openapiv3::StatusCode::Code(200..=299), ReferenceOr::Item(r)) => Some(r),
-        _ => None,
-    })?;
+    let success = op
+        .responses
+        .responses
+        .iter()
+        .find_map(|(code, r)| match (code, r) {
+            (openapiv3::StatusCode::Code(200..=299), ReferenceOr::Item(r)) => Some(r),
+            _ => None,
+        })?;
     let content = success.content.get("application/json")?;
     let ReferenceOr::Reference { reference } = content.schema.as_ref()? else {
         return None;
@@ -65,7 +69,9 @@ fn paged_response<'a>(spec: &'a OpenAPI, op: &'a openapiv3::Operation) -> Option
 
 /// The `T` of a field typed `Option<Vec<T>>` or `Vec<T>`.
 fn element_type(ty: &syn::Type) -> Option<syn::Type> {
-    let syn::Type::Path(path) = ty else { return None };
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
     let last = path.path.segments.last()?;
     let PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
@@ -102,13 +108,23 @@ fn data_item_type(client: &syn::File, struct_name: &str) -> Option<syn::Type> {
 pub fn pageable_impls(spec: &OpenAPI, client: &syn::File) -> proc_macro2::TokenStream {
     let mut impls = Vec::new();
     for (_, _, op) in spec.operations() {
-        let Some(id) = op.operation_id.as_deref() else { continue };
-        let Some(response) = paged_response(spec, op) else { continue };
+        let Some(id) = op.operation_id.as_deref() else {
+            continue;
+        };
+        let Some(response) = paged_response(spec, op) else {
+            continue;
+        };
         let page = format_ident!("{}", response.to_pascal_case());
-        let Some(item) = data_item_type(client, &page.to_string()) else { continue };
+        let Some(item) = data_item_type(client, &page.to_string()) else {
+            continue;
+        };
         // Types progenitor declared in `mod types` are named without a path.
         let item = match &item {
-            syn::Type::Path(p) if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 => {
+            syn::Type::Path(p)
+                if p.qself.is_none()
+                    && p.path.leading_colon.is_none()
+                    && p.path.segments.len() == 1 =>
+            {
                 quote!(crate::types::#item)
             }
             _ => quote!(#item),

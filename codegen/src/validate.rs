@@ -47,6 +47,9 @@ pub fn validate(spec: &OpenAPI) -> Vec<String> {
 fn operation_problems(op: &Operation) -> Vec<String> {
     let mut problems = Vec::new();
     let id = op.operation_id.as_deref().unwrap_or_default();
+    if id.is_empty() {
+        problems.push("operationId is empty".to_string());
+    }
     if !id
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

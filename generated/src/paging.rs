@@ -4,7 +4,7 @@
 
 impl<'a> crate::Pageable for crate::builder::ListAccounts<'a> {
     type Page = crate::types::AccountViewListResponse;
-    type Item = crate::types::AccountViewListResponseDataItem;
+    type Item = crate::types::AccountViewDataItemResponse;
     const OPERATION_ID: &'static str = "list_accounts";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
@@ -371,7 +371,7 @@ impl<'a> crate::Pageable for crate::builder::ListCloudDetectionRules<'a> {
 }
 impl<'a> crate::Pageable for crate::builder::ListConfigOverrides<'a> {
     type Page = crate::types::ConfigOverrideListResponse;
-    type Item = crate::types::ConfigOverrideListResponseDataItem;
+    type Item = crate::types::ConfigOverrideDataItemResponse;
     const OPERATION_ID: &'static str = "list_config_overrides";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
@@ -427,7 +427,7 @@ impl<'a> crate::Pageable for crate::builder::GetContentUpdatesInventory<'a> {
 }
 impl<'a> crate::Pageable for crate::builder::ListDeviceControlRules<'a> {
     type Page = crate::types::DeviceListResponse;
-    type Item = crate::types::DeviceListResponseDataItem;
+    type Item = crate::types::DeviceDataItemResponse;
     const OPERATION_ID: &'static str = "list_device_control_rules";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
@@ -567,7 +567,7 @@ impl<'a> crate::Pageable for crate::builder::ListExclusions<'a> {
 }
 impl<'a> crate::Pageable for crate::builder::ListFilters<'a> {
     type Page = crate::types::FilterViewListResponse;
-    type Item = crate::types::FilterViewListResponseDataItem;
+    type Item = crate::types::FilterViewDataItemResponse;
     const OPERATION_ID: &'static str = "list_filters";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
@@ -708,7 +708,7 @@ impl<'a> crate::Pageable for crate::builder::ListInstalledApplicationsCves<'a> {
 }
 impl<'a> crate::Pageable for crate::builder::ListLocations<'a> {
     type Page = crate::types::LocationViewListResponse;
-    type Item = crate::types::LocationViewListResponseDataItem;
+    type Item = crate::types::LocationViewDataItemResponse;
     const OPERATION_ID: &'static str = "list_locations";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
@@ -736,7 +736,7 @@ impl<'a> crate::Pageable for crate::builder::ListLocations<'a> {
 }
 impl<'a> crate::Pageable for crate::builder::ListRangerGateways<'a> {
     type Page = crate::types::GatewayViewListResponse;
-    type Item = crate::types::GatewayViewListResponseDataItem;
+    type Item = crate::types::GatewayViewDataItemResponse;
     const OPERATION_ID: &'static str = "list_ranger_gateways";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
@@ -820,7 +820,7 @@ impl<'a> crate::Pageable for crate::builder::ListRemoteScriptStatuses<'a> {
 }
 impl<'a> crate::Pageable for crate::builder::ListReportTasks<'a> {
     type Page = crate::types::ReportTaskDataListResponse;
-    type Item = crate::types::ReportTaskDataListResponseDataItem;
+    type Item = crate::types::ReportTaskDataDataItemResponse;
     const OPERATION_ID: &'static str = "list_report_tasks";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
@@ -932,7 +932,7 @@ impl<'a> crate::Pageable for crate::builder::GetRoguesTableView<'a> {
 }
 impl<'a> crate::Pageable for crate::builder::ListServiceUsers<'a> {
     type Page = crate::types::GetServiceUserListResponse;
-    type Item = crate::types::GetServiceUserListResponseDataItem;
+    type Item = crate::types::ServiceUserDataItemResponse;
     const OPERATION_ID: &'static str = "list_service_users";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
@@ -960,7 +960,7 @@ impl<'a> crate::Pageable for crate::builder::ListServiceUsers<'a> {
 }
 impl<'a> crate::Pageable for crate::builder::ListTags<'a> {
     type Page = crate::types::GetTagListResponse;
-    type Item = crate::types::GetTagListResponseDataItem;
+    type Item = crate::types::TagDataItemResponse;
     const OPERATION_ID: &'static str = "list_tags";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
@@ -1101,7 +1101,7 @@ impl<'a> crate::Pageable for crate::builder::ListThreatExploreEvents<'a> {
 }
 impl<'a> crate::Pageable for crate::builder::ListThreatNotes<'a> {
     type Page = crate::types::ThreatNoteListResponse;
-    type Item = crate::types::ThreatNoteListResponseDataItem;
+    type Item = crate::types::ThreatNoteDataItemResponse;
     const OPERATION_ID: &'static str = "list_threat_notes";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
