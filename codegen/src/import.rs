@@ -439,12 +439,13 @@ fn responses(
         Some(code) => {
             let declared = &vendor[*code];
             let body = match declared.get("schema") {
+                // 204 means no content, whatever schema the vendor declares.
+                _ if *code == "204" => None,
                 Some(s) => Some(json_content(schema::convert(s, Role::Response, refs))),
                 None => match curation.binary_content_type(relative_path) {
                     Some(ct) => {
                         Some(json!({ct: {"schema": {"type": "string", "format": "binary"}}}))
                     }
-                    None if *code == "204" => None,
                     None => Some(json_content(json!({}))),
                 },
             };

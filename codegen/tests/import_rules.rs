@@ -651,6 +651,18 @@ content_type = "text/csv"
 }
 
 #[test]
+fn a_204_has_no_content_even_with_a_declared_schema() {
+    let vendor = vendor(json!({"/groups/move": {"put": {"responses": {
+        "204": {"description": "Moved", "schema": {"type": "object", "properties": {"x": {"type": "string"}}}}
+    }}}}));
+    let spec = import_all(&vendor, &curation(""));
+    assert_eq!(
+        op(&spec, "put", "/groups/move")["responses"],
+        responses_with("204", json!({"description": "Success"}))
+    );
+}
+
+#[test]
 fn a_schemaless_204_has_no_content() {
     let vendor = vendor(json!({"/groups/{group_id}": {"delete": {"responses": {
         "204": {"description": "Deleted"},

@@ -28802,14 +28802,8 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn no_content(self, value: &types::SuccessResponse2) -> Self {
-            Self(
-                self
-                    .0
-                    .status(204u16)
-                    .header("content-type", "application/json")
-                    .json_body_obj(value),
-            )
+        pub fn no_content(self) -> Self {
+            Self(self.0.status(204u16))
         }
         pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
             assert_eq!(status / 100u16, 4u16);
@@ -29049,14 +29043,8 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn no_content(self, value: &types::AddAgentsDataResponse) -> Self {
-            Self(
-                self
-                    .0
-                    .status(204u16)
-                    .header("content-type", "application/json")
-                    .json_body_obj(value),
-            )
+        pub fn no_content(self) -> Self {
+            Self(self.0.status(204u16))
         }
         pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
             assert_eq!(status / 100u16, 4u16);
