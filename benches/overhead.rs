@@ -188,12 +188,27 @@ fn overhead(c: &mut Criterion) {
     });
 }
 
+/// The decoding alone, without the round trip: the part of the difference
+/// that does not depend on scheduling noise.
+fn decode(c: &mut Criterion) {
+    let (body, _) = body();
+    c.bench_function("decode_only_value", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(&body).expect("value decode"));
+    });
+    c.bench_function("decode_only_typed", |b| {
+        b.iter(|| {
+            serde_json::from_slice::<sentinelone::raw::types::AgentViewListResponse>(&body)
+                .expect("typed decode")
+        });
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(30)
         .measurement_time(Duration::from_secs(5))
         .warm_up_time(Duration::from_secs(1));
-    targets = overhead
+    targets = overhead, decode
 }
 criterion_main!(benches);

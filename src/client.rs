@@ -257,9 +257,16 @@ impl ClientBuilder {
             http = http.proxy(proxy);
         }
         for pem in &self.root_certificates {
-            let cert = reqwest::Certificate::from_pem(pem)
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| Error::invalid(format!("root certificate: {e}")))?;
-            http = http.add_root_certificate(cert);
+            if certs.is_empty() {
+                return Err(Error::invalid(
+                    "root certificate: no PEM certificate found in the given bytes",
+                ));
+            }
+            for cert in certs {
+                http = http.add_root_certificate(cert);
+            }
         }
         let http = http
             .build()
@@ -294,7 +301,14 @@ fn parse_console_url(url: Option<&str>, allow_http: bool) -> Result<String, Erro
         .filter(|u| !u.is_empty())
         .ok_or_else(|| Error::invalid("the console URL is missing"))?;
     let parsed = Url::parse(text)
-        .map_err(|e| Error::invalid(format!("console URL {text:?} is not a URL: {e}")))?;
+        .map_err(|e| Error::invalid(format!("the console URL is not a URL: {e}")))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::invalid(
+            "the console URL must not carry credentials; give the API token to api_token()",
+        ));
+    }
+    // Messages below show the URL; it carries no credentials by now.
+    let text = parsed.as_str();
     match parsed.scheme() {
         "https" => {}
         "http" if allow_http => {}
@@ -312,11 +326,6 @@ fn parse_console_url(url: Option<&str>, allow_http: bool) -> Result<String, Erro
     let host = parsed
         .host_str()
         .ok_or_else(|| Error::invalid(format!("console URL {text:?} has no host")))?;
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::invalid(format!(
-            "console URL {text:?} must not carry credentials"
-        )));
-    }
     if parsed.path() != "/" && !parsed.path().is_empty()
         || parsed.query().is_some()
         || parsed.fragment().is_some()
@@ -346,7 +355,8 @@ fn auth_header(token: &SecretString) -> Result<HeaderValue, Error> {
 /// keeping the token anywhere else.
 fn fingerprint(token: &SecretString) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    token.expose_secret().hash(&mut hasher);
+    // Trimmed, as in the header: the same token, however given, shares quotas.
+    token.expose_secret().trim().hash(&mut hasher);
     hasher.finish()
 }
 

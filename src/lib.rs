@@ -26,6 +26,7 @@
 //! Array query parameters take a [`CsvList`], sent comma-joined as
 //! SentinelOne expects (`ids=1,2`).
 
+mod call;
 mod client;
 mod error;
 pub mod pagination;
@@ -49,6 +50,7 @@ pub use wait::{WaitEvent, WaitListener, WaitReason};
 /// Everything needed to call operations: the per-tag traits of the raw
 /// client and the pagination extension.
 pub mod prelude {
+    pub use crate::call::CallExt;
     pub use crate::pagination::PaginateExt;
     pub use sentinelone_generated::prelude::*;
 }

@@ -22,7 +22,7 @@ enum State<P> {
 pub fn pages<P: Pageable>(
     request: P,
     page_size: u32,
-) -> impl Stream<Item = Result<P::Page, Error>> + Send {
+) -> impl Stream<Item = Result<P::Output, Error>> + Send {
     let seen: Vec<String> = Vec::new();
     stream::try_unfold(
         (
@@ -39,7 +39,7 @@ pub fn pages<P: Pageable>(
             let page = request
                 .clone()
                 .page_request(cursor.as_deref(), page_size)
-                .send_page()
+                .send_operation()
                 .await
                 .map_err(|e| Error::from_raw(P::OPERATION_ID, e))?
                 .into_inner();
@@ -78,7 +78,7 @@ pub fn items<P: Pageable>(
 /// `.pages()` and `.items()` on every cursor-paged list builder.
 pub trait PaginateExt: Pageable + Sized {
     /// Lazy stream of pages of [`DEFAULT_PAGE_SIZE`] items.
-    fn pages(self) -> impl Stream<Item = Result<Self::Page, Error>> + Send {
+    fn pages(self) -> impl Stream<Item = Result<Self::Output, Error>> + Send {
         pages(self, DEFAULT_PAGE_SIZE)
     }
 

@@ -129,6 +129,15 @@ pub const SAFETY_MARGIN: f64 = 0.05;
 /// The API path prefix quotas are written below.
 pub const API_PREFIX: &str = "/web/api/v2.1";
 
+/// How a request path is named in waits and logs: below the API prefix,
+/// without the leading slash (`agents`, `dv/init-query`).
+pub fn endpoint_label(path: &str) -> String {
+    path.strip_prefix(API_PREFIX)
+        .unwrap_or(path)
+        .trim_start_matches('/')
+        .to_string()
+}
+
 fn path_matches(template: &str, path: &str) -> bool {
     let mut t = template.split('/');
     let mut p = path.split('/');
@@ -192,7 +201,7 @@ impl Quotas {
         self.default_period.map(|period| Rule {
             scope: Scope::Token,
             period,
-            label: relative.trim_start_matches('/').to_string(),
+            label: endpoint_label(path),
             bucket: format!("{} {}", method.to_ascii_uppercase(), relative),
         })
     }

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use progenitor_client::OperationInfo;
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Request, Response, StatusCode};
+use sentinelone_generated::types::ApiError;
 use sentinelone_generated::{Transport, TransportFuture};
 use tokio::time::Instant;
 
@@ -115,10 +116,10 @@ impl FacadeTransport {
         let key = rule
             .as_ref()
             .map(|r| Key::new(r, &self.console, self.token_fingerprint));
-        let endpoint = rule.as_ref().map(|r| r.label.clone()).unwrap_or_else(|| {
-            path.trim_start_matches(crate::quota::API_PREFIX)
-                .to_string()
-        });
+        let endpoint = rule
+            .as_ref()
+            .map(|r| r.label.clone())
+            .unwrap_or_else(|| crate::quota::endpoint_label(&path));
         let mut pending = Some(request);
         let mut attempt = 0;
         loop {
@@ -143,7 +144,7 @@ impl FacadeTransport {
             }
             let outcome = client.execute(current).await;
             let Some(spare) = spare else {
-                return outcome.map(|r| tag(r, operation));
+                return finish(outcome, operation).await;
             };
             match outcome {
                 Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
@@ -168,7 +169,7 @@ impl FacadeTransport {
                 Ok(response) if response.status().is_server_error() && idempotent(&method) => {
                     self.backoff(operation, &endpoint, attempt).await;
                 }
-                Ok(response) => return Ok(tag(response, operation)),
+                Ok(response) => return finish(Ok(response), operation).await,
                 // Nothing reached the server: safe for any method.
                 Err(e) if e.is_connect() => self.backoff(operation, &endpoint, attempt).await,
                 Err(e) if e.is_timeout() && idempotent(&method) => {
@@ -192,12 +193,41 @@ impl FacadeTransport {
     }
 }
 
-/// Names the operation on the response, for error reporting.
-fn tag(mut response: Response, operation: &'static str) -> Response {
+/// Names the operation on the response, for error reporting, and makes an
+/// error status readable as SentinelOne's error list even when the body is
+/// not one (a proxy's HTML page, an empty 503): its status then survives
+/// decoding, with the body's start as the detail.
+async fn finish(
+    outcome: reqwest::Result<Response>,
+    operation: &'static str,
+) -> reqwest::Result<Response> {
+    let mut response = outcome?;
     response
         .headers_mut()
         .insert(OPERATION_HEADER, HeaderValue::from_static(operation));
-    response
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response);
+    }
+    let mut headers = response.headers().clone();
+    let version = response.version();
+    let body = response.bytes().await?;
+    let readable = serde_json::from_slice::<ApiError>(&body).is_ok();
+    let body = if readable {
+        body
+    } else {
+        let title = status.canonical_reason().unwrap_or("HTTP error");
+        let detail = crate::error::excerpt(&body);
+        let list = serde_json::json!({"errors": [{"title": title, "detail": detail}]});
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.remove(CONTENT_LENGTH);
+        bytes::Bytes::from(list.to_string())
+    };
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    Ok(Response::from(rebuilt))
 }
 
 impl Transport for FacadeTransport {

@@ -14,6 +14,8 @@ use crate::validate;
 pub const SPEC_PATH: &str = "spec/openapi.json";
 /// The client file codegen owns.
 pub const CLIENT_PATH: &str = "generated/src/client.rs";
+/// The `Operation` impls codegen owns.
+pub const CALLS_PATH: &str = "generated/src/calls.rs";
 /// The `Pageable` impls codegen owns.
 pub const PAGING_PATH: &str = "generated/src/paging.rs";
 /// The typed httpmock helpers codegen owns.
@@ -160,6 +162,10 @@ pub fn generate(spec_text: &str) -> Result<Generated> {
     let roots = response_roots(&spec);
     let mut client = parse(client, "the client")?;
     crate::trim::strip_response_builders(&mut client, &roots);
+    let calls = parse(
+        crate::calls::operation_impls(&spec, &client),
+        "the operation impls",
+    )?;
     let paging = parse(
         crate::paging::pageable_impls(&spec, &client),
         "the paging impls",
@@ -168,6 +174,7 @@ pub fn generate(spec_text: &str) -> Result<Generated> {
     Ok(Generated {
         files: vec![
             (PathBuf::from(CLIENT_PATH), render(&client)),
+            (PathBuf::from(CALLS_PATH), render(&calls)),
             (PathBuf::from(PAGING_PATH), render(&paging)),
             (PathBuf::from(MOCK_PATH), render(&mock)),
         ],

@@ -3,6 +3,7 @@
 //!
 //! Subcommands (see `main.rs`): `import`, `generate`, `check`, `diff`.
 
+pub mod calls;
 pub mod catalog;
 pub mod check;
 pub mod curation;

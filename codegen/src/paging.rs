@@ -89,10 +89,7 @@ fn element_type(ty: &syn::Type) -> Option<syn::Type> {
 }
 
 fn data_item_type(client: &syn::File, struct_name: &str) -> Option<syn::Type> {
-    let types = client.items.iter().find_map(|item| match item {
-        Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|(_, items)| items),
-        _ => None,
-    })?;
+    let types = module_items(client, "types")?;
     let strukt = types.iter().find_map(|item| match item {
         Item::Struct(s) if s.ident == struct_name => Some(s),
         _ => None,
@@ -102,6 +99,32 @@ fn data_item_type(client: &syn::File, struct_name: &str) -> Option<syn::Type> {
         .iter()
         .find(|f| f.ident.as_ref().is_some_and(|i| i == "data"))?;
     element_type(&field.ty)
+}
+
+/// `ty` as seen from the crate root: bare names get `bare_prefix`, paths
+/// into `types` get `crate::`; anything else (`::serde_json::Value`, `()`)
+/// is left alone.
+pub fn qualify(ty: &syn::Type, bare_prefix: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() && p.path.leading_colon.is_none() => {
+            if p.path.segments.len() == 1 {
+                quote!(#bare_prefix::#ty)
+            } else if p.path.segments[0].ident == "types" {
+                quote!(crate::#ty)
+            } else {
+                quote!(#ty)
+            }
+        }
+        _ => quote!(#ty),
+    }
+}
+
+/// The items of `mod <name>` in the generated client.
+pub fn module_items<'a>(client: &'a syn::File, name: &str) -> Option<&'a [Item]> {
+    client.items.iter().find_map(|item| match item {
+        Item::Mod(m) if m.ident == name => m.content.as_ref().map(|(_, items)| items.as_slice()),
+        _ => None,
+    })
 }
 
 /// The `Pageable` impls for `spec`, given the client progenitor generated.
@@ -114,27 +137,15 @@ pub fn pageable_impls(spec: &OpenAPI, client: &syn::File) -> proc_macro2::TokenS
         let Some(response) = paged_response(spec, op) else {
             continue;
         };
-        let page = format_ident!("{}", response.to_pascal_case());
-        let Some(item) = data_item_type(client, &page.to_string()) else {
+        let Some(item) = data_item_type(client, &response.to_pascal_case()) else {
             continue;
         };
         // Types progenitor declared in `mod types` are named without a path.
-        let item = match &item {
-            syn::Type::Path(p)
-                if p.qself.is_none()
-                    && p.path.leading_colon.is_none()
-                    && p.path.segments.len() == 1 =>
-            {
-                quote!(crate::types::#item)
-            }
-            _ => quote!(#item),
-        };
+        let item = qualify(&item, quote!(crate::types));
         let builder = format_ident!("{}", id.to_pascal_case());
         impls.push(quote! {
             impl<'a> crate::Pageable for crate::builder::#builder<'a> {
-                type Page = crate::types::#page;
                 type Item = #item;
-                const OPERATION_ID: &'static str = #id;
                 fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
                     let request = self.limit(limit);
                     match cursor {
@@ -142,18 +153,10 @@ pub fn pageable_impls(spec: &OpenAPI, client: &syn::File) -> proc_macro2::TokenS
                         None => request,
                     }
                 }
-                fn send_page(self) -> impl ::std::future::Future<
-                    Output = ::std::result::Result<
-                        progenitor_client::ResponseValue<Self::Page>,
-                        progenitor_client::Error<crate::types::ApiError>,
-                    >,
-                > + Send {
-                    self.send()
-                }
-                fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+                fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
                     page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
                 }
-                fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+                fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
                     page.data.unwrap_or_default()
                 }
             }

@@ -16,8 +16,10 @@
 
 #[rustfmt::skip]
 mod client;
+#[rustfmt::skip]
+mod calls;
 mod csv_list;
-mod pageable;
+mod operation;
 #[rustfmt::skip]
 mod paging;
 mod transport;
@@ -29,5 +31,5 @@ pub mod mock;
 
 pub use client::*;
 pub use csv_list::CsvList;
-pub use pageable::Pageable;
+pub use operation::{Operation, Pageable};
 pub use transport::{DirectTransport, Inner, Transport, TransportFuture};

@@ -3,9 +3,7 @@
 // regenerate. `codegen check` fails when this file and the spec disagree.
 
 impl<'a> crate::Pageable for crate::builder::ListAccounts<'a> {
-    type Page = crate::types::AccountViewListResponse;
     type Item = crate::types::AccountViewDataItemResponse;
-    const OPERATION_ID: &'static str = "list_accounts";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -13,27 +11,15 @@ impl<'a> crate::Pageable for crate::builder::ListAccounts<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListActivities<'a> {
-    type Page = crate::types::ActivityViewListResponse;
     type Item = crate::types::ActivityViewListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_activities";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -41,27 +27,15 @@ impl<'a> crate::Pageable for crate::builder::ListActivities<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListAgents<'a> {
-    type Page = crate::types::AgentViewListResponse;
     type Item = crate::types::AgentViewListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_agents";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -69,27 +43,15 @@ impl<'a> crate::Pageable for crate::builder::ListAgents<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListAgentPassphrases<'a> {
-    type Page = crate::types::AgentPassphraseListResponse;
     type Item = crate::types::AgentPassphraseListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_agent_passphrases";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -97,27 +59,15 @@ impl<'a> crate::Pageable for crate::builder::ListAgentPassphrases<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListAgentTags<'a> {
-    type Page = crate::types::AgentTagListResponse;
     type Item = crate::types::AgentTagListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_agent_tags";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -125,27 +75,15 @@ impl<'a> crate::Pageable for crate::builder::ListAgentTags<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::GetApplicationManagementInventory<'a> {
-    type Page = crate::types::ApplicationInventoryListResponse;
     type Item = crate::types::ApplicationInventoryListResponseDataItem;
-    const OPERATION_ID: &'static str = "get_application_management_inventory";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -153,28 +91,16 @@ impl<'a> crate::Pageable for crate::builder::GetApplicationManagementInventory<'
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable
 for crate::builder::ListApplicationManagementInventoryEndpoints<'a> {
-    type Page = crate::types::ApplicationInventoryEndpointsListResponse;
     type Item = crate::types::ApplicationInventoryEndpointsListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_application_management_inventory_endpoints";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -182,27 +108,15 @@ for crate::builder::ListApplicationManagementInventoryEndpoints<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListApplicationManagementRisks<'a> {
-    type Page = crate::types::BaseRisksCveListResponse;
     type Item = crate::types::BaseRisksCveListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_application_management_risks";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -210,28 +124,16 @@ impl<'a> crate::Pageable for crate::builder::ListApplicationManagementRisks<'a> 
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable
 for crate::builder::ListApplicationManagementRisksAggregatedApplications<'a> {
-    type Page = crate::types::RisksByAggregatedApplicationsListResponse;
     type Item = crate::types::RisksByAggregatedApplicationsListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_application_management_risks_aggregated_applications";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -239,27 +141,15 @@ for crate::builder::ListApplicationManagementRisksAggregatedApplications<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListApplicationManagementRisksCves<'a> {
-    type Page = crate::types::RiskyCvEsListResponse;
     type Item = crate::types::RiskyCvEsListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_application_management_risks_cves";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -267,28 +157,16 @@ impl<'a> crate::Pageable for crate::builder::ListApplicationManagementRisksCves<
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable
 for crate::builder::ListApplicationManagementRisksEndpoints<'a> {
-    type Page = crate::types::RiskyEndpointsListResponse;
     type Item = crate::types::RiskyEndpointsListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_application_management_risks_endpoints";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -296,27 +174,15 @@ for crate::builder::ListApplicationManagementRisksEndpoints<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListAlerts<'a> {
-    type Page = crate::types::AlertInformationListResponse;
     type Item = crate::types::AlertInformationListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_alerts";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -324,27 +190,15 @@ impl<'a> crate::Pageable for crate::builder::ListAlerts<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListCloudDetectionRules<'a> {
-    type Page = crate::types::RuleViewListResponse;
     type Item = crate::types::RuleViewListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_cloud_detection_rules";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -352,27 +206,15 @@ impl<'a> crate::Pageable for crate::builder::ListCloudDetectionRules<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListConfigOverrides<'a> {
-    type Page = crate::types::ConfigOverrideListResponse;
     type Item = crate::types::ConfigOverrideDataItemResponse;
-    const OPERATION_ID: &'static str = "list_config_overrides";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -380,27 +222,15 @@ impl<'a> crate::Pageable for crate::builder::ListConfigOverrides<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::GetContentUpdatesInventory<'a> {
-    type Page = crate::types::AgentGlobalAssetsInventoryListResponse;
     type Item = crate::types::AgentGlobalAssetsInventoryListResponseDataItem;
-    const OPERATION_ID: &'static str = "get_content_updates_inventory";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -408,27 +238,15 @@ impl<'a> crate::Pageable for crate::builder::GetContentUpdatesInventory<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListDeviceControlRules<'a> {
-    type Page = crate::types::DeviceListResponse;
     type Item = crate::types::DeviceDataItemResponse;
-    const OPERATION_ID: &'static str = "list_device_control_rules";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -436,27 +254,15 @@ impl<'a> crate::Pageable for crate::builder::ListDeviceControlRules<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListDeviceControlEvents<'a> {
-    type Page = crate::types::DeviceEventResponseListResponse;
     type Item = crate::types::DeviceEventResponseListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_device_control_events";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -464,27 +270,15 @@ impl<'a> crate::Pageable for crate::builder::ListDeviceControlEvents<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListDvEvents<'a> {
-    type Page = crate::types::DeepVisibilityEventEntityListResponse;
     type Item = crate::types::DeepVisibilityEventEntityListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_dv_events";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -492,27 +286,15 @@ impl<'a> crate::Pageable for crate::builder::ListDvEvents<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListDvEventsByType<'a> {
-    type Page = crate::types::DeepVisibilityEventEntityListResponse;
     type Item = crate::types::DeepVisibilityEventEntityListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_dv_events_by_type";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -520,27 +302,15 @@ impl<'a> crate::Pageable for crate::builder::ListDvEventsByType<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListExclusions<'a> {
-    type Page = crate::types::ExclusionSchemaGetListResponse;
     type Item = crate::types::ExclusionSchemaGetListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_exclusions";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -548,27 +318,15 @@ impl<'a> crate::Pageable for crate::builder::ListExclusions<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListFilters<'a> {
-    type Page = crate::types::FilterViewListResponse;
     type Item = crate::types::FilterViewDataItemResponse;
-    const OPERATION_ID: &'static str = "list_filters";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -576,28 +334,16 @@ impl<'a> crate::Pageable for crate::builder::ListFilters<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable
 for crate::builder::ListFirewallControlProtocolsByFirewallRuleCategory<'a> {
-    type Page = crate::types::ProtocolListResponse;
     type Item = crate::types::ProtocolListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_firewall_control_protocols_by_firewall_rule_category";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -605,27 +351,15 @@ for crate::builder::ListFirewallControlProtocolsByFirewallRuleCategory<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListGroups<'a> {
-    type Page = crate::types::SummarizedGroupListResponse;
     type Item = crate::types::SummarizedGroupListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_groups";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -633,27 +367,15 @@ impl<'a> crate::Pageable for crate::builder::ListGroups<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListInstalledApplications<'a> {
-    type Page = crate::types::ApplicationViewListResponse;
     type Item = crate::types::ApplicationViewListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_installed_applications";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -661,27 +383,15 @@ impl<'a> crate::Pageable for crate::builder::ListInstalledApplications<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListInstalledApplicationsCves<'a> {
-    type Page = crate::types::CveViewListResponse;
     type Item = crate::types::CveViewListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_installed_applications_cves";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -689,27 +399,15 @@ impl<'a> crate::Pageable for crate::builder::ListInstalledApplicationsCves<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListLocations<'a> {
-    type Page = crate::types::LocationViewListResponse;
     type Item = crate::types::LocationViewDataItemResponse;
-    const OPERATION_ID: &'static str = "list_locations";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -717,27 +415,15 @@ impl<'a> crate::Pageable for crate::builder::ListLocations<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListRangerGateways<'a> {
-    type Page = crate::types::GatewayViewListResponse;
     type Item = crate::types::GatewayViewDataItemResponse;
-    const OPERATION_ID: &'static str = "list_ranger_gateways";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -745,27 +431,15 @@ impl<'a> crate::Pageable for crate::builder::ListRangerGateways<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListRemoteScripts<'a> {
-    type Page = crate::types::EnrichedScriptListResponse;
     type Item = crate::types::EnrichedScriptListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_remote_scripts";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -773,27 +447,15 @@ impl<'a> crate::Pageable for crate::builder::ListRemoteScripts<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListRemoteScriptStatuses<'a> {
-    type Page = crate::types::TaskListResponse;
     type Item = crate::types::TaskListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_remote_script_statuses";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -801,27 +463,15 @@ impl<'a> crate::Pageable for crate::builder::ListRemoteScriptStatuses<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListReportTasks<'a> {
-    type Page = crate::types::ReportTaskDataListResponse;
     type Item = crate::types::ReportTaskDataDataItemResponse;
-    const OPERATION_ID: &'static str = "list_report_tasks";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -829,27 +479,15 @@ impl<'a> crate::Pageable for crate::builder::ListReportTasks<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListReports<'a> {
-    type Page = crate::types::ReportDataListResponse;
     type Item = crate::types::ReportDataListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_reports";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -857,27 +495,15 @@ impl<'a> crate::Pageable for crate::builder::ListReports<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListRestrictions<'a> {
-    type Page = crate::types::RestrictionSchemaGetListResponse;
     type Item = crate::types::RestrictionSchemaGetListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_restrictions";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -885,27 +511,15 @@ impl<'a> crate::Pageable for crate::builder::ListRestrictions<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::GetRoguesTableView<'a> {
-    type Page = crate::types::RoguesTableViewListResponse;
     type Item = crate::types::RoguesTableViewListResponseDataItem;
-    const OPERATION_ID: &'static str = "get_rogues_table_view";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -913,27 +527,15 @@ impl<'a> crate::Pageable for crate::builder::GetRoguesTableView<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListServiceUsers<'a> {
-    type Page = crate::types::GetServiceUserListResponse;
     type Item = crate::types::ServiceUserDataItemResponse;
-    const OPERATION_ID: &'static str = "list_service_users";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -941,27 +543,15 @@ impl<'a> crate::Pageable for crate::builder::ListServiceUsers<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListTags<'a> {
-    type Page = crate::types::GetTagListResponse;
     type Item = crate::types::TagDataItemResponse;
-    const OPERATION_ID: &'static str = "list_tags";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -969,28 +559,16 @@ impl<'a> crate::Pageable for crate::builder::ListTags<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable
 for crate::builder::ListTasksConfigurationExplicitSubscopes<'a> {
-    type Page = crate::types::SubscopeFullHierarchyListResponse;
     type Item = crate::types::SubscopeFullHierarchyListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_tasks_configuration_explicit_subscopes";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -998,27 +576,15 @@ for crate::builder::ListTasksConfigurationExplicitSubscopes<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListThreatIntelligenceIocs<'a> {
-    type Page = crate::types::GetIndicatorListResponse;
     type Item = crate::types::IndicatorListDataItemResponse;
-    const OPERATION_ID: &'static str = "list_threat_intelligence_iocs";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -1026,27 +592,15 @@ impl<'a> crate::Pageable for crate::builder::ListThreatIntelligenceIocs<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListThreats<'a> {
-    type Page = crate::types::ThreatListResponse;
     type Item = crate::types::ThreatListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_threats";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -1054,27 +608,15 @@ impl<'a> crate::Pageable for crate::builder::ListThreats<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListThreatExploreEvents<'a> {
-    type Page = crate::types::ThreatEventEntityListResponse;
     type Item = crate::types::ThreatEventEntityListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_threat_explore_events";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -1082,27 +624,15 @@ impl<'a> crate::Pageable for crate::builder::ListThreatExploreEvents<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListThreatNotes<'a> {
-    type Page = crate::types::ThreatNoteListResponse;
     type Item = crate::types::ThreatNoteDataItemResponse;
-    const OPERATION_ID: &'static str = "list_threat_notes";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -1110,27 +640,15 @@ impl<'a> crate::Pageable for crate::builder::ListThreatNotes<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::GetThreatTimeline<'a> {
-    type Page = crate::types::TimelineViewListResponse;
     type Item = crate::types::TimelineViewListResponseDataItem;
-    const OPERATION_ID: &'static str = "get_threat_timeline";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -1138,27 +656,15 @@ impl<'a> crate::Pageable for crate::builder::GetThreatTimeline<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListUpdateAgentPackages<'a> {
-    type Page = crate::types::VersionUploadListListResponse;
     type Item = crate::types::VersionUploadListListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_update_agent_packages";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -1166,27 +672,15 @@ impl<'a> crate::Pageable for crate::builder::ListUpdateAgentPackages<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListUsers<'a> {
-    type Page = crate::types::GetUserListListResponse;
     type Item = crate::types::GetUserListListResponseDataItem;
-    const OPERATION_ID: &'static str = "list_users";
     fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
         let request = self.limit(limit);
         match cursor {
@@ -1194,20 +688,10 @@ impl<'a> crate::Pageable for crate::builder::ListUsers<'a> {
             None => request,
         }
     }
-    fn send_page(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Page>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-    fn next_cursor(page: &Self::Page) -> ::std::option::Option<&str> {
+    fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
         page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
     }
-    fn into_items(page: Self::Page) -> ::std::vec::Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
 }
