@@ -3,7 +3,6 @@
 //! not through trace-level logs (tracing and `log` records of reqwest and
 //! hyper alike) — while the token does reach the server.
 
-use std::collections::VecDeque;
 use std::error::Error as _;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -11,12 +10,15 @@ use std::time::Duration;
 
 use sentinelone::RetryPolicy;
 use sentinelone::prelude::*;
-use sentinelone::quota::{Limiter, Quotas};
-use sentinelone::raw::types;
-use sentinelone::{Client, ClientBuilder, Error};
-use sentinelone::{WaitEvent, WaitReason};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use sentinelone::quota::Quotas;
+use sentinelone::{Client, ClientBuilder, Error, WaitReason};
 use tokio::net::TcpListener;
+
+mod support;
+
+use support::scripted::{
+    self, Events, Scripted, connect_body, recording_waits, reply, scripted_server,
+};
 
 const TOKEN: &str = "s3cr3t-TOKEN-value-xyz";
 /// Parts of the token that should not show up either.
@@ -84,137 +86,43 @@ fn logs() -> Buffer {
 }
 
 // ---------------------------------------------------------------------------
-// A scripted server (see tests/transport.rs): the n-th request gets the n-th
-// raw response, the last one repeating; each request's head is recorded.
 
-fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> String {
-    let mut raw = format!(
-        "HTTP/1.1 {status} Scripted\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        raw.push_str(&format!("{k}: {v}\r\n"));
-    }
-    raw.push_str("\r\n");
-    raw.push_str(body);
-    raw
+/// The raw heads of the requests `server` received.
+fn heads(server: &Scripted) -> Vec<String> {
+    server.seen().into_iter().map(|s| s.head).collect()
 }
 
-struct Scripted {
-    url: String,
-    heads: Arc<Mutex<Vec<String>>>,
-}
-
-async fn scripted_server(script: Vec<String>) -> Scripted {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let script = Arc::new(Mutex::new(VecDeque::from(script)));
-    let record = heads.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let record = record.clone();
-            let script = script.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                    match socket.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let length: usize = head
-                    .lines()
-                    .filter_map(|l| l.split_once(':'))
-                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                    .and_then(|(_, v)| v.trim().parse().ok())
-                    .unwrap_or(0);
-                while buf.len() < head_end + length {
-                    match socket.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let answer = {
-                    let mut heads = record.lock().unwrap();
-                    let mut script = script.lock().unwrap();
-                    heads.push(head);
-                    if script.len() > 1 {
-                        script.pop_front()
-                    } else {
-                        script.front().cloned()
-                    }
-                };
-                let answer = answer.unwrap_or_else(|| reply(500, &[], "{}"));
-                let _ = socket.write_all(answer.as_bytes()).await;
-                let _ = socket.shutdown().await;
-            });
-        }
-    });
-    Scripted { url, heads }
-}
-
-impl Scripted {
-    fn heads(&self) -> Vec<String> {
-        self.heads.lock().unwrap().clone()
-    }
-
-    /// Every request carried the token.
-    fn assert_token_sent(&self) {
-        let heads = self.heads();
-        assert!(!heads.is_empty());
-        for head in heads {
-            assert!(
-                head.to_ascii_lowercase().contains(&format!(
-                    "authorization: apitoken {}",
-                    TOKEN.to_ascii_lowercase()
-                )),
-                "{head}"
-            );
-        }
+/// Every request carried the token.
+fn assert_token_sent(server: &Scripted) {
+    let heads = heads(server);
+    assert!(!heads.is_empty());
+    for head in heads {
+        assert!(
+            head.to_ascii_lowercase().contains(&format!(
+                "authorization: apitoken {}",
+                TOKEN.to_ascii_lowercase()
+            )),
+            "{head}"
+        );
     }
 }
-
-// ---------------------------------------------------------------------------
-
-type Events = Arc<Mutex<Vec<WaitEvent>>>;
 
 fn builder(url: &str) -> ClientBuilder {
-    Client::builder()
-        .console_url(url)
-        .api_token(TOKEN)
-        .allow_http(true)
-        .limiter(Limiter::new())
-        .quotas(Quotas::default().with_default_period(None))
-        .retry_policy(RetryPolicy {
+    scripted::builder(
+        url,
+        TOKEN,
+        Quotas::default().with_default_period(None),
+        RetryPolicy {
             max_attempts: 2,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(20),
             max_retry_after: Duration::from_secs(5),
-        })
-        .timeout(Duration::from_secs(5))
+        },
+    )
 }
 
 fn client(url: &str) -> (Client, Events) {
-    let events: Events = Arc::default();
-    let record = events.clone();
-    let client = builder(url)
-        .on_wait(move |e| record.lock().unwrap().push(e.clone()))
-        .build()
-        .unwrap();
-    (client, events)
-}
-
-fn connect_body() -> types::AgentsActionRequest {
-    types::AgentsActionRequest {
-        data: None,
-        filter: types::AgentFilter::default(),
-    }
+    recording_waits(builder(url))
 }
 
 #[test]
@@ -251,7 +159,7 @@ async fn api_errors_do_not_carry_the_token() {
     let err = Error::from(client.list_agents().send().await.unwrap_err());
     assert!(matches!(err, Error::Api { status: 400, .. }), "{err:?}");
     assert_error_clean(&err);
-    server.assert_token_sent();
+    assert_token_sent(&server);
 }
 
 #[tokio::test]
@@ -267,8 +175,8 @@ async fn rate_limited_errors_do_not_carry_the_token() {
     let err = Error::from(client.list_agents().send().await.unwrap_err());
     assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
     assert_error_clean(&err);
-    assert_eq!(server.heads().len(), 2);
-    server.assert_token_sent();
+    assert_eq!(heads(&server).len(), 2);
+    assert_token_sent(&server);
 }
 
 #[tokio::test]
@@ -320,7 +228,7 @@ async fn decode_errors_do_not_carry_the_token() {
     let err = Error::from(client.list_agents().send().await.unwrap_err());
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     assert_error_clean(&err);
-    server.assert_token_sent();
+    assert_token_sent(&server);
 }
 
 #[test]
@@ -370,7 +278,7 @@ async fn logs_of_a_throttled_call_do_not_carry_the_token() {
         .send()
         .await
         .expect("the retry succeeds");
-    server.assert_token_sent();
+    assert_token_sent(&server);
     assert_eq!(
         events
             .lock()

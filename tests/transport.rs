@@ -5,7 +5,6 @@
 //! closed while a 429 is waited out. Also `ClientBuilder` validation and
 //! `Client::from_env`.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -13,155 +12,19 @@ use sentinelone::ApiErrorDetail;
 use sentinelone::RetryPolicy;
 use sentinelone::prelude::*;
 use sentinelone::quota::{Limiter, Quota, Quotas, Scope};
-use sentinelone::raw::types;
 use sentinelone::{Client, Error};
 use sentinelone::{WaitEvent, WaitReason};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+mod support;
+
+use support::scripted::{
+    Events, Seen, builder, connect_body, delayed, recording_waits, reply, scripted_server,
+};
 
 const TOKEN: &str = "transport-test-token-7f3a";
 
 // ---------------------------------------------------------------------------
-// A scripted HTTP/1.1 server: answers the n-th request with the n-th scripted
-// response (the last one again once the script runs out) and records every
-// request with the time it arrived.
-
-/// One request the server received.
-#[derive(Debug, Clone)]
-struct Seen {
-    at: std::time::Instant,
-    method: String,
-    /// Path and query.
-    target: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// One scripted answer: raw HTTP, sent after `delay`.
-#[derive(Debug, Clone)]
-struct Reply {
-    delay: Duration,
-    raw: String,
-}
-
-fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
-    let mut raw = format!(
-        "HTTP/1.1 {status} Scripted\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        raw.push_str(&format!("{k}: {v}\r\n"));
-    }
-    raw.push_str("\r\n");
-    raw.push_str(body);
-    Reply {
-        delay: Duration::ZERO,
-        raw,
-    }
-}
-
-fn delayed(delay: Duration, r: Reply) -> Reply {
-    Reply { delay, ..r }
-}
-
-struct Scripted {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Scripted {
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-async fn scripted_server(script: Vec<Reply>) -> Scripted {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let script = Arc::new(Mutex::new(VecDeque::from(script)));
-    let record = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            let record = record.clone();
-            let script = script.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                    match socket.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                };
-                let at = std::time::Instant::now();
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let mut lines = head.split("\r\n");
-                let mut request_line = lines.next().unwrap_or_default().split(' ');
-                let method = request_line.next().unwrap_or_default().to_string();
-                let target = request_line.next().unwrap_or_default().to_string();
-                let headers: Vec<(String, String)> = lines
-                    .filter_map(|l| l.split_once(':'))
-                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-                    .collect();
-                let length: usize = headers
-                    .iter()
-                    .find(|(k, _)| k == "content-length")
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(0);
-                while buf.len() < head_end + length {
-                    match socket.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
-                let answer = {
-                    // Recording and picking under one lock: the n-th
-                    // recorded request gets the n-th reply.
-                    let mut seen = record.lock().unwrap();
-                    let mut script = script.lock().unwrap();
-                    seen.push(Seen {
-                        at,
-                        method,
-                        target,
-                        headers,
-                        body,
-                    });
-                    if script.len() > 1 {
-                        script.pop_front()
-                    } else {
-                        script.front().cloned()
-                    }
-                };
-                let answer = answer.unwrap_or_else(|| reply(500, &[], "{}"));
-                tokio::time::sleep(answer.delay).await;
-                let _ = socket.write_all(answer.raw.as_bytes()).await;
-                let _ = socket.shutdown().await;
-            });
-        }
-    });
-    Scripted { url, seen }
-}
-
-// ---------------------------------------------------------------------------
-
-type Events = Arc<Mutex<Vec<WaitEvent>>>;
 
 fn fast_retry(max_attempts: u32) -> RetryPolicy {
     RetryPolicy {
@@ -175,20 +38,7 @@ fn fast_retry(max_attempts: u32) -> RetryPolicy {
 /// A client of `url` with its own limiter, no default spacing, quick
 /// retries, and its waits recorded.
 fn client_with(url: &str, quotas: Quotas, retry: RetryPolicy) -> (Client, Events) {
-    let events: Events = Arc::default();
-    let record = events.clone();
-    let client = Client::builder()
-        .console_url(url)
-        .api_token(TOKEN)
-        .allow_http(true)
-        .limiter(Limiter::new())
-        .quotas(quotas)
-        .retry_policy(retry)
-        .timeout(Duration::from_secs(5))
-        .on_wait(move |e| record.lock().unwrap().push(e.clone()))
-        .build()
-        .expect("the client builds");
-    (client, events)
+    recording_waits(builder(url, TOKEN, quotas, retry))
 }
 
 fn client(url: &str) -> (Client, Events) {
@@ -217,13 +67,6 @@ fn assert_token_header(seen: &[Seen]) {
             Some(format!("ApiToken {TOKEN}").as_str()),
             "{s:?}"
         );
-    }
-}
-
-fn connect_body() -> types::AgentsActionRequest {
-    types::AgentsActionRequest {
-        data: None,
-        filter: types::AgentFilter::default(),
     }
 }
 

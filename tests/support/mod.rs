@@ -41,3 +41,4 @@ pub fn raw_client(server: &MockServer) -> Client {
         .expect("client builds");
     Client::new_with_client(&server.base_url(), http, Inner::default())
 }
+pub mod scripted;
