@@ -44,6 +44,10 @@ pub const ENV_API_TOKEN: &str = "S1_API_TOKEN";
 pub struct Client {
     raw: sentinelone_generated::Client,
     http: reqwest::Client,
+    /// For links away from the console (pre-signed storage URLs): same
+    /// proxy and certificates, never the API token.
+    links: reqwest::Client,
+    download_timeout: Duration,
     transport: Arc<FacadeTransport>,
 }
 
@@ -107,6 +111,17 @@ impl Client {
         self.http
             .request(method, format!("{}{}", self.transport.console, path))
     }
+
+    /// The HTTP client for links that leave the console; it never sends
+    /// the API token.
+    pub(crate) fn link_client(&self) -> &reqwest::Client {
+        &self.links
+    }
+
+    /// The time allowed for one whole file download.
+    pub(crate) fn download_timeout(&self) -> Duration {
+        self.download_timeout
+    }
 }
 
 impl Deref for Client {
@@ -141,6 +156,7 @@ pub struct ClientBuilder {
     limiter: Option<Arc<Limiter>>,
     retry: Option<RetryPolicy>,
     listener: Option<WaitListener>,
+    download_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -157,6 +173,8 @@ impl fmt::Debug for ClientBuilder {
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time for a whole request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time for a whole file download (fetched files, script results).
+pub const DEFAULT_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(3600);
 
 impl ClientBuilder {
     /// The console root, e.g. `https://usea1.sentinelone.net`.
@@ -232,43 +250,31 @@ impl ClientBuilder {
         self
     }
 
+    /// Time allowed for one whole file download (default one hour); the
+    /// request timeout does not apply to downloads.
+    pub fn download_timeout(mut self, timeout: Duration) -> Self {
+        self.download_timeout = Some(timeout);
+        self
+    }
+
     /// Checks the configuration and builds the client. Nothing is sent.
     pub fn build(self) -> Result<Client, Error> {
         let console = parse_console_url(self.console_url.as_deref(), self.allow_http)?;
         let token = self
             .token
+            .clone()
             .ok_or_else(|| Error::invalid("the API token is missing"))?;
         let mut auth = auth_header(&token)?;
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);
-
-        let mut http = reqwest::Client::builder()
+        let http = self
+            .http_builder()?
             .default_headers(headers)
-            .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-            .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
-            .user_agent(
-                self.user_agent
-                    .unwrap_or_else(|| format!("sentinelone-rs/{}", env!("CARGO_PKG_VERSION"))),
-            );
-        if let Some(proxy) = &self.proxy {
-            let proxy = reqwest::Proxy::all(proxy)
-                .map_err(|e| Error::invalid(format!("proxy URL {proxy:?}: {e}")))?;
-            http = http.proxy(proxy);
-        }
-        for pem in &self.root_certificates {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| Error::invalid(format!("root certificate: {e}")))?;
-            if certs.is_empty() {
-                return Err(Error::invalid(
-                    "root certificate: no PEM certificate found in the given bytes",
-                ));
-            }
-            for cert in certs {
-                http = http.add_root_certificate(cert);
-            }
-        }
-        let http = http
+            .build()
+            .map_err(|e| Error::invalid(format!("HTTP client: {e}")))?;
+        let links = self
+            .http_builder()?
             .build()
             .map_err(|e| Error::invalid(format!("HTTP client: {e}")))?;
 
@@ -288,8 +294,41 @@ impl ClientBuilder {
         Ok(Client {
             raw,
             http,
+            links,
+            download_timeout: self.download_timeout.unwrap_or(DEFAULT_DOWNLOAD_TIMEOUT),
             transport,
         })
+    }
+
+    /// A reqwest builder with the timeouts, user agent, proxy and root
+    /// certificates configured (no credentials).
+    fn http_builder(&self) -> Result<reqwest::ClientBuilder, Error> {
+        let mut http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+            .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+            .user_agent(
+                self.user_agent
+                    .clone()
+                    .unwrap_or_else(|| format!("sentinelone-rs/{}", env!("CARGO_PKG_VERSION"))),
+            );
+        if let Some(proxy) = &self.proxy {
+            let proxy = reqwest::Proxy::all(proxy)
+                .map_err(|e| Error::invalid(format!("proxy URL {proxy:?}: {e}")))?;
+            http = http.proxy(proxy);
+        }
+        for pem in &self.root_certificates {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::invalid(format!("root certificate: {e}")))?;
+            if certs.is_empty() {
+                return Err(Error::invalid(
+                    "root certificate: no PEM certificate found in the given bytes",
+                ));
+            }
+            for cert in certs {
+                http = http.add_root_certificate(cert);
+            }
+        }
+        Ok(http)
     }
 }
 

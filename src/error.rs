@@ -1,6 +1,7 @@
 //! The one error type of the facade.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use sentinelone_generated::types::ApiError;
@@ -69,6 +70,38 @@ pub enum Error {
         /// What was wrong, naming the input.
         message: String,
     },
+    /// A job the console runs (a Deep Visibility or Power Query, a remote
+    /// script task) ended in a state that gives no result.
+    JobFailed {
+        /// What the job is (`Deep Visibility query q-123`).
+        job: String,
+        /// The state the console reported (`FAILED`, `QUERY_EXPIRED`, ...).
+        state: String,
+        /// The console's explanation, when it gave one.
+        detail: Option<String>,
+    },
+    /// A composite command gave up waiting (for a query to finish, a file
+    /// to be uploaded). Whatever could be cancelled was cancelled first.
+    WaitTimeout {
+        /// What was awaited.
+        waiting_for: String,
+        /// How long it waited.
+        after: Duration,
+    },
+    /// Reading or writing a local file failed; nothing partial is left.
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+    /// A downloaded archive could not be opened or extracted safely.
+    Archive {
+        /// The archive.
+        path: PathBuf,
+        /// What was wrong (wrong password, an entry escaping the target).
+        message: String,
+    },
 }
 
 impl Error {
@@ -76,6 +109,14 @@ impl Error {
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidInput {
             message: message.into(),
+        }
+    }
+
+    /// An [`Error::Io`] about `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
         }
     }
 
@@ -87,7 +128,7 @@ impl Error {
             | Error::Timeout { operation }
             | Error::Transport { operation, .. }
             | Error::Decode { operation, .. } => Some(operation),
-            Error::InvalidInput { .. } => None,
+            _ => None,
         }
     }
 
@@ -243,6 +284,20 @@ impl fmt::Display for Error {
                 "{operation}: unexpected response body ({message}); body starts: {excerpt}"
             ),
             Error::InvalidInput { message } => write!(f, "invalid input: {message}"),
+            Error::JobFailed { job, state, detail } => {
+                write!(f, "{job} ended in state {state}")?;
+                match detail {
+                    Some(detail) => write!(f, ": {detail}"),
+                    None => Ok(()),
+                }
+            }
+            Error::WaitTimeout { waiting_for, after } => write!(
+                f,
+                "gave up waiting for {waiting_for} after {:.0} s",
+                after.as_secs_f64()
+            ),
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Archive { path, message } => write!(f, "{}: {message}", path.display()),
         }
     }
 }
@@ -251,6 +306,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Transport { source, .. } => Some(source),
+            Error::Io { source, .. } => Some(source),
             _ => None,
         }
     }

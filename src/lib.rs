@@ -28,21 +28,39 @@
 
 mod call;
 mod client;
+mod download;
 mod error;
 pub mod pagination;
+mod poll;
 pub mod quota;
 mod transport;
 pub mod uploads;
+mod validate;
 mod wait;
+
+// Composite commands: one call each for what takes several API calls,
+// waiting and judgement (the D3 SOAR behaviours).
+pub mod agents;
+pub mod blocking;
+pub mod connection;
+pub mod dv;
+pub mod events;
+pub mod exclusions;
+pub mod files;
+pub mod scripts;
+pub mod threats;
 
 /// The generated client: every operation of the curated spec, its request
 /// and response types (`raw::types`), and the transport seam.
 pub use sentinelone_generated as raw;
 
 pub use client::{
-    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_API_TOKEN, ENV_CONSOLE_URL,
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_TIMEOUT,
+    ENV_API_TOKEN, ENV_CONSOLE_URL,
 };
+pub use download::Downloaded;
 pub use error::{ApiErrorDetail, Error, OPERATION_HEADER};
+pub use poll::Polling;
 pub use sentinelone_generated::CsvList;
 pub use transport::{RetryPolicy, retry_after};
 pub use wait::{WaitEvent, WaitListener, WaitReason};

@@ -167,6 +167,16 @@ impl Default for Quotas {
 }
 
 impl Quotas {
+    /// No quotas at all: no documented limits, no default spacing (429
+    /// handling still applies). For local stand-ins of the console, such
+    /// as tests; a real console needs the documented limits.
+    pub fn none() -> Self {
+        Quotas {
+            rules: Vec::new(),
+            default_period: None,
+        }
+    }
+
     /// Sets the spacing for endpoints without a documented limit; `None`
     /// leaves them unlimited (429 handling still applies).
     pub fn with_default_period(mut self, period: Option<Duration>) -> Self {

@@ -42,3 +42,24 @@ pub fn raw_client(server: &MockServer) -> Client {
     Client::new_with_client(&server.base_url(), http, Inner::default())
 }
 pub mod scripted;
+
+/// A facade client of `server` for composite-command tests: plain HTTP,
+/// its own limiter, no quotas (the stand-in does not enforce them), one
+/// quick retry, a 5 s request timeout.
+pub fn facade_client(server: &MockServer) -> sentinelone::Client {
+    sentinelone::Client::builder()
+        .console_url(server.base_url())
+        .api_token(TOKEN)
+        .allow_http(true)
+        .limiter(sentinelone::quota::Limiter::new())
+        .quotas(sentinelone::quota::Quotas::none())
+        .retry_policy(sentinelone::RetryPolicy {
+            max_attempts: 2,
+            base_delay: std::time::Duration::from_millis(10),
+            max_delay: std::time::Duration::from_millis(20),
+            max_retry_after: std::time::Duration::from_secs(1),
+        })
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .expect("the client builds")
+}

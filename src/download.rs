@@ -1,0 +1,135 @@
+//! Downloads streamed to disk atomically: the body goes chunk by chunk to a
+//! temporary file beside the destination, which is renamed into place only
+//! once complete. On any failure, or if the future is dropped, the temporary
+//! file is removed and the destination is untouched.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::{Client, Error};
+
+/// A file a composite command wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downloaded {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+/// Downloads `path` of the console (below the console URL, e.g.
+/// `/web/api/v2.1/agents/1/uploads/2`) through the transport, to `dest`.
+pub(crate) async fn console_file(
+    client: &Client,
+    path: &str,
+    operation: &'static str,
+    dest: &Path,
+) -> Result<Downloaded, Error> {
+    let request = client
+        .request(reqwest::Method::GET, path)
+        .timeout(client.download_timeout())
+        .build()
+        .map_err(|e| Error::invalid(format!("{operation}: {e}")))?;
+    let response = client.execute(request, operation).await?;
+    save(response, operation, dest).await
+}
+
+/// Downloads a link the console handed out. A link on the console itself
+/// goes through the transport (with the token); any other host gets a plain
+/// request without the token.
+pub(crate) async fn link(
+    client: &Client,
+    url: &str,
+    operation: &'static str,
+    dest: &Path,
+) -> Result<Downloaded, Error> {
+    if url.starts_with('/') {
+        return console_file(client, url, operation, dest).await;
+    }
+    let parsed = url::Url::parse(url)
+        .map_err(|e| Error::invalid(format!("{operation}: download link is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return Err(Error::invalid(format!(
+            "{operation}: download link has scheme {:?}; only http(s) is followed",
+            parsed.scheme()
+        )));
+    }
+    let origin = parsed.origin().ascii_serialization();
+    if origin == client.console_url() {
+        let mut path = parsed.path().to_string();
+        if let Some(q) = parsed.query() {
+            path.push('?');
+            path.push_str(q);
+        }
+        return console_file(client, &path, operation, dest).await;
+    }
+    let response = client
+        .link_client()
+        .get(parsed)
+        .timeout(client.download_timeout())
+        .send()
+        .await
+        .map_err(|e| Error::from_raw(operation, progenitor_client::Error::CommunicationError(e)))?;
+    if !response.status().is_success() {
+        return Err(Error::from_raw(
+            operation,
+            progenitor_client::Error::UnexpectedResponse(response),
+        ));
+    }
+    save(response, operation, dest).await
+}
+
+/// Streams `response`'s body to `dest` through a temporary file in the same
+/// directory (created if missing), then renames it into place.
+pub(crate) async fn save(
+    response: reqwest::Response,
+    operation: &str,
+    dest: &Path,
+) -> Result<Downloaded, Error> {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if dest.file_name().is_none() {
+        return Err(Error::invalid(format!(
+            "{operation}: destination {} is not a file path",
+            dest.display()
+        )));
+    }
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| Error::io(&dir, e))?;
+    let temp = tempfile::Builder::new()
+        .prefix(".s1-download-")
+        .suffix(".part")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(&dir, e))?;
+    let writer = temp
+        .as_file()
+        .try_clone()
+        .map_err(|e| Error::io(temp.path(), e))?;
+    let mut file = tokio::fs::File::from_std(writer);
+    let mut bytes = 0u64;
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            Error::from_raw(operation, progenitor_client::Error::ResponseBodyError(e))
+        })?;
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| Error::io(temp.path(), e))?;
+        bytes += chunk.len() as u64;
+    }
+    file.flush().await.map_err(|e| Error::io(temp.path(), e))?;
+    file.sync_all()
+        .await
+        .map_err(|e| Error::io(temp.path(), e))?;
+    drop(file);
+    temp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
+    Ok(Downloaded {
+        path: dest.to_path_buf(),
+        bytes,
+    })
+}
