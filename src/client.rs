@@ -48,6 +48,9 @@ pub struct Client {
     /// proxy and certificates, never the API token.
     links: reqwest::Client,
     download_timeout: Duration,
+    /// Kept for the one call that takes the token in its body
+    /// (`users/api-token-details`); never printed.
+    token: SecretString,
     transport: Arc<FacadeTransport>,
 }
 
@@ -116,6 +119,11 @@ impl Client {
     /// the API token.
     pub(crate) fn link_client(&self) -> &reqwest::Client {
         &self.links
+    }
+
+    /// The API token, for the calls that send it in a body.
+    pub(crate) fn api_token(&self) -> &SecretString {
+        &self.token
     }
 
     /// The time allowed for one whole file download.
@@ -296,6 +304,7 @@ impl ClientBuilder {
             http,
             links,
             download_timeout: self.download_timeout.unwrap_or(DEFAULT_DOWNLOAD_TIMEOUT),
+            token,
             transport,
         })
     }
