@@ -1,1 +1,450 @@
-//! (being written)
+//! Threat response on named computers: kill, quarantine, remediate, roll
+//! back or un-quarantine the threats a [`ThreatTarget`] selects, and mark
+//! threats resolved.
+//!
+//! A target always names at least one computer. It becomes one server-side
+//! threat filter (`computerName__contains`, `originatedProcess__contains`,
+//! `ids`, `filePath__contains`, `contentHashes`). Every action first lists
+//! the matching threats (the preview), keeps those whose computer name
+//! matches exactly, and then acts on exactly those threat ids, so what was
+//! previewed is what is acted on, and a threat on `lab10` is never touched
+//! when `lab1` was named.
+//!
+//! ```no_run
+//! use sentinelone::threats::{self, ThreatTarget};
+//!
+//! # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+//! let target = ThreatTarget::computers(["lab3-pc1"]).process_names(["svchost.exe"]);
+//! let matched = threats::preview(client, &target).await?;
+//! println!("{} threats would be quarantined", matched.len());
+//! let done = threats::quarantine(client, &target).await?;
+//! println!("quarantine affected {}", done.affected);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+
+use futures_util::{StreamExt, TryStreamExt};
+use serde_json::{Value, json};
+
+use crate::prelude::*;
+use crate::raw::types::{
+    MitigateThreatsAction, ThreatFilter, ThreatListResponseDataItem, ThreatsMitigateRequest,
+};
+use crate::{Client, Error, validate};
+
+/// Threats a response acts on. At most this many unless raised with
+/// [`ThreatTarget::max_threats`].
+pub const DEFAULT_MAX_THREATS: usize = 1000;
+
+/// Which threats to act on: computer names (required) narrowed by optional
+/// originating process names, threat ids, file paths and SHA-1 hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreatTarget {
+    computer_names: Vec<String>,
+    process_names: Vec<String>,
+    threat_ids: Vec<String>,
+    file_paths: Vec<String>,
+    content_hashes: Vec<String>,
+    partial_names: bool,
+    max_threats: usize,
+}
+
+impl ThreatTarget {
+    /// Threats on these computers (at least one name).
+    pub fn computers<I, S>(names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        ThreatTarget {
+            computer_names: names.into_iter().map(Into::into).collect(),
+            process_names: Vec::new(),
+            threat_ids: Vec::new(),
+            file_paths: Vec::new(),
+            content_hashes: Vec::new(),
+            partial_names: false,
+            max_threats: DEFAULT_MAX_THREATS,
+        }
+    }
+
+    /// Only threats whose originating process name contains one of these.
+    pub fn process_names<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.process_names = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Only these threat ids.
+    pub fn threat_ids<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.threat_ids = ids.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Only threats whose file path contains one of these.
+    pub fn file_paths<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.file_paths = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Only threats whose file has one of these SHA-1 hashes.
+    pub fn content_hashes<I, S>(mut self, hashes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.content_hashes = hashes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Also act on computers whose name merely contains a given name (as the
+    /// console's `computerName__contains` does). Off by default: names must
+    /// match exactly, ignoring case.
+    pub fn match_partial_names(mut self, partial: bool) -> Self {
+        self.partial_names = partial;
+        self
+    }
+
+    /// Refuse to act when more than `max` threats match (default
+    /// [`DEFAULT_MAX_THREATS`]), so a loose target cannot sweep a tenant.
+    pub fn max_threats(mut self, max: usize) -> Self {
+        self.max_threats = max;
+        self
+    }
+
+    /// The checked target: trimmed values, ids and hashes validated.
+    fn checked(&self) -> Result<ThreatTarget, Error> {
+        Ok(ThreatTarget {
+            computer_names: validate::required_list("computer_names", &self.computer_names)?,
+            process_names: validate::optional_list("process_names", &self.process_names)?,
+            threat_ids: validate::ids("threat_ids", &self.threat_ids)?,
+            file_paths: validate::optional_list("file_paths", &self.file_paths)?,
+            content_hashes: validate::sha1s("content_hashes", &self.content_hashes)?,
+            partial_names: self.partial_names,
+            max_threats: validate::in_range("max_threats", self.max_threats, 1, usize::MAX)?,
+        })
+    }
+
+    /// The console filter for this (checked) target, acting on `ids`.
+    fn filter(&self, ids: Vec<String>) -> ThreatFilter {
+        ThreatFilter {
+            computer_name_contains: self.computer_names.clone(),
+            originated_process_contains: self.process_names.clone(),
+            file_path_contains: self.file_paths.clone(),
+            content_hashes: self.content_hashes.clone(),
+            ids,
+            ..Default::default()
+        }
+    }
+
+    /// True when `threat` ran on one of the named computers.
+    fn names(&self, threat: &ThreatListResponseDataItem) -> bool {
+        let Some(name) = computer_name(threat) else {
+            return false;
+        };
+        let name = name.to_lowercase();
+        self.computer_names.iter().any(|wanted| {
+            let wanted = wanted.to_lowercase();
+            if self.partial_names {
+                name.contains(&wanted)
+            } else {
+                name == wanted
+            }
+        })
+    }
+}
+
+/// The computer a threat was detected on, as the console reports it.
+pub fn computer_name(threat: &ThreatListResponseDataItem) -> Option<&str> {
+    threat
+        .agent_realtime_info
+        .as_ref()
+        .and_then(|i| i.agent_computer_name.as_deref())
+}
+
+/// A mitigation action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThreatAction {
+    /// Stop the processes of the threat.
+    Kill,
+    /// Encrypt and move the threat's files to quarantine (kills first).
+    Quarantine,
+    /// Undo the threat's changes to files, registry and configuration.
+    Remediate,
+    /// Restore files from the volume snapshot (Windows only).
+    Rollback,
+    /// Release the threat's files from quarantine.
+    Unquarantine,
+}
+
+impl ThreatAction {
+    /// The `{action}` path segment of `threats/mitigate/{action}`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThreatAction::Kill => "kill",
+            ThreatAction::Quarantine => "quarantine",
+            ThreatAction::Remediate => "remediate",
+            ThreatAction::Rollback => "rollback-remediation",
+            ThreatAction::Unquarantine => "un-quarantine",
+        }
+    }
+
+    fn raw(self) -> MitigateThreatsAction {
+        match self {
+            ThreatAction::Kill => MitigateThreatsAction::Kill,
+            ThreatAction::Quarantine => MitigateThreatsAction::Quarantine,
+            ThreatAction::Remediate => MitigateThreatsAction::Remediate,
+            ThreatAction::Rollback => MitigateThreatsAction::RollbackRemediation,
+            ThreatAction::Unquarantine => MitigateThreatsAction::UnQuarantine,
+        }
+    }
+}
+
+impl fmt::Display for ThreatAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a threat response did.
+#[derive(Debug, Clone)]
+pub struct ThreatResponse {
+    /// The action taken.
+    pub action: ThreatAction,
+    /// How many threats the console says the action affected (0 when
+    /// nothing matched and nothing was sent).
+    pub affected: i64,
+    /// The threats the action was sent for, as the preview listed them.
+    pub matched: Vec<ThreatListResponseDataItem>,
+}
+
+/// Lists the threats `target` selects, without acting: the preview every
+/// action starts with.
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::threats::{self, ThreatTarget};
+/// let target = ThreatTarget::computers(["lab3-pc1"]);
+/// for threat in threats::preview(client, &target).await? {
+///     println!("{:?} on {:?}", threat.id, threats::computer_name(&threat));
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub async fn preview(
+    client: &Client,
+    target: &ThreatTarget,
+) -> Result<Vec<ThreatListResponseDataItem>, Error> {
+    let target = target.checked()?;
+    matching(client, &target).await
+}
+
+/// The threats of a checked target, refusing more than its maximum.
+async fn matching(
+    client: &Client,
+    target: &ThreatTarget,
+) -> Result<Vec<ThreatListResponseDataItem>, Error> {
+    let mut request = client
+        .list_threats()
+        .computer_name_contains(target.computer_names.clone());
+    if !target.process_names.is_empty() {
+        request = request.originated_process_contains(target.process_names.clone());
+    }
+    if !target.threat_ids.is_empty() {
+        request = request.ids(target.threat_ids.clone());
+    }
+    if !target.file_paths.is_empty() {
+        request = request.file_path_contains(target.file_paths.clone());
+    }
+    if !target.content_hashes.is_empty() {
+        request = request.content_hashes(target.content_hashes.clone());
+    }
+    let threats: Vec<_> = request
+        .items()
+        .try_filter(|t| std::future::ready(target.names(t)))
+        .take(target.max_threats + 1)
+        .try_collect()
+        .await?;
+    if threats.len() > target.max_threats {
+        return Err(Error::invalid(format!(
+            "more than {} threats match the target; narrow it or raise max_threats",
+            target.max_threats
+        )));
+    }
+    Ok(threats)
+}
+
+/// Previews `target`, then applies `action` to exactly the threats
+/// listed. When nothing matches, nothing is sent and `affected` is 0.
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::threats::{self, ThreatAction, ThreatTarget};
+/// let target = ThreatTarget::computers(["lab3-pc1"]).threat_ids(["1503989642042428880"]);
+/// let done = threats::respond(client, ThreatAction::Kill, &target).await?;
+/// println!("{} of {} threats affected", done.affected, done.matched.len());
+/// # Ok(())
+/// # }
+/// ```
+pub async fn respond(
+    client: &Client,
+    action: ThreatAction,
+    target: &ThreatTarget,
+) -> Result<ThreatResponse, Error> {
+    let target = target.checked()?;
+    let matched = matching(client, &target).await?;
+    let ids: Vec<String> = matched.iter().filter_map(|t| t.id.clone()).collect();
+    if ids.is_empty() {
+        tracing::info!(%action, "no threat matches the target; nothing sent");
+        return Ok(ThreatResponse {
+            action,
+            affected: 0,
+            matched,
+        });
+    }
+    tracing::info!(%action, threats = ids.len(), "mitigating threats");
+    let answer = client
+        .mitigate_threats()
+        .action(action.raw())
+        .body(ThreatsMitigateRequest {
+            data: Default::default(),
+            filter: target.filter(ids),
+        })
+        .call()
+        .await?;
+    Ok(ThreatResponse {
+        action,
+        affected: answer.data.and_then(|d| d.affected).unwrap_or(0),
+        matched,
+    })
+}
+
+/// Kills the processes of the threats `target` selects (D3 "Kill
+/// Processes"). See [`respond`].
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::threats::{self, ThreatTarget};
+/// threats::kill(client, &ThreatTarget::computers(["lab3-pc1"])).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn kill(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+    respond(client, ThreatAction::Kill, target).await
+}
+
+/// Quarantines the files of the threats `target` selects (D3 "Quarantine
+/// Files"). See [`respond`].
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::threats::{self, ThreatTarget};
+/// let target = ThreatTarget::computers(["lab3-pc1"])
+///     .content_hashes(["b691598c45658e76b2c328275db988baed3b8689"]);
+/// threats::quarantine(client, &target).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn quarantine(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+    respond(client, ThreatAction::Quarantine, target).await
+}
+
+/// Remediates the threats `target` selects. See [`respond`].
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::threats::{self, ThreatTarget};
+/// threats::remediate(client, &ThreatTarget::computers(["lab3-pc1"])).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn remediate(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+    respond(client, ThreatAction::Remediate, target).await
+}
+
+/// Rolls back what the threats `target` selects changed (D3 "Rollback
+/// Remediation"; Windows only). See [`respond`].
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::threats::{self, ThreatTarget};
+/// threats::rollback(client, &ThreatTarget::computers(["lab3-pc1"])).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn rollback(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+    respond(client, ThreatAction::Rollback, target).await
+}
+
+/// Releases the files of the threats `target` selects from quarantine.
+/// See [`respond`].
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::threats::{self, ThreatTarget};
+/// threats::unquarantine(client, &ThreatTarget::computers(["lab3-pc1"])).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn unquarantine(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+    respond(client, ThreatAction::Unquarantine, target).await
+}
+
+/// What marking threats resolved did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// How many threats the console says it changed, when it says.
+    pub affected: Option<i64>,
+    /// The console's answer as it came.
+    pub response: Value,
+}
+
+/// Marks threats of one agent resolved (D3 "Resolve Threat"): both the
+/// threat ids (at least one) and the agent id are required, and the
+/// console only changes threats that belong to that agent.
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// let done = sentinelone::threats::resolve(
+///     client,
+///     &["1503989642042428880".to_string()],
+///     "1286438987267469377",
+/// )
+/// .await?;
+/// println!("{:?} resolved", done.affected);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn resolve(
+    client: &Client,
+    threat_ids: &[String],
+    agent_id: &str,
+) -> Result<Resolved, Error> {
+    let threat_ids = validate::ids("threat_ids", threat_ids)?;
+    if threat_ids.is_empty() {
+        return Err(Error::invalid("threat_ids: at least one value is required"));
+    }
+    let agent_id = validate::id("agent_id", agent_id)?;
+    let body = json!({
+        "filter": { "ids": threat_ids, "agentIds": [agent_id] },
+        "data": {},
+    });
+    let Value::Object(body) = body else {
+        unreachable!("a JSON object literal")
+    };
+    let response = client.mark_threats_as_resolved().body(body).call().await?;
+    let affected = response.pointer("/data/affected").and_then(Value::as_i64);
+    Ok(Resolved { affected, response })
+}
