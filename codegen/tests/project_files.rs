@@ -124,6 +124,11 @@ fn every_catalog_row_is_implemented_by_a_spec_operation_or_a_facade_function() {
                 };
                 if parts.len() != 2 || !parts.iter().all(is_ident) {
                     problems.push(format!("{what}: {entry} is not facade::<module>::<fn>"));
+                } else if !facade_fn_exists(parts[0], parts[1]) {
+                    problems.push(format!(
+                        "{what}: {entry}: no `pub fn {}` / `pub async fn {}` in src/{}.rs",
+                        parts[1], parts[1], parts[0]
+                    ));
                 }
             } else if !ids.contains(entry) {
                 problems.push(format!(
@@ -133,6 +138,23 @@ fn every_catalog_row_is_implemented_by_a_spec_operation_or_a_facade_function() {
         }
     }
     assert_eq!(problems, Vec::<String>::new());
+}
+
+/// True when src/<module>.rs of the facade declares a public function
+/// `name` at the start of a line.
+fn facade_fn_exists(module: &str, name: &str) -> bool {
+    let path = root().join("src").join(format!("{module}.rs"));
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    text.lines().any(|line| {
+        ["pub fn ", "pub async fn "].iter().any(|prefix| {
+            line.strip_prefix(prefix).is_some_and(|rest| {
+                rest.strip_prefix(name)
+                    .is_some_and(|after| after.starts_with('(') || after.starts_with('<'))
+            })
+        })
+    })
 }
 
 #[test]
