@@ -50,6 +50,9 @@ pub mod files;
 pub mod scripts;
 pub mod threats;
 
+#[cfg(feature = "sim")]
+pub mod sim;
+
 /// The generated client: every operation of the curated spec, its request
 /// and response types (`raw::types`), and the transport seam.
 pub use sentinelone_generated as raw;
