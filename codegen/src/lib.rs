@@ -14,5 +14,6 @@ pub mod import;
 pub mod naming;
 pub mod paging;
 pub mod schema;
+pub mod table;
 pub mod trim;
 pub mod validate;

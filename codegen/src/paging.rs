@@ -33,6 +33,12 @@ fn property<'a>(spec: &'a OpenAPI, schema: &'a Schema, name: &str) -> Option<&'a
     }
 }
 
+/// True when `op` is cursor-paged (`cursor` and `limit` parameters, a
+/// response with `pagination.nextCursor` and a `data` array).
+pub fn is_paged(spec: &OpenAPI, op: &openapiv3::Operation) -> bool {
+    paged_response(spec, op).is_some()
+}
+
 /// The response schema name of a cursor-paged operation.
 fn paged_response<'a>(spec: &'a OpenAPI, op: &'a openapiv3::Operation) -> Option<&'a str> {
     let names: Vec<&str> = op

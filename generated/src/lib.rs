@@ -20,6 +20,9 @@ mod client;
 mod calls;
 mod csv_list;
 mod operation;
+mod operation_table;
+#[rustfmt::skip]
+mod operations;
 #[rustfmt::skip]
 mod paging;
 mod transport;
@@ -32,4 +35,8 @@ pub mod mock;
 pub use client::*;
 pub use csv_list::CsvList;
 pub use operation::{Operation, Pageable};
+pub use operation_table::{
+    BodyUse, OperationSpec, ParamKind, ParamLocation, ParamSpec, ResponseKind, operation,
+};
+pub use operations::{OPERATIONS, decode_typed};
 pub use transport::{DirectTransport, Inner, Transport, TransportFuture};
