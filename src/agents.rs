@@ -52,18 +52,6 @@ pub struct AgentActionResult {
 ///
 /// Targets are host names or internal IPs, group ids, or both; the console
 /// combines the two as "in these groups *and* among these hosts".
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::agents::{self, Broadcast};
-///
-/// let message = Broadcast::new("Maintenance starts in one hour.")
-///     .hosts(["lab3-pc1", "10.0.4.17"]);
-/// let result = agents::broadcast(client, &message).await?;
-/// println!("{:?} agents notified", result.affected);
-/// # Ok(())
-/// # }
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broadcast {
     message: String,
@@ -109,6 +97,18 @@ impl Broadcast {
 /// Fails with [`Error::InvalidInput`] before sending anything when the
 /// message is blank or longer than 140 characters, when neither hosts nor
 /// group ids are given, or when hosts were given and none matched an agent.
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::agents::{self, Broadcast};
+///
+/// let message = Broadcast::new("Maintenance starts in one hour.")
+///     .hosts(["lab3-pc1", "10.0.4.17"]);
+/// let result = agents::broadcast(client, &message).await?;
+/// println!("{:?} agents notified", result.affected);
+/// # Ok(())
+/// # }
+/// ```
 pub async fn broadcast(client: &Client, request: &Broadcast) -> Result<AgentActionResult, Error> {
     let message = validate::required("message", &request.message)?;
     validate::max_chars("message", &message, MAX_BROADCAST_CHARS)?;
@@ -176,11 +176,16 @@ pub async fn move_to_group(
         .json(&body)
         .build()
         .map_err(|e| Error::invalid(format!("{OPERATION}: {e}")))?;
-    tracing::info!(agents = resolved.agents.len(), group_id, "moving agents to a group");
+    tracing::info!(
+        agents = resolved.agents.len(),
+        group_id,
+        "moving agents to a group"
+    );
     let response = client.execute(request, OPERATION).await?;
-    let bytes = response.bytes().await.map_err(|e| {
-        Error::from_raw(OPERATION, progenitor_client::Error::ResponseBodyError(e))
-    })?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| Error::from_raw(OPERATION, progenitor_client::Error::ResponseBodyError(e)))?;
     let moved = serde_json::from_slice::<Value>(&bytes)
         .ok()
         .and_then(|v| v.pointer("/data/agentsMoved").and_then(Value::as_i64));
@@ -279,7 +284,9 @@ pub(crate) async fn resolve_hosts(client: &Client, hosts: &[String]) -> Result<R
     }
     if !ips.is_empty() {
         let as_text: Vec<String> = ips.iter().map(IpAddr::to_string).collect();
-        let request = client.list_agents().network_interface_inet_contains(as_text);
+        let request = client
+            .list_agents()
+            .network_interface_inet_contains(as_text);
         candidates.extend(request.items().try_collect::<Vec<_>>().await?);
     }
     let resolved = match_hosts(hosts, &candidates);
@@ -364,7 +371,10 @@ mod tests {
 
     #[test]
     fn an_agent_found_twice_is_listed_once() {
-        let candidates = [agent("1", "pc", &["10.0.0.1"]), agent("1", "pc", &["10.0.0.1"])];
+        let candidates = [
+            agent("1", "pc", &["10.0.0.1"]),
+            agent("1", "pc", &["10.0.0.1"]),
+        ];
         let hosts = ["pc".to_string(), "10.0.0.1".into(), "fe80::1".into()];
         let resolved = match_hosts(&hosts, &candidates);
         assert_eq!(resolved.ids(), ["1"]);

@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use crate::prelude::*;
 use crate::raw::types::{
-    DeviceFilter, FirewallAction, FirewallRemoteHost, FirewallResponseData, FirewallStatus, PostFirewallRequest,
-    PostFirewallRequestData, PostRestrictionRequest, PostRestrictionRequestData, RestrictionType,
+    DeviceFilter, FirewallAction, FirewallRemoteHost, FirewallResponseData, FirewallStatus,
+    PostFirewallRequest, PostFirewallRequestData, PostRestrictionRequest,
+    PostRestrictionRequestData, RestrictionType,
 };
 use crate::{Client, Error, validate};
 
@@ -25,26 +26,6 @@ pub type Direction = crate::raw::types::FirewallDirection;
 pub type RuleStatus = crate::raw::types::FirewallStatus;
 
 /// SHA-1 hashes to block on one site, for one operating system.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::blocking::{self, BlockHashes, HashOutcome, OsType};
-///
-/// let request = BlockHashes::new(
-///     ["3395856ce81f2b7382dee72602f798b642f14140"],
-///     OsType::Windows,
-///     "947111111111111111",
-/// )
-/// .description("dropper seen in incident 42");
-/// for result in blocking::block_hashes(client, &request).await? {
-///     match result.outcome {
-///         HashOutcome::Blocked { .. } | HashOutcome::AlreadyBlocked => {}
-///         HashOutcome::Failed(e) => eprintln!("{}: {e}", result.hash),
-///     }
-/// }
-/// # Ok(())
-/// # }
-/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlockHashes {
     hashes: Vec<String>,
@@ -114,6 +95,26 @@ pub struct HashBlock {
 /// Every hash is checked first: an MD5, a SHA-256 or anything else that is
 /// not 40 hexadecimal characters, or a missing site id, is refused with
 /// [`Error::InvalidInput`] and nothing is sent.
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::blocking::{self, BlockHashes, HashOutcome, OsType};
+///
+/// let request = BlockHashes::new(
+///     ["3395856ce81f2b7382dee72602f798b642f14140"],
+///     OsType::Windows,
+///     "947111111111111111",
+/// )
+/// .description("dropper seen in incident 42");
+/// for result in blocking::block_hashes(client, &request).await? {
+///     match result.outcome {
+///         HashOutcome::Blocked { .. } | HashOutcome::AlreadyBlocked => {}
+///         HashOutcome::Failed(e) => eprintln!("{}: {e}", result.hash),
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub async fn block_hashes(client: &Client, request: &BlockHashes) -> Result<Vec<HashBlock>, Error> {
     validate::required_list("hashes", &request.hashes)?;
     let hashes = validate::sha1s("hashes", &request.hashes)?;
@@ -126,7 +127,12 @@ pub async fn block_hashes(client: &Client, request: &BlockHashes) -> Result<Vec<
     Ok(results)
 }
 
-async fn block_one(client: &Client, request: &BlockHashes, site_id: &str, hash: &str) -> HashOutcome {
+async fn block_one(
+    client: &Client,
+    request: &BlockHashes,
+    site_id: &str,
+    hash: &str,
+) -> HashOutcome {
     let body = PostRestrictionRequest {
         data: PostRestrictionRequestData {
             type_: RestrictionType::BlackHash,
@@ -183,19 +189,6 @@ struct Scope {
 /// The scope is the whole tenant ([`BlockRemoteHosts::tenant`]) or at least
 /// one account, site or group id. Defaults: status `Enabled`, OS types
 /// `windows`.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::blocking::{self, BlockRemoteHosts, RemoteHostType};
-///
-/// let rule = BlockRemoteHosts::new("block-c2", RemoteHostType::Cidr, ["203.0.113.0/24"])
-///     .site_ids(["947111111111111111"])
-///     .description("C2 range from incident 42");
-/// let created = blocking::block_remote_hosts(client, &rule).await?;
-/// println!("rule {:?}", created.rule_id);
-/// # Ok(())
-/// # }
-/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlockRemoteHosts {
     name: String,
@@ -298,6 +291,19 @@ pub struct BlockedHosts {
 /// CIDR with a prefix in range, an ascending range of one address family, a
 /// host name), at least one OS type, and a scope: the tenant, or at least one
 /// account, site or group id.
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::blocking::{self, BlockRemoteHosts, RemoteHostType};
+///
+/// let rule = BlockRemoteHosts::new("block-c2", RemoteHostType::Cidr, ["203.0.113.0/24"])
+///     .site_ids(["947111111111111111"])
+///     .description("C2 range from incident 42");
+/// let created = blocking::block_remote_hosts(client, &rule).await?;
+/// println!("rule {:?}", created.rule_id);
+/// # Ok(())
+/// # }
+/// ```
 pub async fn block_remote_hosts(
     client: &Client,
     request: &BlockRemoteHosts,
@@ -393,7 +399,9 @@ fn check_remote_host(name: &str, host_type: RemoteHostType, value: &str) -> Resu
         RemoteHostType::Range => "an address range (first-last, same family, ascending)",
         _ => "a host name (letters, digits, hyphens, dot-separated labels)",
     };
-    Err(Error::invalid(format!("{name} {value:?} is not {expected}")))
+    Err(Error::invalid(format!(
+        "{name} {value:?} is not {expected}"
+    )))
 }
 
 fn is_cidr(value: &str) -> bool {
@@ -415,7 +423,10 @@ fn is_range(value: &str) -> bool {
     let Some((first, last)) = value.split_once('-') else {
         return false;
     };
-    match (first.trim().parse::<IpAddr>(), last.trim().parse::<IpAddr>()) {
+    match (
+        first.trim().parse::<IpAddr>(),
+        last.trim().parse::<IpAddr>(),
+    ) {
         (Ok(IpAddr::V4(a)), Ok(IpAddr::V4(b))) => a <= b,
         (Ok(IpAddr::V6(a)), Ok(IpAddr::V6(b))) => a <= b,
         _ => false,
@@ -433,7 +444,9 @@ fn is_host_name(value: &str) -> bool {
     let label_ok = |label: &str| {
         !label.is_empty()
             && label.len() <= 63
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && !label.starts_with('-')
             && !label.ends_with('-')
     };
@@ -447,10 +460,24 @@ mod tests {
 
     #[test]
     fn cidr_blocks() {
-        for ok in ["10.0.0.0/8", "203.193.22.248/31", "0.0.0.0/0", "2001:db8::/32", "::1/128"] {
+        for ok in [
+            "10.0.0.0/8",
+            "203.193.22.248/31",
+            "0.0.0.0/0",
+            "2001:db8::/32",
+            "::1/128",
+        ] {
             assert!(is_cidr(ok), "{ok}");
         }
-        for bad in ["10.0.0.0", "10.0.0.0/33", "10.0.0.0/", "10.0.0/8", "2001:db8::/129", "a/8", "10.0.0.0/+8"] {
+        for bad in [
+            "10.0.0.0",
+            "10.0.0.0/33",
+            "10.0.0.0/",
+            "10.0.0/8",
+            "2001:db8::/129",
+            "a/8",
+            "10.0.0.0/+8",
+        ] {
             assert!(!is_cidr(bad), "{bad}");
         }
     }
@@ -467,10 +494,24 @@ mod tests {
 
     #[test]
     fn host_names() {
-        for ok in ["c2.example.com", "localhost", "a-b.example.org.", "xn--bcher-kva.example"] {
+        for ok in [
+            "c2.example.com",
+            "localhost",
+            "a-b.example.org.",
+            "xn--bcher-kva.example",
+        ] {
             assert!(is_host_name(ok), "{ok}");
         }
-        for bad in ["", "-a.com", "a-.com", "a..com", "exa mple.com", "10.0.0.1", "a_b.com", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "-a.com",
+            "a-.com",
+            "a..com",
+            "exa mple.com",
+            "10.0.0.1",
+            "a_b.com",
+            &"a".repeat(64),
+        ] {
             assert!(!is_host_name(bad), "{bad}");
         }
     }

@@ -7,7 +7,7 @@ use crate::prelude::*;
 use crate::raw::types::{ApiTokenRequest, ApiTokenRequestData};
 use crate::{Client, Error};
 
-/// What [`test`] found out about the console and the token.
+/// What [`test()`] found out about the console and the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionReport {
     /// The console URL the client talks to.
@@ -61,7 +61,12 @@ pub struct ConnectionReport {
 /// # }
 /// ```
 pub async fn test(client: &Client) -> Result<ConnectionReport, Error> {
-    let info = client.get_system_info().call().await?.data.unwrap_or_default();
+    let info = client
+        .get_system_info()
+        .call()
+        .await?
+        .data
+        .unwrap_or_default();
     let mut report = ConnectionReport {
         console_url: client.console_url().to_string(),
         console_version: info.version,

@@ -24,19 +24,6 @@ const IDS_PER_REQUEST: usize = 1000;
 
 /// Which exclusions to delete. Every criterion given must hold (the
 /// console's filters combine with "and").
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::exclusions::{self, ExclusionKind, ExclusionSelection};
-///
-/// let selection = ExclusionSelection::new()
-///     .kind(ExclusionKind::Path)
-///     .site_ids(["1741111111111111111"]);
-/// let deleted = exclusions::delete(client, &selection).await?;
-/// println!("{} deleted: {:?}", deleted.affected, deleted.ids);
-/// # Ok(())
-/// # }
-/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExclusionSelection {
     everything: bool,
@@ -134,16 +121,26 @@ pub struct DeletedExclusions {
 ///   OS type than asked for) are never deleted.
 /// - Delete requests go out one after the other; the first failure stops the
 ///   command with its error, and groups deleted before it stay deleted.
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::exclusions::{self, ExclusionKind, ExclusionSelection};
+///
+/// let selection = ExclusionSelection::new()
+///     .kind(ExclusionKind::Path)
+///     .site_ids(["1741111111111111111"]);
+/// let deleted = exclusions::delete(client, &selection).await?;
+/// println!("{} deleted: {:?}", deleted.affected, deleted.ids);
+/// # Ok(())
+/// # }
+/// ```
 pub async fn delete(
     client: &Client,
     selection: &ExclusionSelection,
 ) -> Result<DeletedExclusions, Error> {
     let selection = checked(selection)?;
     let listed = list(client, &selection).await?;
-    let exclusions: Vec<_> = listed
-        .into_iter()
-        .filter(|e| selection.admits(e))
-        .collect();
+    let exclusions: Vec<_> = listed.into_iter().filter(|e| selection.admits(e)).collect();
     let mut affected = 0u64;
     let mut ids = Vec::new();
     for (kind, group) in by_type(&exclusions) {
@@ -263,8 +260,7 @@ mod tests {
     use super::*;
 
     fn item(id: &str, kind: &str, os: &str) -> ExclusionSchemaGetListResponseDataItem {
-        serde_json::from_value(serde_json::json!({ "id": id, "type": kind, "osType": os }))
-            .unwrap()
+        serde_json::from_value(serde_json::json!({ "id": id, "type": kind, "osType": os })).unwrap()
     }
 
     #[test]

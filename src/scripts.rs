@@ -36,24 +36,6 @@ const DOWNLOAD: &str = "download_remote_script_result";
 /// as in [`crate::agents`]), agent ids, group ids, site ids; at least one
 /// is required. Hosts and agent ids together name one set of agents; group
 /// and site ids narrow it, the console combining its filters with "and".
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use std::time::Duration;
-/// use sentinelone::Polling;
-/// use sentinelone::scripts::{self, OutputDestination, ScriptRun};
-///
-/// let run = ScriptRun::new("1234567890123456789", "collect autoruns", OutputDestination::SentinelCloud)
-///     .hosts(["DESKTOP-0042"])
-///     .password("Collect-2024!x".to_string().into())
-///     .polling(Polling::default().timeout(Duration::from_secs(900)));
-/// let collected = scripts::run_and_collect(client, &run, "results".as_ref()).await?;
-/// for file in &collected.files {
-///     println!("{} ({} bytes)", file.path.display(), file.bytes);
-/// }
-/// # Ok(())
-/// # }
-/// ```
 #[derive(Clone)]
 pub struct ScriptRun {
     script_id: String,
@@ -84,7 +66,10 @@ impl fmt::Debug for ScriptRun {
             .field("site_ids", &self.site_ids)
             .field("password", &self.password.as_ref().map(|_| "[redacted]"))
             .field("output_directory", &self.output_directory)
-            .field("input_params", &self.input_params.as_ref().map(|_| "[redacted]"))
+            .field(
+                "input_params",
+                &self.input_params.as_ref().map(|_| "[redacted]"),
+            )
             .field("runtime_timeout", &self.runtime_timeout)
             .field("polling", &self.polling)
             .finish()
@@ -317,6 +302,20 @@ pub struct ScriptRunResult {
 ///   an error: check [`TaskStatus::state`].
 /// - When the polling limit passes first: [`Error::WaitTimeout`]; the tasks
 ///   keep running in the console.
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::scripts::{self, OutputDestination, ScriptRun};
+///
+/// let script = ScriptRun::new("1234567890123456789", "list services", OutputDestination::None)
+///     .group_ids(["1511111111111111111"]);
+/// let result = scripts::run(client, &script).await?;
+/// for task in &result.tasks {
+///     println!("{:?}: {}", task.computer_name, task.state);
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub async fn run(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult, Error> {
     let checked = check(script)?;
     let (ids, unmatched_hosts) = target_agents(client, &checked).await?;
@@ -331,7 +330,10 @@ pub async fn run(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult,
     };
     let answer = client.run_remote_script().body(body).call().await?;
     let data = answer.data.unwrap_or_default();
-    let affected = data.affected.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+    let affected = data
+        .affected
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0);
     tracing::info!(affected, parent_task_id = ?data.parent_task_id, "remote script sent");
     let mut result = ScriptRunResult {
         parent_task_id: data.parent_task_id,
@@ -391,12 +393,8 @@ fn check(run: &ScriptRun) -> Result<Checked, Error> {
     };
     let runtime_timeout = match run.runtime_timeout {
         Some(t) => {
-            let secs = validate::in_range(
-                "runtime_timeout (seconds)",
-                t.as_secs(),
-                1,
-                i32::MAX as u64,
-            )?;
+            let secs =
+                validate::in_range("runtime_timeout (seconds)", t.as_secs(), 1, i32::MAX as u64)?;
             Some(secs as i32)
         }
         None => None,
@@ -462,9 +460,8 @@ async fn wait_for_tasks(
             return Ok(tasks);
         }
         tracing::debug!(parent, done, expected, "remote script tasks still running");
-        let waiting_for = format!(
-            "remote script tasks of parent task {parent} ({done} of {expected} finished)"
-        );
+        let waiting_for =
+            format!("remote script tasks of parent task {parent} ({done} of {expected} finished)");
         poll.pause(|| waiting_for).await?;
     }
 }
@@ -567,7 +564,12 @@ fn collect_links(value: &Value, out: &mut ResultLinks) {
                     collect_links(inner, out);
                 }
             }
-            for error in map.get("errors").and_then(Value::as_array).into_iter().flatten() {
+            for error in map
+                .get("errors")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 out.errors.push(LinkError {
                     task_id: text(error, &["taskId", "task_id"]),
                     message: text(error, &["errorString", "error_string", "detail", "title"]),
@@ -595,6 +597,17 @@ fn text(value: &Value, keys: &[&str]) -> Option<String> {
 /// other host (storage) are fetched without it. Each file is written
 /// atomically; the first failure stops the command, files already written
 /// stay.
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use sentinelone::scripts;
+///
+/// let links = scripts::result_links(client, &["1819000000000000001".into()]).await?;
+/// let files = scripts::download_results(client, &links.links, "results".as_ref()).await?;
+/// println!("{} files", files.len());
+/// # Ok(())
+/// # }
+/// ```
 pub async fn download_results(
     client: &Client,
     links: &[ResultLink],
@@ -677,6 +690,24 @@ pub struct CollectedResults {
 /// Only runs whose output goes to `SentinelCloud` have results to fetch;
 /// with another destination, or when no task completed, no links are asked
 /// for and no file is written.
+///
+/// ```no_run
+/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+/// use std::time::Duration;
+/// use sentinelone::Polling;
+/// use sentinelone::scripts::{self, OutputDestination, ScriptRun};
+///
+/// let run = ScriptRun::new("1234567890123456789", "collect autoruns", OutputDestination::SentinelCloud)
+///     .hosts(["DESKTOP-0042"])
+///     .password("Collect-2024!x".to_string().into())
+///     .polling(Polling::default().timeout(Duration::from_secs(900)));
+/// let collected = scripts::run_and_collect(client, &run, "results".as_ref()).await?;
+/// for file in &collected.files {
+///     println!("{} ({} bytes)", file.path.display(), file.bytes);
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub async fn run_and_collect(
     client: &Client,
     script: &ScriptRun,
@@ -768,8 +799,14 @@ mod tests {
 
     #[test]
     fn file_names_are_safe_and_unique() {
-        assert_eq!(safe_file_name("../../etc/passwd").as_deref(), Some("passwd"));
-        assert_eq!(safe_file_name("C:\\x\\..\\r s.zip").as_deref(), Some("r_s.zip"));
+        assert_eq!(
+            safe_file_name("../../etc/passwd").as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(
+            safe_file_name("C:\\x\\..\\r s.zip").as_deref(),
+            Some("r_s.zip")
+        );
         assert_eq!(safe_file_name(".."), None);
         let mut used = HashSet::new();
         let link = |task: &str, name: Option<&str>| ResultLink {
@@ -777,8 +814,14 @@ mod tests {
             file_name: name.map(Into::into),
             download_url: "https://s/x".into(),
         };
-        assert_eq!(unique_name(&link("1", Some("out.zip")), 0, &mut used), "out.zip");
-        assert_eq!(unique_name(&link("2", Some("out.zip")), 1, &mut used), "2_out.zip");
+        assert_eq!(
+            unique_name(&link("1", Some("out.zip")), 0, &mut used),
+            "out.zip"
+        );
+        assert_eq!(
+            unique_name(&link("2", Some("out.zip")), 1, &mut used),
+            "2_out.zip"
+        );
         assert_eq!(unique_name(&link("3", Some("..")), 2, &mut used), "3.zip");
     }
 }
