@@ -13,6 +13,7 @@ use sentinelone_generated::Inner;
 use url::Url;
 
 use crate::Error;
+use crate::download::{DownloadListener, DownloadProgress};
 use crate::quota::{Limiter, Quotas};
 use crate::transport::{FacadeTransport, RetryPolicy};
 use crate::wait::{WaitEvent, WaitListener};
@@ -48,6 +49,7 @@ pub struct Client {
     /// proxy and certificates, never the API token.
     links: reqwest::Client,
     download_timeout: Duration,
+    download_listener: Option<DownloadListener>,
     /// Kept for the one call that takes the token in its body
     /// (`users/api-token-details`); never printed.
     token: SecretString,
@@ -126,6 +128,11 @@ impl Client {
         &self.token
     }
 
+    /// The callback told about download progress, if any.
+    pub(crate) fn download_listener(&self) -> Option<&DownloadListener> {
+        self.download_listener.as_ref()
+    }
+
     /// The time allowed for one whole file download.
     pub(crate) fn download_timeout(&self) -> Duration {
         self.download_timeout
@@ -165,6 +172,7 @@ pub struct ClientBuilder {
     retry: Option<RetryPolicy>,
     listener: Option<WaitListener>,
     download_timeout: Option<Duration>,
+    download_listener: Option<DownloadListener>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -265,6 +273,17 @@ impl ClientBuilder {
         self
     }
 
+    /// Calls `listener` as file downloads progress (after every chunk
+    /// written, and once more when the file is in place), e.g. to drive a
+    /// progress bar.
+    pub fn on_download(
+        mut self,
+        listener: impl Fn(&DownloadProgress) + Send + Sync + 'static,
+    ) -> Self {
+        self.download_listener = Some(Arc::new(listener));
+        self
+    }
+
     /// Checks the configuration and builds the client. Nothing is sent.
     pub fn build(self) -> Result<Client, Error> {
         let console = parse_console_url(self.console_url.as_deref(), self.allow_http)?;
@@ -304,6 +323,7 @@ impl ClientBuilder {
             http,
             links,
             download_timeout: self.download_timeout.unwrap_or(DEFAULT_DOWNLOAD_TIMEOUT),
+            download_listener: self.download_listener.clone(),
             token,
             transport,
         })

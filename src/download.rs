@@ -10,6 +10,25 @@ use tokio::io::AsyncWriteExt;
 
 use crate::{Client, Error};
 
+/// Progress of one download, reported to [`crate::ClientBuilder::on_download`]
+/// after every chunk written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadProgress {
+    /// The operation downloading.
+    pub operation: String,
+    /// The destination file.
+    pub path: PathBuf,
+    /// Bytes written so far.
+    pub received: u64,
+    /// The size announced by the server, when it announced one.
+    pub total: Option<u64>,
+    /// True on the last report, once the file is in place.
+    pub done: bool,
+}
+
+/// A callback told about download progress.
+pub type DownloadListener = std::sync::Arc<dyn Fn(&DownloadProgress) + Send + Sync>;
+
 /// A file a composite command wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Downloaded {
@@ -33,7 +52,7 @@ pub(crate) async fn console_file(
         .build()
         .map_err(|e| Error::invalid(format!("{operation}: {e}")))?;
     let response = client.execute(request, operation).await?;
-    save(response, operation, dest).await
+    save(client, response, operation, dest).await
 }
 
 /// Downloads a link the console handed out. A link on the console itself
@@ -78,12 +97,13 @@ pub(crate) async fn link(
             progenitor_client::Error::UnexpectedResponse(response),
         ));
     }
-    save(response, operation, dest).await
+    save(client, response, operation, dest).await
 }
 
 /// Streams `response`'s body to `dest` through a temporary file in the same
 /// directory (created if missing), then renames it into place.
 pub(crate) async fn save(
+    client: &Client,
     response: reqwest::Response,
     operation: &str,
     dest: &Path,
@@ -111,7 +131,14 @@ pub(crate) async fn save(
         .try_clone()
         .map_err(|e| Error::io(temp.path(), e))?;
     let mut file = tokio::fs::File::from_std(writer);
-    let mut bytes = 0u64;
+    let mut progress = DownloadProgress {
+        operation: operation.to_string(),
+        path: dest.to_path_buf(),
+        received: 0,
+        total: response.content_length(),
+        done: false,
+    };
+    let listener = client.download_listener();
     let mut body = response.bytes_stream();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {
@@ -120,7 +147,10 @@ pub(crate) async fn save(
         file.write_all(&chunk)
             .await
             .map_err(|e| Error::io(temp.path(), e))?;
-        bytes += chunk.len() as u64;
+        progress.received += chunk.len() as u64;
+        if let Some(listener) = listener {
+            listener(&progress);
+        }
     }
     file.flush().await.map_err(|e| Error::io(temp.path(), e))?;
     file.sync_all()
@@ -128,8 +158,12 @@ pub(crate) async fn save(
         .map_err(|e| Error::io(temp.path(), e))?;
     drop(file);
     temp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
+    progress.done = true;
+    if let Some(listener) = listener {
+        listener(&progress);
+    }
     Ok(Downloaded {
         path: dest.to_path_buf(),
-        bytes,
+        bytes: progress.received,
     })
 }

@@ -61,7 +61,7 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_TIMEOUT,
     ENV_API_TOKEN, ENV_CONSOLE_URL,
 };
-pub use download::Downloaded;
+pub use download::{DownloadListener, DownloadProgress, Downloaded};
 pub use error::{ApiErrorDetail, Error, OPERATION_HEADER};
 pub use poll::Polling;
 pub use sentinelone_generated::CsvList;

@@ -13,13 +13,27 @@ use serde_json::json;
 fn every_operation_is_listed_once_in_order() {
     assert_eq!(OPERATIONS.len(), 348);
     for pair in OPERATIONS.windows(2) {
-        assert!(pair[0].id < pair[1].id, "{} then {}", pair[0].id, pair[1].id);
+        assert!(
+            pair[0].id < pair[1].id,
+            "{} then {}",
+            pair[0].id,
+            pair[1].id
+        );
     }
     for op in OPERATIONS {
         assert_eq!(operation(op.id).map(|o| o.path), Some(op.path));
         assert!(op.path.starts_with("/web/api/v2.1/"), "{}", op.path);
-        for p in op.params.iter().filter(|p| p.location == ParamLocation::Path) {
-            assert!(op.path.contains(&format!("{{{}}}", p.name)), "{} {}", op.id, p.name);
+        for p in op
+            .params
+            .iter()
+            .filter(|p| p.location == ParamLocation::Path)
+        {
+            assert!(
+                op.path.contains(&format!("{{{}}}", p.name)),
+                "{} {}",
+                op.id,
+                p.name
+            );
             assert!(p.required, "{} {}", op.id, p.name);
         }
     }
@@ -57,7 +71,11 @@ fn json_answers_decode_through_their_typed_response() {
     assert_eq!(decoded["data"][0]["computerName"], "pc1");
     // What the typed response does not know is not kept.
     assert!(decoded["data"][0].get("newField").is_none());
-    assert!(decode_typed("list_agents", b"{\"data\": 5}").unwrap().is_err());
+    assert!(
+        decode_typed("list_agents", b"{\"data\": 5}")
+            .unwrap()
+            .is_err()
+    );
     assert!(decode_typed("download_agent_upload", b"PK").is_none());
 }
 
@@ -73,6 +91,9 @@ fn real_fixtures_decode_through_the_table() {
     ] {
         let bytes = std::fs::read(shared.join("s1-fixtures").join(file)).unwrap();
         let decoded = decode_typed(op, &bytes).unwrap().unwrap();
-        assert!(decoded["data"].is_object() || decoded["data"].is_array(), "{file}");
+        assert!(
+            decoded["data"].is_object() || decoded["data"].is_array(),
+            "{file}"
+        );
     }
 }

@@ -173,10 +173,7 @@ pub fn generate(spec_text: &str) -> Result<Generated> {
         "the paging impls",
     )?;
     let mock = parse(mock, "the httpmock helpers")?;
-    let operations = parse(
-        crate::table::operation_table(&spec),
-        "the operation table",
-    )?;
+    let operations = parse(crate::table::operation_table(&spec), "the operation table")?;
     Ok(Generated {
         files: vec![
             (PathBuf::from(CLIENT_PATH), render(&client)),

@@ -23,7 +23,10 @@ fn kind(schema: &ReferenceOr<openapiv3::Schema>) -> proc_macro2::TokenStream {
             quote!(crate::ParamKind::OneOf(&[#(#values),*]))
         }
         SchemaKind::Type(Type::String(s))
-            if matches!(&s.format, openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::DateTime)) =>
+            if matches!(
+                &s.format,
+                openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::DateTime)
+            ) =>
         {
             quote!(crate::ParamKind::DateTime)
         }
@@ -36,8 +39,12 @@ fn kind(schema: &ReferenceOr<openapiv3::Schema>) -> proc_macro2::TokenStream {
 
 fn param(p: &Parameter) -> Option<proc_macro2::TokenStream> {
     let (data, location) = match p {
-        Parameter::Query { parameter_data, .. } => (parameter_data, quote!(crate::ParamLocation::Query)),
-        Parameter::Path { parameter_data, .. } => (parameter_data, quote!(crate::ParamLocation::Path)),
+        Parameter::Query { parameter_data, .. } => {
+            (parameter_data, quote!(crate::ParamLocation::Query))
+        }
+        Parameter::Path { parameter_data, .. } => {
+            (parameter_data, quote!(crate::ParamLocation::Path))
+        }
         _ => return None,
     };
     let openapiv3::ParameterSchemaOrContent::Schema(schema) = &data.format else {
@@ -53,10 +60,13 @@ fn param(p: &Parameter) -> Option<proc_macro2::TokenStream> {
 
 /// The content type of the success response, when it has a body.
 fn success_content(op: &openapiv3::Operation) -> Option<String> {
-    op.responses.responses.iter().find_map(|(code, r)| match (code, r) {
-        (StatusCode::Code(200..=299), ReferenceOr::Item(r)) => r.content.keys().next().cloned(),
-        _ => None,
-    })
+    op.responses
+        .responses
+        .iter()
+        .find_map(|(code, r)| match (code, r) {
+            (StatusCode::Code(200..=299), ReferenceOr::Item(r)) => r.content.keys().next().cloned(),
+            _ => None,
+        })
 }
 
 /// The table and the typed decoder for every operation of `spec`.
