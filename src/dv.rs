@@ -35,8 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::future::Either;
-use futures_util::stream::{Stream, StreamExt, TryStreamExt};
+use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use progenitor_client::ResponseValue;
 use sentinelone_generated::{Operation, Pageable};
 use serde::Serialize;
@@ -398,8 +397,9 @@ impl DvQuery {
         self
     }
 
-    /// How to wait; its `timeout` is the longest the query may run (D3's
-    /// "Timeout") before it is cancelled. Default: [`DEFAULT_POLLING`].
+    /// How to wait; its `timeout` (D3's "Timeout", counted from the first
+    /// status check) is the longest the query may run before it is
+    /// cancelled. Default: [`DEFAULT_POLLING`].
     pub fn polling(mut self, polling: Polling) -> Self {
         self.watch.polling = polling;
         self
@@ -646,8 +646,9 @@ impl PowerQuery {
         self
     }
 
-    /// How to ping; its `timeout` is the longest the query may run before
-    /// it is cancelled. Default: [`DEFAULT_POLLING`].
+    /// How to ping; its `timeout` (counted from the creation's answer) is
+    /// the longest the query may run before it is cancelled. Default:
+    /// [`DEFAULT_POLLING`].
     pub fn polling(mut self, polling: Polling) -> Self {
         self.watch.polling = polling;
         self
@@ -909,8 +910,8 @@ pub async fn query(client: &Client, request: &DvQuery) -> Result<DvResults, Erro
 }
 
 /// The events of a query, all of them or those of one type
-/// (`dv/events` or `dv/events/{type}`), as a lazy stream that follows the
-/// cursor 1000 events at a time. Pages answered 409 (results not ready
+/// (`dv/events` or `dv/events/{type}`), as a lazy (boxed, `Unpin`) stream
+/// that follows the cursor 1000 events at a time. Pages answered 409 (results not ready
 /// yet) are asked for again a few times.
 ///
 /// ```no_run
@@ -929,7 +930,7 @@ pub fn events<'a>(
     client: &'a Client,
     query_id: &str,
     event_type: Option<EventType>,
-) -> Result<impl Stream<Item = Result<Event, Error>> + Send + 'a, Error> {
+) -> Result<BoxStream<'a, Result<Event, Error>>, Error> {
     event_stream(client, query_id, event_type, EVENTS_PAGE)
 }
 
@@ -977,8 +978,13 @@ pub async fn agent_processes(
     let request = request.dv_query(Utc::now())?;
     let running = start(client, &request).await?;
     let status = wait(client, running).await?;
-    let events = collect_events(client, &status, Some(EventType::Process), request.scope.limit)
-        .await?;
+    let events = collect_events(
+        client,
+        &status,
+        Some(EventType::Process),
+        request.scope.limit,
+    )
+    .await?;
     Ok(DvResults { status, events })
 }
 
@@ -1065,16 +1071,17 @@ fn event_stream<'a>(
     query_id: &str,
     event_type: Option<EventType>,
     page_size: u32,
-) -> Result<impl Stream<Item = Result<Event, Error>> + Send + 'a, Error> {
+) -> Result<BoxStream<'a, Result<Event, Error>>, Error> {
     let query_id = validate::required("query_id", query_id)?;
     Ok(match event_type {
-        None => Either::Left(pagination::items(
+        None => pagination::items(
             RetryConflict(client.list_dv_events().query_id(query_id)),
             page_size,
-        )),
+        )
+        .boxed(),
         Some(kind) => {
             let kind = validate::required("event_type", kind.as_str())?;
-            Either::Right(pagination::items(
+            pagination::items(
                 RetryConflict(
                     client
                         .list_dv_events_by_type()
@@ -1082,7 +1089,8 @@ fn event_stream<'a>(
                         .query_id(query_id),
                 ),
                 page_size,
-            ))
+            )
+            .boxed()
         }
     })
 }
@@ -1115,32 +1123,25 @@ impl<P: Operation + Clone> Operation for RetryConflict<P> {
     type Output = P::Output;
     const OPERATION_ID: &'static str = P::OPERATION_ID;
 
-    fn send_operation(
+    async fn send_operation(
         self,
-    ) -> impl Future<
-        Output = Result<
-            ResponseValue<Self::Output>,
-            progenitor_client::Error<types::ApiError>,
-        >,
-    > + Send {
-        async move {
-            let mut pause = CONFLICT_PAUSE;
-            for _ in 0..CONFLICT_RETRIES {
-                match self.0.clone().send_operation().await {
-                    Err(e) if e.status() == Some(reqwest::StatusCode::CONFLICT) => {
-                        debug!(
-                            operation = P::OPERATION_ID,
-                            pause_ms = pause.as_millis() as u64,
-                            "results not ready (409); asking again"
-                        );
-                        tokio::time::sleep(pause).await;
-                        pause *= 2;
-                    }
-                    answered => return answered,
+    ) -> Result<ResponseValue<Self::Output>, progenitor_client::Error<types::ApiError>> {
+        let mut pause = CONFLICT_PAUSE;
+        for _ in 0..CONFLICT_RETRIES {
+            match self.0.clone().send_operation().await {
+                Err(e) if e.status() == Some(reqwest::StatusCode::CONFLICT) => {
+                    debug!(
+                        operation = P::OPERATION_ID,
+                        pause_ms = pause.as_millis() as u64,
+                        "results not ready (409); asking again"
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
                 }
+                answered => return answered,
             }
-            self.0.send_operation().await
         }
+        self.0.send_operation().await
     }
 }
 
@@ -1196,10 +1197,16 @@ pub async fn power_query(client: &Client, request: &PowerQuery) -> Result<PowerQ
     let mut guard = CancelGuard::new(client, id.clone());
     let job = format!("Power Query {id}");
     let id = id.as_str();
-    let (_, table) = settle(&mut guard, &request.watch, &job, Some(first), move || async move {
-        let answer = client.ping_power_query().query_id(id).call().await?;
-        pq_answer("ping_power_query", answer, Some(id))
-    })
+    let (_, table) = settle(
+        &mut guard,
+        &request.watch,
+        &job,
+        Some(first),
+        move || async move {
+            let answer = client.ping_power_query().query_id(id).call().await?;
+            pq_answer("ping_power_query", answer, Some(id))
+        },
+    )
     .await?;
     Ok(table)
 }
@@ -1232,7 +1239,12 @@ fn pq_answer(
     let data = response.data.unwrap_or_default();
     let table = PowerQueryTable {
         query_id,
-        columns: data.columns.unwrap_or_default().iter().map(column).collect(),
+        columns: data
+            .columns
+            .unwrap_or_default()
+            .iter()
+            .map(column)
+            .collect(),
         rows: data.data.unwrap_or_default(),
         recommendations: data.recommendations.unwrap_or_default(),
     };
@@ -1391,7 +1403,10 @@ mod tests {
     fn agent_processes_default_to_the_last_day() {
         let q = AgentProcessQuery::new().dv_query(at(12)).unwrap();
         assert_eq!(q.scope.query, DEFAULT_PROCESS_QUERY);
-        assert_eq!((q.scope.from, q.scope.to), (at(12) - chrono::TimeDelta::hours(24), at(12)));
+        assert_eq!(
+            (q.scope.from, q.scope.to),
+            (at(12) - chrono::TimeDelta::hours(24), at(12))
+        );
         assert_eq!(q.scope.limit, Some(1000));
         let q = AgentProcessQuery::new()
             .end(at(5))
@@ -1404,22 +1419,33 @@ mod tests {
             .unwrap();
         assert_eq!((q.scope.from, q.scope.to), (at(3), at(12)));
         assert_eq!(
-            invalid(AgentProcessQuery::new().limit(1001).dv_query(at(12)).unwrap_err()),
+            invalid(
+                AgentProcessQuery::new()
+                    .limit(1001)
+                    .dv_query(at(12))
+                    .unwrap_err()
+            ),
             "limit 1001 is out of range: 1 to 1000"
         );
         assert_eq!(
-            invalid(AgentProcessQuery::new().query("  ").dv_query(at(12)).unwrap_err()),
+            invalid(
+                AgentProcessQuery::new()
+                    .query("  ")
+                    .dv_query(at(12))
+                    .unwrap_err()
+            ),
             "query is required"
         );
     }
 
     #[test]
     fn error_lists_read_as_one_line() {
-        let errors: Vec<serde_json::Map<String, Value>> = serde_json::from_value(serde_json::json!([
-            {"title": "Bad Request", "detail": "could not parse query"},
-            {"detail": "second"}
-        ]))
-        .unwrap();
+        let errors: Vec<serde_json::Map<String, Value>> =
+            serde_json::from_value(serde_json::json!([
+                {"title": "Bad Request", "detail": "could not parse query"},
+                {"detail": "second"}
+            ]))
+            .unwrap();
         assert_eq!(
             error_text(Some(errors.as_slice())).as_deref(),
             Some("Bad Request: could not parse query; second")
