@@ -125,7 +125,8 @@ fn cancel(state: &mut State, req: &Req) -> Reply {
         q.cancelled = true;
     }
     state.counters.cancelled_queries.push(id);
-    Reply::data(json!({ "success": true }))
+    // The vendor description types `success` as a string.
+    Reply::data(json!({ "success": "true" }))
 }
 
 /// Event type names as the console writes them, by path value.
