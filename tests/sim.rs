@@ -64,7 +64,9 @@ async fn a_wrong_token_gets_sentinelones_401() {
 
     match err {
         Error::Api {
-            status, errors, operation,
+            status,
+            errors,
+            operation,
         } => {
             assert_eq!(status, 401);
             assert_eq!(operation, "get_system_info");
@@ -98,7 +100,12 @@ async fn the_documented_limits_answer_429_with_retry_after() {
         time_frame: None,
     };
 
-    client.init_dv_query().body(body.clone()).call().await.unwrap();
+    client
+        .init_dv_query()
+        .body(body.clone())
+        .call()
+        .await
+        .unwrap();
     let err = client.init_dv_query().body(body).call().await.unwrap_err();
 
     match err {
@@ -108,7 +115,10 @@ async fn the_documented_limits_answer_429_with_retry_after() {
         } => {
             assert_eq!(operation, "init_dv_query");
             let wait = retry_after.expect("Retry-After sent");
-            assert!(wait > Duration::from_secs(50) && wait <= Duration::from_secs(60), "{wait:?}");
+            assert!(
+                wait > Duration::from_secs(50) && wait <= Duration::from_secs(60),
+                "{wait:?}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -182,7 +192,11 @@ async fn injected_faults_are_served_in_order_then_normal_answers() {
         .retry_policy(no_retries())
         .build()
         .unwrap();
-    console.inject([Fault::ServerError(503), Fault::InvalidJson, Fault::HtmlPage(502)]);
+    console.inject([
+        Fault::ServerError(503),
+        Fault::InvalidJson,
+        Fault::HtmlPage(502),
+    ]);
 
     let first = client.get_system_info().call().await.unwrap_err();
     let second = client.get_system_info().call().await.unwrap_err();
@@ -192,10 +206,7 @@ async fn injected_faults_are_served_in_order_then_normal_answers() {
     assert_eq!(first.status(), Some(503));
     assert!(matches!(second, Error::Decode { .. }), "{second:?}");
     assert_eq!(third.status(), Some(502));
-    assert_eq!(
-        fourth.data.unwrap().version.as_deref(),
-        Some("S-23.4.2")
-    );
+    assert_eq!(fourth.data.unwrap().version.as_deref(), Some("S-23.4.2"));
     assert_eq!(console.counters().faults, 3);
 }
 
@@ -206,7 +217,11 @@ async fn deep_visibility_queries_progress_finish_and_can_be_cancelled() {
         .rate_limits(false)
         .start()
         .await;
-    let client = console.client_builder().quotas(Quotas::none()).build().unwrap();
+    let client = console
+        .client_builder()
+        .quotas(Quotas::none())
+        .build()
+        .unwrap();
     let body = || sentinelone::raw::types::DeepVisibilityApiRequest {
         query: "EventType = \"Process Creation\"".into(),
         from_date: chrono::Utc::now() - chrono::Duration::hours(1),
@@ -223,16 +238,32 @@ async fn deep_visibility_queries_progress_finish_and_can_be_cancelled() {
     let status = |id: String| {
         let client = client.clone();
         async move {
-            let s = client.get_dv_query_status().query_id(id).call().await.unwrap();
+            let s = client
+                .get_dv_query_status()
+                .query_id(id)
+                .call()
+                .await
+                .unwrap();
             s.data.unwrap().response_state.unwrap()
         }
     };
     assert!(["PLANNING", "RUNNING"].contains(&status(id.clone()).await.as_str()));
-    let early = client.list_dv_events().query_id(id.clone()).call().await.unwrap_err();
+    let early = client
+        .list_dv_events()
+        .query_id(id.clone())
+        .call()
+        .await
+        .unwrap_err();
     assert_eq!(early.status(), Some(409));
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(status(id.clone()).await, "FINISHED");
-    let events = client.list_dv_events().query_id(id.clone()).limit(100).call().await.unwrap();
+    let events = client
+        .list_dv_events()
+        .query_id(id.clone())
+        .limit(100)
+        .call()
+        .await
+        .unwrap();
     assert_eq!(events.data.unwrap().len(), 5);
 
     let other = client.init_dv_query().body(body()).call().await.unwrap();
@@ -263,7 +294,13 @@ async fn unknown_routes_answer_404_in_sentinelones_format() {
     match err {
         Error::Api { status, errors, .. } => {
             assert_eq!(status, 404);
-            assert!(errors[0].detail.as_deref().unwrap().contains("no-such-thing"));
+            assert!(
+                errors[0]
+                    .detail
+                    .as_deref()
+                    .unwrap()
+                    .contains("no-such-thing")
+            );
         }
         other => panic!("{other:?}"),
     }
