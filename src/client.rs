@@ -104,10 +104,7 @@ impl Client {
         if response.status().is_success() {
             return Ok(response);
         }
-        Err(Error::from_raw(
-            operation,
-            progenitor_client::Error::UnexpectedResponse(response),
-        ))
+        Err(crate::error::from_error_response(operation, response).await)
     }
 
     /// A request builder for `method` on `path` below the console URL (for

@@ -179,6 +179,21 @@ impl Error {
     }
 }
 
+/// The error for a non-success `response` of `operation` sent by hand
+/// (through `Client::execute`): its status and SentinelOne's error list
+/// when the body carries one.
+pub(crate) async fn from_error_response(operation: &str, response: reqwest::Response) -> Error {
+    let status = response.status().as_u16();
+    let retry_after = crate::transport::retry_after(response.headers());
+    let errors = match response.bytes().await {
+        Ok(bytes) => serde_json::from_slice::<ApiError>(&bytes)
+            .map(details)
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    api_or_throttled(operation.to_string(), status, retry_after, errors)
+}
+
 fn api_or_throttled(
     operation: String,
     status: u16,

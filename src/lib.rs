@@ -75,3 +75,8 @@ pub mod prelude {
     pub use crate::pagination::PaginateExt;
     pub use sentinelone_generated::prelude::*;
 }
+
+/// The README's code, compiled as doc tests so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

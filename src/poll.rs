@@ -83,11 +83,6 @@ impl Poll {
         self.started.elapsed()
     }
 
-    /// True once the overall limit has passed.
-    pub(crate) fn expired(&self) -> bool {
-        self.elapsed() >= self.polling.timeout
-    }
-
     /// The error for giving up on `waiting_for`.
     pub(crate) fn timed_out(&self, waiting_for: impl Into<String>) -> Error {
         Error::WaitTimeout {
@@ -154,7 +149,6 @@ mod tests {
         assert_eq!(poll.elapsed(), Duration::from_millis(20));
         poll.pause(String::new).await.unwrap();
         assert_eq!(poll.elapsed(), Duration::from_millis(25));
-        assert!(poll.expired());
         assert!(poll.pause(String::new).await.is_err());
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! SentinelOne limits some endpoints per API token and some per client IP.
 //! [`QUOTAS`] is the one table of them; every other request falls under
-//! [`Quotas::default_rule`]. Each key admits one request per period (burst 1)
+//! the default spacing ([`Quotas::with_default_period`]). Each key admits one request per period (burst 1)
 //! plus a small safety margin, and the limiter is shared by every clone of a
 //! client, every task, and every client of the same console and token.
 

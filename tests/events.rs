@@ -112,7 +112,7 @@ async fn the_limit_sets_the_page_size_and_stops_across_pages() {
     );
     first.assert_async().await;
     second.assert_async().await;
-    third.assert_hits_async(0).await;
+    third.assert_calls_async(0).await;
 }
 
 #[tokio::test]
@@ -135,11 +135,11 @@ async fn pages_are_read_only_as_the_stream_is_consumed() {
     let client = facade_client(&server);
 
     let mut stream = events::fetch(&client, &EventWindow::new(from(), to())).unwrap();
-    second.assert_hits_async(0).await;
+    second.assert_calls_async(0).await;
     let one = stream.next().await.unwrap().unwrap();
     assert_eq!(threat_id(&one), "1");
     first.assert_async().await;
-    second.assert_hits_async(0).await;
+    second.assert_calls_async(0).await;
     drop(stream);
 }
 
@@ -260,5 +260,5 @@ async fn bad_windows_are_refused_before_any_request() {
             Ok(_) => panic!("{window:?} was accepted"),
         }
     }
-    any.assert_hits_async(0).await;
+    any.assert_calls_async(0).await;
 }

@@ -240,7 +240,7 @@ async fn nothing_matching_sends_no_action() {
     assert_eq!(done.affected, 0);
     assert!(done.matched.is_empty());
     preview.assert_async().await;
-    act.assert_hits_async(0).await;
+    act.assert_calls_async(0).await;
 }
 
 #[tokio::test]
@@ -298,7 +298,7 @@ async fn more_threats_than_allowed_is_refused_before_acting() {
         invalid(err),
         "more than 2 threats match the target; narrow it or raise max_threats"
     );
-    act.assert_hits_async(0).await;
+    act.assert_calls_async(0).await;
 }
 
 #[tokio::test]
@@ -360,7 +360,7 @@ async fn a_console_error_on_the_preview_stops_before_acting() {
 
     assert_eq!(err.status(), Some(401));
     assert_eq!(err.operation(), Some("list_threats"));
-    act.assert_hits_async(0).await;
+    act.assert_calls_async(0).await;
 }
 
 #[tokio::test]
@@ -401,7 +401,7 @@ async fn bad_targets_are_refused_before_anything_is_sent() {
         let err = threats::preview(&client, &target).await.unwrap_err();
         assert_eq!(invalid(err), expected);
     }
-    any.assert_hits_async(0).await;
+    any.assert_calls_async(0).await;
 }
 
 #[tokio::test]
@@ -434,7 +434,7 @@ async fn preview_lists_without_acting() {
         Some("eicar.com")
     );
     preview.assert_async().await;
-    act.assert_hits_async(0).await;
+    act.assert_calls_async(0).await;
 }
 
 #[tokio::test]
@@ -486,5 +486,5 @@ async fn resolve_refuses_missing_or_bad_ids() {
         invalid(err),
         "threat_ids[0] \"abc\" is not a SentinelOne id (decimal digits)"
     );
-    any.assert_hits_async(0).await;
+    any.assert_calls_async(0).await;
 }

@@ -87,7 +87,6 @@ pub(crate) struct Archive {
 #[derive(Debug, Clone)]
 pub(crate) struct DvQuery {
     pub id: String,
-    pub query: String,
     pub started: Instant,
     pub limit: usize,
     pub cancelled: bool,
