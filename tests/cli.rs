@@ -95,12 +95,17 @@ fn help_lists_every_command_and_the_exit_codes() {
         "api",
         "agents",
         "threats",
+        "files",
+        "dv",
+        "pq",
         "scripts",
         "test-connection",
         "tour",
     ] {
         assert!(
-            help.stdout.lines().any(|l| l.trim_start().starts_with(command)),
+            help.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(command)),
             "{command} missing from:\n{}",
             help.stdout
         );
@@ -167,7 +172,10 @@ async fn api_list_agents_prints_the_typed_answer() {
         .unwrap();
     for (printed, agent) in data.iter().zip(&expected) {
         assert_eq!(printed["id"].as_str(), agent.id.as_deref());
-        assert_eq!(printed["computerName"].as_str(), agent.computer_name.as_deref());
+        assert_eq!(
+            printed["computerName"].as_str(),
+            agent.computer_name.as_deref()
+        );
         assert_eq!(printed["osType"].as_str(), agent.os_type.as_deref());
         assert_eq!(printed["siteName"].as_str(), agent.site_name.as_deref());
         assert_eq!(printed["networkStatus"], "connected");
@@ -249,7 +257,14 @@ async fn api_body_and_path_parameters_fetch_and_download_a_file() {
     let body = r#"{"data": {"files": ["C:\\Temp\\a.txt"], "password": "Str0ng!Passw0rd"}}"#;
     let asked = run(
         &mut s1(&console),
-        &["api", "fetch_agent_files", "--agent_id", &agent_id, "--body", body],
+        &[
+            "api",
+            "fetch_agent_files",
+            "--agent_id",
+            &agent_id,
+            "--body",
+            body,
+        ],
     );
     assert_code(&asked, 0);
     assert_eq!(asked.json()["data"]["success"], true);
@@ -259,7 +274,14 @@ async fn api_body_and_path_parameters_fetch_and_download_a_file() {
     for _ in 0..50 {
         let activities = run(
             &mut s1(&console),
-            &["api", "list_activities", "--agentIds", &agent_id, "--activityTypes", "80"],
+            &[
+                "api",
+                "list_activities",
+                "--agentIds",
+                &agent_id,
+                "--activityTypes",
+                "80",
+            ],
         );
         assert_code(&activities, 0);
         if let Some(id) = activities.json()["data"][0]["id"].as_str() {
@@ -289,7 +311,11 @@ async fn api_body_and_path_parameters_fetch_and_download_a_file() {
     assert_eq!(saved.stdout, "");
     let bytes = std::fs::read(&zip).unwrap();
     assert!(bytes.starts_with(b"PK"), "a zip archive");
-    assert!(saved.stderr.contains(&format!("wrote {} bytes", bytes.len())));
+    assert!(
+        saved
+            .stderr
+            .contains(&format!("wrote {} bytes", bytes.len()))
+    );
     assert_eq!(
         console
             .counters()
@@ -321,7 +347,14 @@ async fn usage_errors_exit_2_and_send_nothing() {
         &["api", "list_agents", "--isActive", "maybe"],
         &["api", "list_agents", "--createdAt__gt", "yesterday"],
         &["api", "list_agents", "--sortOrder", "sideways"],
-        &["api", "mitigate_threats", "--action", "kill", "--body", "{not json"],
+        &[
+            "api",
+            "mitigate_threats",
+            "--action",
+            "kill",
+            "--body",
+            "{not json",
+        ],
         &["api", "mitigate_threats", "--action", "kill"],
         &["api", "get_threat_timeline"],
         &["threats", "kill"],
@@ -335,13 +368,31 @@ async fn usage_errors_exit_2_and_send_nothing() {
     }
     let bad_body = run(
         &mut s1(&console),
-        &["api", "mitigate_threats", "--action", "kill", "--body", "{not json"],
+        &[
+            "api",
+            "mitigate_threats",
+            "--action",
+            "kill",
+            "--body",
+            "{not json",
+        ],
     );
     assert_one_line_error(&bad_body);
-    assert!(bad_body.stderr.contains("--body is not valid JSON"), "{}", bad_body.stderr);
+    assert!(
+        bad_body.stderr.contains("--body is not valid JSON"),
+        "{}",
+        bad_body.stderr
+    );
     let missing_file = run(
         &mut s1(&console),
-        &["api", "mitigate_threats", "--action", "kill", "--body", "@/no/such/file.json"],
+        &[
+            "api",
+            "mitigate_threats",
+            "--action",
+            "kill",
+            "--body",
+            "@/no/such/file.json",
+        ],
     );
     assert_eq!(missing_file.code, 2);
     assert_eq!(console.counters().total(), 0, "nothing was sent");
@@ -420,11 +471,19 @@ async fn test_connection_reports_version_and_expiry() {
     assert_eq!(report["consoleUrl"], console.url());
     assert_eq!(report["consoleVersion"], "S-23.4.2");
     assert_eq!(report["latestAgentVersion"], "23.4.2.14");
-    assert!(report["tokenExpiresAt"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(
+        report["tokenExpiresAt"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
     assert_eq!(report["tokenDetailsForbidden"], false);
     let table = run(&mut s1(&console), &["test-connection", "--table"]);
     assert_code(&table, 0);
-    assert!(table.stdout.contains("version        S-23.4.2"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("version        S-23.4.2"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[tokio::test]
@@ -442,7 +501,12 @@ async fn agents_list_as_json_and_table() {
     assert_eq!(agents[0]["osType"], "windows");
     assert_eq!(agents[0]["activeThreats"], 1);
     assert_eq!(agents[3]["computerName"], "lnx-lab-004");
-    assert!(agents[3]["lastIpToMgmt"].as_str().unwrap().starts_with("10."));
+    assert!(
+        agents[3]["lastIpToMgmt"]
+            .as_str()
+            .unwrap()
+            .starts_with("10.")
+    );
 
     let all = run(
         &mut s1(&console),
@@ -456,7 +520,10 @@ async fn agents_list_as_json_and_table() {
     let lines: Vec<&str> = table.stdout.lines().collect();
     assert_eq!(lines.len(), 13, "a header and 12 agents");
     let header: Vec<&str> = lines[0].split_whitespace().collect();
-    assert_eq!(header, ["ID", "COMPUTER", "OS", "NETWORK", "IP", "SITE", "THREATS"]);
+    assert_eq!(
+        header,
+        ["ID", "COMPUTER", "OS", "NETWORK", "IP", "SITE", "THREATS"]
+    );
     assert!(lines[1].contains("win-lab-001") && lines[1].contains("windows"));
 }
 
@@ -510,10 +577,20 @@ async fn threats_kill_mitigates_the_named_computer() {
 
     let table = run(
         &mut s1(&console),
-        &["threats", "quarantine", "--computer", "win-lab-002", "--table"],
+        &[
+            "threats",
+            "quarantine",
+            "--computer",
+            "win-lab-002",
+            "--table",
+        ],
     );
     assert_code(&table, 0);
-    assert!(table.stdout.contains("quarantine: 1 threat(s) affected"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("quarantine: 1 threat(s) affected"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[tokio::test]
@@ -522,7 +599,14 @@ async fn threats_dry_run_sends_no_action() {
     let (id, _) = threat_on(&console, "mac-lab-003").await;
     let out = run(
         &mut s1(&console),
-        &["threats", "remediate", "--computer", "mac-lab-003", "--dry-run", "--json"],
+        &[
+            "threats",
+            "remediate",
+            "--computer",
+            "mac-lab-003",
+            "--dry-run",
+            "--json",
+        ],
     );
     assert_code(&out, 0);
     let result = out.json();
@@ -598,7 +682,12 @@ async fn scripts_run_waits_for_tasks_and_downloads_results() {
         assert!(text.starts_with("simulated output of task"));
         assert_eq!(file["bytes"], text.len());
     }
-    assert_eq!(console.counters().requests("POST", "/remote-scripts/execute"), 1);
+    assert_eq!(
+        console
+            .counters()
+            .requests("POST", "/remote-scripts/execute"),
+        1
+    );
 }
 
 #[tokio::test]
@@ -629,6 +718,258 @@ async fn scripts_run_with_a_tiny_timeout_exits_4() {
     assert!(out.stderr.contains("gave up waiting"), "{}", out.stderr);
 }
 
+#[tokio::test]
+async fn files_collect_downloads_and_extracts() {
+    let console = console().await;
+    let agent_id = console
+        .client()
+        .unwrap()
+        .list_agents()
+        .limit(1)
+        .call()
+        .await
+        .unwrap()
+        .data
+        .unwrap()[0]
+        .id
+        .clone()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("evidence.zip");
+    let into = dir.path().join("evidence");
+    let mut cmd = s1(&console);
+    cmd.env("S1_ARCHIVE_PASSWORD", "Str0ng!Passw0rd");
+    let out = run(
+        &mut cmd,
+        &[
+            "files",
+            "collect",
+            "--agent-id",
+            &agent_id,
+            "--path",
+            "C:\\Temp\\dropper.exe",
+            "--path",
+            "/tmp/payload.sh",
+            "--out",
+            zip.to_str().unwrap(),
+            "--extract",
+            into.to_str().unwrap(),
+            "--poll-every",
+            "0.1",
+            "--json",
+        ],
+    );
+    assert_code(&out, 0);
+    let result = out.json();
+    assert_eq!(result["agentId"], agent_id.as_str());
+    assert!(
+        result["uploadActivityId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    assert_eq!(result["archive"]["path"], zip.to_str().unwrap());
+    assert_eq!(
+        result["archive"]["bytes"],
+        std::fs::metadata(&zip).unwrap().len()
+    );
+    let extracted = result["extracted"].as_array().unwrap();
+    assert_eq!(extracted.len(), 2);
+    let dropper = into.join("Temp").join("dropper.exe");
+    let text = std::fs::read_to_string(&dropper).unwrap();
+    assert_eq!(text, "simulated content of C:\\Temp\\dropper.exe\n");
+    assert!(
+        extracted
+            .iter()
+            .any(|f| f["path"] == dropper.to_str().unwrap() && f["bytes"] == text.len())
+    );
+    let counters = console.counters();
+    assert_eq!(
+        counters.requests("POST", "/agents/{id}/actions/fetch-files"),
+        1
+    );
+    assert_eq!(counters.requests("GET", "/agents/{id}/uploads/{id}"), 1);
+}
+
+#[tokio::test]
+async fn files_collect_without_a_password_is_refused() {
+    let console = console().await;
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("evidence.zip");
+    let out = run(
+        &mut s1(&console),
+        &[
+            "files",
+            "collect",
+            "--agent-id",
+            "1",
+            "--path",
+            "/tmp/a",
+            "--out",
+            zip.to_str().unwrap(),
+        ],
+    );
+    assert_code(&out, 2);
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("S1_ARCHIVE_PASSWORD"), "{}", out.stderr);
+    // A weak password is refused by the library, before anything is sent.
+    let mut cmd = s1(&console);
+    cmd.env("WEAK_PASSWORD", "short");
+    let out = run(
+        &mut cmd,
+        &[
+            "files",
+            "collect",
+            "--agent-id",
+            "1",
+            "--path",
+            "/tmp/a",
+            "--out",
+            zip.to_str().unwrap(),
+            "--password-env",
+            "WEAK_PASSWORD",
+        ],
+    );
+    assert_code(&out, 2);
+    assert!(!out.stderr.contains("short"), "{}", out.stderr);
+    assert_eq!(console.counters().total(), 0);
+    assert!(!zip.exists());
+}
+
+/// A console whose Deep Visibility queries take `duration` and end in
+/// `state`.
+async fn dv_console(duration: Duration, state: &str) -> SimConsole {
+    SimConsole::builder()
+        .dv_duration(duration)
+        .dv_final_state(state)
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn dv_query_prints_the_events() {
+    let console = dv_console(Duration::from_millis(300), "FINISHED").await;
+    let out = run(
+        &mut s1(&console),
+        &[
+            "dv",
+            "query",
+            "--query",
+            "EventType = \"Process Creation\"",
+            "--last",
+            "1h",
+            "--limit",
+            "20",
+            "--json",
+        ],
+    );
+    assert_code(&out, 0);
+    let result = out.json();
+    assert_eq!(result["state"], "FINISHED");
+    assert_eq!(result["eventCount"], 20);
+    let events = result["events"].as_array().unwrap();
+    assert_eq!(events.len(), 20);
+    let query_id = result["queryId"].as_str().unwrap();
+    assert!(query_id.starts_with('q'));
+    assert_eq!(events[0]["id"], format!("{query_id}-0"));
+    assert_eq!(events[0]["agentName"], "win-lab-001");
+    assert_eq!(events[0]["eventType"], "Process Creation");
+    assert_eq!(events[1]["processName"], "powershell.exe");
+    let counters = console.counters();
+    assert_eq!(counters.requests("POST", "/dv/init-query"), 1);
+    assert!(counters.cancelled_queries.is_empty());
+}
+
+#[tokio::test]
+async fn dv_query_as_json_lines() {
+    let console = dv_console(Duration::from_millis(300), "FINISHED").await;
+    let out = run(
+        &mut s1(&console),
+        &[
+            "dv",
+            "query",
+            "--query",
+            "AgentName IS NOT EMPTY",
+            "--limit",
+            "7",
+            "--jsonl",
+        ],
+    );
+    assert_code(&out, 0);
+    let events = out.json_lines();
+    assert_eq!(events.len(), 7);
+    assert_eq!(events[6]["agentName"], "mac-lab-007");
+}
+
+#[tokio::test]
+async fn dv_query_timeout_exits_4_and_cancels_the_query() {
+    let console = dv_console(Duration::from_secs(60), "FINISHED").await;
+    let out = run(
+        &mut s1(&console),
+        &[
+            "dv",
+            "query",
+            "--query",
+            "AgentName IS NOT EMPTY",
+            "--timeout",
+            "1",
+        ],
+    );
+    assert_code(&out, 4);
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("gave up waiting"), "{}", out.stderr);
+    let counters = console.counters();
+    assert_eq!(counters.cancelled_queries.len(), 1);
+    assert_eq!(counters.requests("POST", "/dv/cancel-query"), 1);
+    assert_eq!(counters.requests("GET", "/dv/events"), 0);
+}
+
+#[tokio::test]
+async fn a_failed_dv_query_exits_6() {
+    let console = dv_console(Duration::from_millis(200), "FAILED").await;
+    let out = run(
+        &mut s1(&console),
+        &["dv", "query", "--query", "AgentName IS NOT EMPTY"],
+    );
+    assert_code(&out, 6);
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("FAILED"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn pq_prints_a_table_or_json() {
+    let console = SimConsole::builder()
+        .pq_duration(Duration::from_millis(200))
+        .start()
+        .await;
+    let query = "event.type = 'Process Creation' | group count() by endpoint.name";
+    let out = run(
+        &mut s1(&console),
+        &["pq", "--query", query, "--limit", "4", "--json"],
+    );
+    assert_code(&out, 0);
+    let result = out.json();
+    assert!(result["queryId"].as_str().unwrap().starts_with("pq"));
+    assert_eq!(result["columns"][0]["name"], "endpoint.name");
+    assert_eq!(result["columns"][2]["type"], "NUMBER");
+    let rows = result["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0], serde_json::json!(["win-lab-001", "windows", 1]));
+
+    let table = run(
+        &mut s1(&console),
+        &["pq", "--query", query, "--limit", "2", "--table"],
+    );
+    assert_code(&table, 0);
+    let lines: Vec<Vec<&str>> = table
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["endpoint.name", "endpoint.os", "threats"]);
+    assert_eq!(lines[2], ["win-lab-002", "windows", "1"]);
+    assert_eq!(lines.len(), 3);
+}
+
 // ---------------------------------------------------------------------------
 // The tour
 
@@ -637,16 +978,28 @@ fn the_tour_runs_against_its_own_simulated_console() {
     let out = run(&mut s1_bare(), &["tour"]);
     assert_code(&out, 0);
     for step in [
-        "Test the connection",
-        "List the agents",
-        "Kill the threats on a named computer",
-        "What the console received",
-        "Tour complete",
+        "[1/7] Test the connection",
+        "[2/7] List the agents",
+        "[3/7] Kill the threats on a named computer",
+        "[4/7] Collect a file from an agent and download it",
+        "[5/7] A Deep Visibility query, with a timeout",
+        "[6/7] A Power Query",
+        "[7/7] What the console received",
+        "Tour complete: all 7 steps succeeded.",
     ] {
-        assert!(out.stdout.contains(step), "{step:?} missing:\n{}", out.stdout);
+        assert!(
+            out.stdout.contains(step),
+            "{step:?} missing:\n{}",
+            out.stdout
+        );
     }
+    assert!(!out.stdout.contains("step failed"));
     assert!(out.stdout.contains("console version S-23.4.2"));
     assert!(out.stdout.contains("is now mitigated"));
+    assert!(out.stdout.contains("Extracted files/"));
+    assert!(out.stdout.contains("-> FINISHED; 50 event(s)"));
+    assert!(out.stdout.contains("endpoint.name"));
+    assert!(out.stdout.contains("POST /threats/mitigate/kill"));
 }
 
 #[tokio::test]

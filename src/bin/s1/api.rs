@@ -136,9 +136,7 @@ fn parameter_arg(param: &'static ParamSpec) -> Arg {
         .long(param.name)
         .required(param.required);
     match param.kind {
-        ParamKind::Text => arg
-            .value_name("TEXT")
-            .help(format!("{place} parameter")),
+        ParamKind::Text => arg.value_name("TEXT").help(format!("{place} parameter")),
         ParamKind::OneOf(values) => arg
             .value_name("VALUE")
             .value_parser(PossibleValuesParser::new(values.iter().copied()))
@@ -158,9 +156,8 @@ fn parameter_arg(param: &'static ParamSpec) -> Arg {
         ParamKind::DateTime => arg
             .value_name("TIME")
             .value_parser(|text: &str| {
-                crate::args::parse_time(text).map(|t| {
-                    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-                })
+                crate::args::parse_time(text)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
             })
             .help(format!("{place} parameter, an RFC 3339 time")),
         ParamKind::List => arg
@@ -253,7 +250,11 @@ impl Request {
 
     /// Sends the request (from `cursor` on, for a paged list) through the
     /// client's transport.
-    async fn send(&self, client: &Client, cursor: Option<&str>) -> Result<reqwest::Response, Error> {
+    async fn send(
+        &self,
+        client: &Client,
+        cursor: Option<&str>,
+    ) -> Result<reqwest::Response, Error> {
         let method = reqwest::Method::from_bytes(self.spec.method.as_bytes())
             .map_err(|e| Error::invalid(format!("{}: {e}", self.spec.id)))?;
         let mut builder = client.request(method, &self.path);
@@ -354,7 +355,8 @@ async fn body_bytes(spec: &OperationSpec, response: reqwest::Response) -> Result
 
 /// The answer decoded into the operation's typed response, as JSON.
 fn decode(spec: &OperationSpec, bytes: &[u8]) -> Result<Value, Error> {
-    let decoded = raw::decode_typed(spec.id, bytes).unwrap_or_else(|| serde_json::from_slice(bytes));
+    let decoded =
+        raw::decode_typed(spec.id, bytes).unwrap_or_else(|| serde_json::from_slice(bytes));
     decoded.map_err(|e| Error::Decode {
         operation: spec.id.to_string(),
         excerpt: excerpt(bytes),

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use sentinelone::{Client, ENV_API_TOKEN, ENV_CONSOLE_URL, Polling};
 
 use crate::api::ApiCall;
-use crate::commands::{agents, scripts, threats};
+use crate::commands::{agents, dv, files, scripts, threats};
 use crate::exit::{EXIT_CODES_HELP, Failure};
 use crate::progress::Progress;
 
@@ -113,6 +113,14 @@ pub enum Command {
     /// roll back, un-quarantine; list recent threats
     #[command(subcommand)]
     Threats(threats::ThreatsCommand),
+    /// Fetch files from an endpoint and download them
+    #[command(subcommand)]
+    Files(files::FilesCommand),
+    /// Deep Visibility: run a query and read its events
+    #[command(subcommand)]
+    Dv(dv::DvCommand),
+    /// Run a Power Query and print its table
+    Pq(dv::PqArgs),
     /// Run a remote script on agents and collect its results
     #[command(subcommand)]
     Scripts(scripts::ScriptsCommand),
@@ -194,7 +202,9 @@ fn parse_span(text: &str) -> Result<TimeDelta, String> {
         "m" => Ok(TimeDelta::minutes(n)),
         "h" => Ok(TimeDelta::hours(n)),
         "d" => Ok(TimeDelta::days(n)),
-        _ => Err(format!("{text:?} has no unit: use s, m, h or d (30m, 6h, 7d)")),
+        _ => Err(format!(
+            "{text:?} has no unit: use s, m, h or d (30m, 6h, 7d)"
+        )),
     }
 }
 

@@ -45,6 +45,13 @@ async fn run(cli: Cli, progress: &Progress) -> Result<(), Failure> {
         Command::Threats(command) => {
             commands::threats::run(&global.client(progress)?, command).await
         }
+        Command::Files(command) => commands::files::run(&global.client(progress)?, command).await,
+        Command::Dv(command) => {
+            commands::dv::run(&global.client(progress)?, command, progress).await
+        }
+        Command::Pq(args) => {
+            commands::dv::power_query(&global.client(progress)?, &args, progress).await
+        }
         Command::Scripts(command) => {
             commands::scripts::run(&global.client(progress)?, command).await
         }

@@ -159,10 +159,7 @@ mod tests {
         let mut table = Table::new(["ID", "NAME"]);
         table.row(["1", "win-lab-001"]);
         table.row(["1234", "mac"]);
-        assert_eq!(
-            table.render(),
-            "ID    NAME\n1     win-lab-001\n1234  mac"
-        );
+        assert_eq!(table.render(), "ID    NAME\n1     win-lab-001\n1234  mac");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sentinelone::dv::QueryStatus;
 use sentinelone::{ClientBuilder, DownloadProgress, WaitEvent};
 
 /// How often spinners move.
@@ -99,7 +100,7 @@ impl Progress {
     }
 
     /// A bar for a job that reports its progress in percent (a query);
-    /// update it with [`JobBar::update`].
+    /// feed it with [`JobBar::updater`].
     pub fn job(&self, what: impl Into<String>) -> JobBar {
         let bar = self.bars.add(ProgressBar::new(100));
         bar.set_style(style("{spinner} {prefix} {msg} [{bar:30}] {pos}%"));
@@ -134,11 +135,15 @@ pub struct JobBar {
 }
 
 impl JobBar {
-    /// Shows the job's state and how far along it is.
-    pub fn update(&self, state: &str, percent: Option<i64>) {
-        self.bar.set_message(state.to_string());
-        if let Some(percent) = percent {
-            self.bar.set_position(percent.clamp(0, 100) as u64);
+    /// A callback for the job's status checks: shows its state and how
+    /// far along it is.
+    pub fn updater(&self) -> impl Fn(&QueryStatus) + Send + Sync + 'static {
+        let bar = self.bar.clone();
+        move |status| {
+            bar.set_message(status.state.to_string());
+            if let Some(percent) = status.progress {
+                bar.set_position(percent.clamp(0, 100) as u64);
+            }
         }
     }
 }

@@ -37,7 +37,10 @@ pub fn lines(report: &ConnectionReport) -> Table {
     let mut table = Table::new(["CONSOLE", report.console_url.as_str()]);
     table.row(["version".to_string(), text(&report.console_version)]);
     table.row(["build".to_string(), text(&report.console_build)]);
-    table.row(["latest agent".to_string(), text(&report.latest_agent_version)]);
+    table.row([
+        "latest agent".to_string(),
+        text(&report.latest_agent_version),
+    ]);
     table.row(["token created".to_string(), text(&report.token_created_at)]);
     table.row(["token expires".to_string(), expiry]);
     table

@@ -3,5 +3,7 @@
 
 pub mod agents;
 pub mod connection;
+pub mod dv;
+pub mod files;
 pub mod scripts;
 pub mod threats;

@@ -36,7 +36,12 @@ pub enum ThreatsCommand {
 pub struct TargetArgs {
     /// Computer name, matched exactly (ignoring case); repeat or
     /// comma-separate for several
-    #[arg(long = "computer", value_name = "NAME", required = true, value_delimiter = ',')]
+    #[arg(
+        long = "computer",
+        value_name = "NAME",
+        required = true,
+        value_delimiter = ','
+    )]
     computers: Vec<String>,
     /// Only threats whose originating process name contains NAME
     #[arg(long = "process", value_name = "NAME", value_delimiter = ',')]
