@@ -37,7 +37,7 @@ Exit codes:
 #[derive(Debug)]
 pub enum Failure {
     /// An error of the library.
-    Api(Error),
+    Library(Error),
     /// Input `s1` itself refused before sending anything.
     Usage(String),
     /// Some steps of a walk-through failed; each was reported already.
@@ -58,7 +58,7 @@ impl Failure {
     /// The exit code.
     pub fn code(&self) -> u8 {
         match self {
-            Failure::Api(error) => code_of(error),
+            Failure::Library(error) => code_of(error),
             Failure::Usage(_) => USAGE,
             Failure::Steps { code, .. } => *code,
         }
@@ -78,7 +78,7 @@ impl Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Api(error) => error.fmt(f),
+            Failure::Library(error) => error.fmt(f),
             Failure::Usage(message) => f.write_str(message),
             Failure::Steps { failed, .. } => write!(f, "{failed} step(s) failed"),
         }
@@ -87,7 +87,7 @@ impl std::fmt::Display for Failure {
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        Failure::Api(error)
+        Failure::Library(error)
     }
 }
 

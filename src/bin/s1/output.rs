@@ -66,7 +66,7 @@ pub fn line(text: &str) -> Result<(), Failure> {
     match writeln!(out, "{text}").and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
-        Err(e) => Err(Failure::Api(sentinelone::Error::io("<stdout>", e))),
+        Err(e) => Err(Failure::Library(sentinelone::Error::io("<stdout>", e))),
     }
 }
 
@@ -76,7 +76,7 @@ pub fn bytes(data: &[u8]) -> Result<(), Failure> {
     match out.write_all(data).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
-        Err(e) => Err(Failure::Api(sentinelone::Error::io("<stdout>", e))),
+        Err(e) => Err(Failure::Library(sentinelone::Error::io("<stdout>", e))),
     }
 }
 

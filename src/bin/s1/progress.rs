@@ -15,6 +15,9 @@ use sentinelone::{ClientBuilder, DownloadProgress, WaitEvent};
 /// How often spinners move.
 const TICK: Duration = Duration::from_millis(120);
 
+/// Waits shorter than this are not shown.
+const SHORT_WAIT: Duration = Duration::from_secs(1);
+
 /// The progress display of one run of `s1`. Cheap to clone.
 #[derive(Clone)]
 pub struct Progress {
@@ -50,9 +53,9 @@ impl Progress {
     }
 
     /// Shows a wait ("waiting 43 s for the dv/init-query slot") for as long
-    /// as it lasts.
+    /// as it lasts; waits shorter than [`SHORT_WAIT`] are not worth a line.
     fn wait(&self, event: &WaitEvent) {
-        if !self.visible {
+        if !self.visible || event.wait < SHORT_WAIT {
             return;
         }
         let bar = self.spinner(event.to_string());
