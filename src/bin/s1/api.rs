@@ -180,28 +180,29 @@ fn number<T: std::str::FromStr>(text: &str, what: &str) -> Result<String, String
 pub async fn run(client: &Client, call: &ApiCall, progress: &Progress) -> Result<(), Failure> {
     let request = Request::from_call(call)?;
     let spec = call.spec;
+    let output = call.matches.try_get_one::<PathBuf>(OUTPUT).ok().flatten();
+    if let ResponseKind::Binary(kind) = spec.response
+        && output.is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && !kind.starts_with("text/")
+    {
+        return Err(Failure::usage(format!(
+            "{} answers {kind}; give --output FILE (or pipe stdout)",
+            spec.id
+        )));
+    }
     if call.matches.get_flag_or_false(ALL) {
         return print_all_pages(client, &request).await;
     }
     let response = request.send(client, None).await?;
-    match spec.response {
-        ResponseKind::Json => {
+    match (spec.response, output) {
+        (ResponseKind::Json, _) => {
             let bytes = body_bytes(spec, response).await?;
             output::json(&decode(spec, &bytes)?)
         }
-        ResponseKind::Binary(kind) => match call.matches.get_one::<PathBuf>(OUTPUT) {
-            Some(path) => save(spec, response, path, progress).await,
-            None if std::io::IsTerminal::is_terminal(&std::io::stdout())
-                && !kind.starts_with("text/") =>
-            {
-                Err(Failure::usage(format!(
-                    "{} answers {kind}; give --output FILE (or pipe stdout)",
-                    spec.id
-                )))
-            }
-            None => output::bytes(&body_bytes(spec, response).await?),
-        },
-        ResponseKind::Empty => Ok(()),
+        (ResponseKind::Binary(_), Some(path)) => save(spec, response, path, progress).await,
+        (ResponseKind::Binary(_), None) => output::bytes(&body_bytes(spec, response).await?),
+        (ResponseKind::Empty, _) => Ok(()),
     }
 }
 

@@ -103,11 +103,16 @@ fn show(table: &Table) {
 // ---------------------------------------------------------------------------
 // Against the simulated console
 
+/// Agents of the simulated tenant.
+const AGENTS: usize = 12;
+/// Threats of the simulated tenant.
+const THREATS: usize = 6;
+
 /// The simulated console of the tour: a small tenant that answers quickly.
 async fn start_console() -> SimConsole {
     SimConsole::builder()
-        .agents(12)
-        .threats(6)
+        .agents(AGENTS)
+        .threats(THREATS)
         .upload_delay(Duration::from_millis(400))
         .dv_duration(Duration::from_secs(2))
         .pq_duration(Duration::from_millis(800))
@@ -120,7 +125,7 @@ async fn simulated(progress: &Progress) -> Result<(), Failure> {
     let client = progress.attach(console.client_builder()).build()?;
     say("s1 tour: a simulated SentinelOne console is running on this machine");
     say(&format!(
-        "at {} with 12 agents and 6 threats. Every step below goes through the",
+        "at {} with {AGENTS} agents and {THREATS} threats. Every step below goes through the",
         console.url()
     ));
     say("same client, quotas and retries a real console gets.");
@@ -132,7 +137,7 @@ async fn simulated(progress: &Progress) -> Result<(), Failure> {
     steps.record(outcome);
 
     steps.next("List the agents");
-    let outcome = list_agents(&client, 12).await;
+    let outcome = list_agents(&client, AGENTS as u32).await;
     let agents = steps.record(outcome).unwrap_or_default();
 
     steps.next("Kill the threats on a named computer");
