@@ -620,6 +620,36 @@ async fn a_deep_visibility_query_rides_out_429s_and_5xx_on_its_status_checks() {
 }
 
 #[tokio::test]
+async fn a_status_storm_beyond_the_retry_budget_cancels_the_query_it_started() {
+    use sentinelone::dv::{self, DvQuery};
+    let console = console().await;
+    let (client, _) = client(&console, 2);
+    let now = chrono::Utc::now();
+    let request = DvQuery::new(
+        "AgentName IS NOT EMPTY",
+        now - chrono::Duration::hours(1),
+        now,
+    )
+    .polling(Polling::every(
+        Duration::from_millis(20),
+        Duration::from_secs(10),
+    ));
+    console.inject_on("GET", "/dv/query-status", vec![Fault::Throttle(0); 2]);
+
+    let err = dv::query(&client, &request).await.unwrap_err();
+
+    assert!(
+        matches!(&err, Error::RateLimited { operation, .. } if operation == "get_dv_query_status"),
+        "{err:?}"
+    );
+    // The query is not left running on the console, and was started once.
+    let counters = console.counters();
+    assert_eq!(counters.requests("POST", "/dv/init-query"), 1);
+    assert_eq!(counters.requests("POST", "/dv/cancel-query"), 1);
+    assert_eq!(counters.cancelled_queries.len(), 1);
+}
+
+#[tokio::test]
 async fn fetching_files_keeps_polling_through_503s_and_asks_the_agent_once() {
     use sentinelone::files::{self, FetchOptions, FetchRequest};
     let console = console().await;
