@@ -1,0 +1,492 @@
+//! `s1 api <operationId>`: every operation of the spec, built at run time
+//! from the generated operation table. One subcommand per operation, one
+//! `--<name>` option per parameter as the API spells it, `--body` when the
+//! operation takes one, `--all` on cursor-paged lists, `--output` for
+//! files. Requests go through the client's transport (quotas, 429 waits,
+//! retries); JSON answers are decoded into their typed response before
+//! they are printed.
+
+use std::path::{Path, PathBuf};
+
+use clap::builder::{BoolishValueParser, PossibleValuesParser, TypedValueParser};
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use sentinelone::raw::{
+    self, BodyUse, OPERATIONS, OperationSpec, ParamKind, ParamLocation, ParamSpec, ResponseKind,
+};
+use sentinelone::{Client, Error};
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+use crate::exit::Failure;
+use crate::output;
+use crate::progress::Progress;
+
+/// Argument ids of the options every operation may have; no parameter of
+/// the spec is spelled like them (the command tree's self-check fails
+/// otherwise).
+const BODY: &str = "body";
+const ALL: &str = "all";
+const OUTPUT: &str = "output";
+
+/// How `s1 api --help` ends.
+const API_HELP: &str = "\
+Options are the operation's parameters as the API spells them
+(--computerName__contains a,b); list parameters take comma-separated values
+or the option repeated. --body takes JSON, or @FILE to read it from a file
+(@- for stdin).
+
+Output: the answer decoded into its typed response, as JSON (indented on a
+terminal, one line when piped). With --all (paged lists), every item of
+every page as JSON Lines: one compact item per line, pages followed by
+their cursor. With --output FILE, a file answer is written to FILE.";
+
+/// One parsed `s1 api` invocation: the operation and its arguments.
+pub struct ApiCall {
+    spec: &'static OperationSpec,
+    matches: ArgMatches,
+}
+
+impl clap::FromArgMatches for ApiCall {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let (name, sub) = matches.subcommand().ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::MissingSubcommand,
+                "name an operation (s1 api --help lists them)\n",
+            )
+        })?;
+        let spec = raw::operation(name).ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidSubcommand,
+                format!("no operation {name:?} in the spec\n"),
+            )
+        })?;
+        Ok(ApiCall {
+            spec,
+            matches: sub.clone(),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for ApiCall {
+    fn augment_args(cmd: Command) -> Command {
+        cmd.subcommand_required(true)
+            .subcommand_value_name("OPERATION")
+            .subcommand_help_heading("Operations")
+            .after_help(API_HELP)
+            .subcommands(OPERATIONS.iter().map(operation_command))
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// The subcommand of one operation.
+fn operation_command(spec: &'static OperationSpec) -> Command {
+    let mut cmd = Command::new(spec.id)
+        .about(spec.summary)
+        .long_about(format!(
+            "{}\n\n{} {} (tag: {})",
+            spec.summary, spec.method, spec.path, spec.tag
+        ))
+        .next_help_heading("Parameters")
+        .args(spec.params.iter().map(parameter_arg));
+    if spec.body != BodyUse::None {
+        cmd = cmd.arg(
+            Arg::new(BODY)
+                .long(BODY)
+                .value_name("JSON|@FILE")
+                .required(spec.body == BodyUse::Required)
+                .help("The JSON body, or @FILE to read it from a file (@- for stdin)"),
+        );
+    }
+    if spec.paged {
+        cmd = cmd.arg(
+            Arg::new(ALL)
+                .long(ALL)
+                .action(ArgAction::SetTrue)
+                .help("Follow pagination.nextCursor; print every item as JSON Lines"),
+        );
+    }
+    if let ResponseKind::Binary(kind) = spec.response {
+        cmd = cmd.arg(
+            Arg::new(OUTPUT)
+                .long(OUTPUT)
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help(format!("Write the answer ({kind}) to FILE")),
+        );
+    }
+    cmd
+}
+
+/// The option of one parameter, with a value parser for its kind. Every
+/// value is kept as the text to send.
+fn parameter_arg(param: &'static ParamSpec) -> Arg {
+    let place = match param.location {
+        ParamLocation::Path => "path",
+        ParamLocation::Query => "query",
+    };
+    let arg = Arg::new(param.name)
+        .long(param.name)
+        .required(param.required);
+    match param.kind {
+        ParamKind::Text => arg.value_name("TEXT").help(format!("{place} parameter")),
+        ParamKind::OneOf(values) => arg
+            .value_name("VALUE")
+            .value_parser(PossibleValuesParser::new(values.iter().copied()))
+            .help(format!("{place} parameter")),
+        ParamKind::Integer => arg
+            .value_name("INTEGER")
+            .value_parser(|text: &str| number::<i64>(text, "an integer"))
+            .help(format!("{place} parameter, an integer")),
+        ParamKind::Number => arg
+            .value_name("NUMBER")
+            .value_parser(|text: &str| number::<f64>(text, "a number"))
+            .help(format!("{place} parameter, a number")),
+        ParamKind::Boolean => arg
+            .value_name("BOOL")
+            .value_parser(BoolishValueParser::new().map(|b| b.to_string()))
+            .help(format!("{place} parameter, true or false")),
+        ParamKind::DateTime => arg
+            .value_name("TIME")
+            .value_parser(|text: &str| {
+                crate::args::parse_time(text)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            })
+            .help(format!("{place} parameter, an RFC 3339 time")),
+        ParamKind::List => arg
+            .value_name("A,B")
+            .action(ArgAction::Append)
+            .help(format!("{place} parameter, a comma-separated list")),
+    }
+}
+
+/// `text` when it reads as a `T`, trimmed.
+fn number<T: std::str::FromStr>(text: &str, what: &str) -> Result<String, String> {
+    let text = text.trim();
+    text.parse::<T>()
+        .map(|_| text.to_string())
+        .map_err(|_| format!("{text:?} is not {what}"))
+}
+
+/// Runs the operation: checks the input, sends the request, prints the
+/// answer.
+pub async fn run(client: &Client, call: &ApiCall, progress: &Progress) -> Result<(), Failure> {
+    let request = Request::from_call(call)?;
+    let spec = call.spec;
+    if call.matches.get_flag_or_false(ALL) {
+        return print_all_pages(client, &request).await;
+    }
+    let response = request.send(client, None).await?;
+    match spec.response {
+        ResponseKind::Json => {
+            let bytes = body_bytes(spec, response).await?;
+            output::json(&decode(spec, &bytes)?)
+        }
+        ResponseKind::Binary(kind) => match call.matches.get_one::<PathBuf>(OUTPUT) {
+            Some(path) => save(spec, response, path, progress).await,
+            None if std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && !kind.starts_with("text/") =>
+            {
+                Err(Failure::usage(format!(
+                    "{} answers {kind}; give --output FILE (or pipe stdout)",
+                    spec.id
+                )))
+            }
+            None => output::bytes(&body_bytes(spec, response).await?),
+        },
+        ResponseKind::Empty => Ok(()),
+    }
+}
+
+/// A request ready to send: path filled in, query pairs, JSON body.
+struct Request {
+    spec: &'static OperationSpec,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    body: Option<Value>,
+}
+
+impl Request {
+    /// The request of `call`, or a usage error naming what is wrong.
+    fn from_call(call: &ApiCall) -> Result<Request, Failure> {
+        let spec = call.spec;
+        let mut path = spec.path.to_string();
+        let mut query = Vec::new();
+        for param in spec.params {
+            let Some(value) = value_of(&call.matches, param.name) else {
+                continue;
+            };
+            match param.location {
+                ParamLocation::Path => {
+                    path = path.replace(&format!("{{{}}}", param.name), &encode_segment(&value));
+                }
+                ParamLocation::Query => query.push((param.name, value)),
+            }
+        }
+        if path.contains('{') {
+            return Err(Failure::usage(format!(
+                "{}: a path parameter is missing in {path}",
+                spec.id
+            )));
+        }
+        let body = match call.matches.try_get_one::<String>(BODY).ok().flatten() {
+            Some(text) => Some(read_body(text)?),
+            None => None,
+        };
+        Ok(Request {
+            spec,
+            path,
+            query,
+            body,
+        })
+    }
+
+    /// Sends the request (from `cursor` on, for a paged list) through the
+    /// client's transport.
+    async fn send(
+        &self,
+        client: &Client,
+        cursor: Option<&str>,
+    ) -> Result<reqwest::Response, Error> {
+        let method = reqwest::Method::from_bytes(self.spec.method.as_bytes())
+            .map_err(|e| Error::invalid(format!("{}: {e}", self.spec.id)))?;
+        let mut builder = client.request(method, &self.path);
+        let pairs: Vec<(&str, &str)> = self
+            .query
+            .iter()
+            .filter(|(name, _)| cursor.is_none() || *name != "cursor")
+            .map(|(name, value)| (*name, value.as_str()))
+            .chain(cursor.map(|c| ("cursor", c)))
+            .collect();
+        if !pairs.is_empty() {
+            builder = builder.query(&pairs);
+        }
+        if let Some(body) = &self.body {
+            builder = builder.json(body);
+        }
+        if matches!(self.spec.response, ResponseKind::Binary(_)) {
+            builder = builder.timeout(sentinelone::DEFAULT_DOWNLOAD_TIMEOUT);
+        }
+        let request = builder
+            .build()
+            .map_err(|e| Error::invalid(format!("{}: {e}", self.spec.id)))?;
+        client.execute(request, self.spec.id).await
+    }
+}
+
+/// Small conveniences on the matches of an operation.
+trait MatchesExt {
+    /// A flag that may not exist on this operation.
+    fn get_flag_or_false(&self, id: &str) -> bool;
+}
+
+impl MatchesExt for ArgMatches {
+    fn get_flag_or_false(&self, id: &str) -> bool {
+        self.try_get_one::<bool>(id)
+            .ok()
+            .flatten()
+            .copied()
+            .unwrap_or(false)
+    }
+}
+
+/// The text to send for a parameter: its value, or its values
+/// comma-joined.
+fn value_of(matches: &ArgMatches, name: &str) -> Option<String> {
+    let values: Vec<&String> = matches.get_many::<String>(name)?.collect();
+    Some(
+        values
+            .iter()
+            .map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+}
+
+/// `value` percent-encoded for one path segment (everything but RFC 3986's
+/// unreserved characters).
+fn encode_segment(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// The `--body` value: JSON text, or `@FILE` (`@-` for stdin) holding it.
+fn read_body(text: &str) -> Result<Value, Failure> {
+    let (source, json) = match text.strip_prefix('@') {
+        Some("-") => {
+            let mut json = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut json)
+                .map_err(|e| Failure::usage(format!("--body @-: cannot read stdin: {e}")))?;
+            ("stdin".to_string(), json)
+        }
+        Some(file) => {
+            let json = std::fs::read_to_string(file)
+                .map_err(|e| Failure::usage(format!("--body @{file}: {e}")))?;
+            (file.to_string(), json)
+        }
+        None => ("--body".to_string(), text.to_string()),
+    };
+    serde_json::from_str(&json)
+        .map_err(|e| Failure::usage(format!("{source} is not valid JSON: {e}")))
+}
+
+/// The whole body of a response.
+async fn body_bytes(spec: &OperationSpec, response: reqwest::Response) -> Result<Vec<u8>, Error> {
+    response
+        .bytes()
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|e| Error::from_raw(spec.id, progenitor_client::Error::ResponseBodyError(e)))
+}
+
+/// The answer decoded into the operation's typed response, as JSON.
+fn decode(spec: &OperationSpec, bytes: &[u8]) -> Result<Value, Error> {
+    let decoded =
+        raw::decode_typed(spec.id, bytes).unwrap_or_else(|| serde_json::from_slice(bytes));
+    decoded.map_err(|e| Error::Decode {
+        operation: spec.id.to_string(),
+        excerpt: excerpt(bytes),
+        message: e.to_string(),
+    })
+}
+
+/// The start of a body, for a decode error.
+fn excerpt(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).chars().take(200).collect()
+}
+
+/// `--all`: every page, following `pagination.nextCursor`, each item
+/// printed as one JSON line as soon as its page is read.
+async fn print_all_pages(client: &Client, request: &Request) -> Result<(), Failure> {
+    let spec = request.spec;
+    let mut cursor = request
+        .query
+        .iter()
+        .find(|(name, _)| *name == "cursor")
+        .map(|(_, value)| value.clone());
+    let mut seen = Vec::new();
+    loop {
+        let response = request.send(client, cursor.as_deref()).await?;
+        let page = decode(spec, &body_bytes(spec, response).await?)?;
+        for item in page_items(&page) {
+            output::json_line(item)?;
+        }
+        let next = page
+            .pointer("/pagination/nextCursor")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty());
+        match next {
+            None => return Ok(()),
+            Some(next) if seen.iter().any(|c| c == next) => {
+                return Err(Error::Decode {
+                    operation: spec.id.to_string(),
+                    excerpt: next.to_string(),
+                    message: "the console returned a cursor it had already returned".into(),
+                }
+                .into());
+            }
+            Some(next) => {
+                seen.push(next.to_string());
+                cursor = Some(next.to_string());
+            }
+        }
+    }
+}
+
+/// The items of a page: `data` when it is a list, or the list inside
+/// `data` for lists that nest theirs (`data.sites`).
+fn page_items(page: &Value) -> &[Value] {
+    match page.get("data") {
+        Some(Value::Array(items)) => items,
+        Some(Value::Object(fields)) => fields
+            .values()
+            .find_map(|v| v.as_array())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+        _ => &[],
+    }
+}
+
+/// Streams a file answer to `path`: written beside it under a temporary
+/// name, renamed into place once complete.
+async fn save(
+    spec: &OperationSpec,
+    mut response: reqwest::Response,
+    path: &Path,
+    progress: &Progress,
+) -> Result<(), Failure> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(".s1-output-")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(&dir, e))?;
+    let mut file = tokio::fs::File::from_std(
+        temp.as_file()
+            .try_clone()
+            .map_err(|e| Error::io(temp.path(), e))?,
+    );
+    let spinner = progress.spinner(format!("downloading {}", path.display()));
+    let mut written = 0u64;
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Error::from_raw(spec.id, progenitor_client::Error::ResponseBodyError(e)))?
+    {
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| Error::io(temp.path(), e))?;
+        written += chunk.len() as u64;
+        spinner.set_message(format!("downloading {} ({written} bytes)", path.display()));
+    }
+    file.flush().await.map_err(|e| Error::io(temp.path(), e))?;
+    drop(file);
+    temp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    spinner.finish_and_clear();
+    eprintln!("wrote {written} bytes to {}", path.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(encode_segment("123"), "123");
+        assert_eq!(encode_segment("a b/c?d"), "a%20b%2Fc%3Fd");
+    }
+
+    #[test]
+    fn page_items_are_found() {
+        let flat = json!({"data": [1, 2]});
+        assert_eq!(page_items(&flat).len(), 2);
+        let nested = json!({"data": {"allSites": {}, "sites": [1, 2, 3]}});
+        assert_eq!(page_items(&nested).len(), 3);
+        assert!(page_items(&json!({"data": null})).is_empty());
+    }
+
+    #[test]
+    fn bodies_must_be_json() {
+        assert_eq!(read_body(r#"{"a":1}"#).unwrap(), json!({"a": 1}));
+        let err = read_body("{oops").unwrap_err().to_string();
+        assert!(err.starts_with("--body is not valid JSON"), "{err}");
+    }
+}

@@ -1,0 +1,250 @@
+//! The command line: global options, the command tree, and the argument
+//! groups several commands share (time ranges, waits).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use clap::{Args, Parser, Subcommand};
+use sentinelone::{Client, ENV_API_TOKEN, ENV_CONSOLE_URL, Polling};
+
+use crate::api::ApiCall;
+use crate::commands::{agents, dv, files, scripts, threats};
+use crate::exit::{EXIT_CODES_HELP, Failure};
+use crate::progress::Progress;
+
+/// The SentinelOne Management API v2.1 from the command line.
+///
+/// Every operation of the API is under `s1 api`; the other commands do in
+/// one step what takes several calls and some waiting. Results go to stdout
+/// (JSON when piped, tables or JSON on a terminal); progress and errors go
+/// to stderr.
+#[derive(Parser)]
+#[command(name = "s1", version, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the console is and how to talk to it. No `Debug`: it holds the
+/// token.
+#[derive(Args)]
+#[command(next_help_heading = "Global options")]
+pub struct Global {
+    /// The console URL, e.g. https://usea1.sentinelone.net (http:// only on
+    /// loopback, for stand-in consoles)
+    #[arg(long, env = ENV_CONSOLE_URL, global = true, value_name = "URL")]
+    pub console_url: Option<String>,
+
+    /// The API token (prefer the environment variable: a flag shows in
+    /// process lists). Never printed
+    #[arg(
+        long,
+        env = ENV_API_TOKEN,
+        hide_env_values = true,
+        global = true,
+        value_name = "TOKEN"
+    )]
+    pub api_token: Option<String>,
+
+    /// No progress bars or spinners on stderr (they only show when stderr
+    /// is a terminal)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+impl Global {
+    /// Both the console URL and the token are given.
+    pub fn has_console(&self) -> bool {
+        self.console_url.is_some() && self.api_token.is_some()
+    }
+
+    /// A client of the console given, reporting waits and downloads to
+    /// `progress`. Nothing is sent yet.
+    pub fn client(&self, progress: &Progress) -> Result<Client, Failure> {
+        let url = self.console_url.as_deref().ok_or_else(|| {
+            Failure::usage(format!(
+                "no console URL: give --console-url or set {ENV_CONSOLE_URL}"
+            ))
+        })?;
+        let token = self.api_token.as_deref().ok_or_else(|| {
+            Failure::usage(format!(
+                "no API token: set {ENV_API_TOKEN} (or give --api-token)"
+            ))
+        })?;
+        let client = progress
+            .attach(Client::builder())
+            .console_url(url)
+            .api_token(token)
+            .allow_http(is_loopback(url))
+            .build()?;
+        Ok(client)
+    }
+}
+
+/// True when `url` names a loopback host (127.0.0.0/8, ::1, localhost),
+/// the only place plain http is allowed.
+fn is_loopback(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url.trim()) else {
+        return false;
+    };
+    match parsed.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// The commands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Call any operation of the API by its operationId (s1 api --help
+    /// lists them)
+    Api(ApiCall),
+    /// List agents
+    #[command(subcommand)]
+    Agents(agents::AgentsCommand),
+    /// Threat response on named computers: kill, quarantine, remediate,
+    /// roll back, un-quarantine; list recent threats
+    #[command(subcommand)]
+    Threats(threats::ThreatsCommand),
+    /// Fetch files from an endpoint and download them
+    #[command(subcommand)]
+    Files(files::FilesCommand),
+    /// Deep Visibility: run a query and read its events
+    #[command(subcommand)]
+    Dv(dv::DvCommand),
+    /// Run a Power Query and print its table
+    Pq(dv::PqArgs),
+    /// Run a remote script on agents and collect its results
+    #[command(subcommand)]
+    Scripts(scripts::ScriptsCommand),
+    /// Check the console URL and token: console version, token expiry
+    TestConnection(crate::output::FormatArgs),
+    /// Walk through the main commands against a simulated console (or,
+    /// with S1_CONSOLE_URL and S1_API_TOKEN set, read-only against yours)
+    Tour,
+}
+
+/// A time range: `--from`/`--to`, or `--last` back from now (or from
+/// `--to`); the last 24 hours when none is given.
+#[derive(Args, Debug, Clone)]
+pub struct TimeRange {
+    /// Start of the range (RFC 3339, e.g. 2024-05-01T00:00:00Z)
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub from: Option<DateTime<Utc>>,
+    /// End of the range (RFC 3339; default: now)
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub to: Option<DateTime<Utc>>,
+    /// The range as a span before --to: 30m, 6h, 7d (default: 24h)
+    #[arg(long, value_name = "SPAN", value_parser = parse_span, conflicts_with = "from")]
+    pub last: Option<TimeDelta>,
+}
+
+impl TimeRange {
+    /// The range as `(from, to)`.
+    pub fn resolve(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let to = self.to.unwrap_or_else(Utc::now);
+        let from = self
+            .from
+            .unwrap_or_else(|| to - self.last.unwrap_or(TimeDelta::hours(24)));
+        (from, to)
+    }
+}
+
+/// How long to wait for work the console does in the background.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct WaitArgs {
+    /// Give up after this many seconds (a query still running is
+    /// cancelled first)
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub timeout: Option<Duration>,
+    /// Seconds between status checks (default: growing pauses)
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub poll_every: Option<Duration>,
+}
+
+impl WaitArgs {
+    /// `base` with the pause and limit given on the command line.
+    pub fn polling(&self, base: Polling) -> Polling {
+        let timeout = self.timeout.unwrap_or(base.timeout);
+        match self.poll_every {
+            Some(pause) => Polling::every(pause, timeout),
+            None => base.timeout(timeout),
+        }
+    }
+}
+
+/// An RFC 3339 time.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("not an RFC 3339 time such as 2024-05-01T00:00:00Z ({e})"))
+}
+
+/// A span such as `90s`, `30m`, `6h` or `7d`.
+fn parse_span(text: &str) -> Result<TimeDelta, String> {
+    let text = text.trim();
+    let split = text.len().saturating_sub(1);
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?} is not a span such as 30m, 6h or 7d"))?;
+    match unit {
+        "s" => Ok(TimeDelta::seconds(n)),
+        "m" => Ok(TimeDelta::minutes(n)),
+        "h" => Ok(TimeDelta::hours(n)),
+        "d" => Ok(TimeDelta::days(n)),
+        _ => Err(format!(
+            "{text:?} has no unit: use s, m, h or d (30m, 6h, 7d)"
+        )),
+    }
+}
+
+/// A positive number of seconds (fractions allowed).
+pub fn parse_secs(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{text:?} is not a positive number of seconds"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn spans_and_seconds() {
+        assert_eq!(parse_span("30m"), Ok(TimeDelta::minutes(30)));
+        assert_eq!(parse_span("7d"), Ok(TimeDelta::days(7)));
+        assert!(parse_span("7").is_err());
+        assert!(parse_span("-1h").is_err());
+        assert_eq!(parse_secs("0.5"), Ok(Duration::from_millis(500)));
+        assert!(parse_secs("0").is_err());
+        assert!(parse_secs("soon").is_err());
+    }
+
+    #[test]
+    fn http_only_on_loopback() {
+        assert!(is_loopback("http://127.0.0.1:8080"));
+        assert!(is_loopback("http://[::1]:1"));
+        assert!(is_loopback("http://localhost"));
+        assert!(!is_loopback("http://usea1.sentinelone.net"));
+        assert!(!is_loopback("http://10.0.0.1"));
+    }
+}

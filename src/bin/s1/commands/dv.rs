@@ -1,0 +1,162 @@
+//! `s1 dv query` and `s1 pq`.
+
+use clap::{Args, Subcommand};
+use sentinelone::Client;
+use sentinelone::dv::{self, DvQuery, DvResults, PowerQuery, PowerQueryTable};
+use serde_json::{Value, json};
+
+use crate::args::{TimeRange, WaitArgs};
+use crate::exit::Failure;
+use crate::output::{self, Format, FormatArgs, Table};
+use crate::progress::Progress;
+
+/// Deep Visibility commands.
+#[derive(Subcommand)]
+pub enum DvCommand {
+    /// Run a Deep Visibility query (S1QL) to its end and print its events
+    Query(QueryArgs),
+}
+
+/// The text, range and scope shared by both kinds of query.
+#[derive(Args)]
+pub struct Scope {
+    /// The query text
+    #[arg(long, value_name = "QUERY")]
+    query: String,
+    #[command(flatten)]
+    range: TimeRange,
+    /// At most N results (1-100000; the console's default when not given)
+    #[arg(long, value_name = "N")]
+    limit: Option<u32>,
+    /// Only these sites
+    #[arg(long = "site-id", value_name = "ID", value_delimiter = ',')]
+    site_ids: Vec<String>,
+    #[command(flatten)]
+    wait: WaitArgs,
+}
+
+/// A Deep Visibility query.
+#[derive(Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// Print the events as JSON Lines (one event per line)
+    #[arg(long, conflicts_with_all = ["json", "table"])]
+    jsonl: bool,
+    #[command(flatten)]
+    format: FormatArgs,
+}
+
+/// A Power Query.
+#[derive(Args)]
+pub struct PqArgs {
+    #[command(flatten)]
+    scope: Scope,
+    #[command(flatten)]
+    format: FormatArgs,
+}
+
+/// Runs a Deep Visibility command.
+pub async fn run(client: &Client, command: DvCommand, progress: &Progress) -> Result<(), Failure> {
+    match command {
+        DvCommand::Query(args) => query(client, &args, progress).await,
+    }
+}
+
+async fn query(client: &Client, args: &QueryArgs, progress: &Progress) -> Result<(), Failure> {
+    let scope = &args.scope;
+    let (from, to) = scope.range.resolve();
+    let bar = progress.job("Deep Visibility query");
+    let mut request = DvQuery::new(&scope.query, from, to)
+        .site_ids(scope.site_ids.clone())
+        .polling(scope.wait.polling(dv::DEFAULT_POLLING))
+        .on_progress(bar.updater());
+    if let Some(limit) = scope.limit {
+        request = request.limit(limit);
+    }
+    let results = dv::query(client, &request).await?;
+    drop(bar);
+    if args.jsonl {
+        return results.events.iter().try_for_each(output::json_line);
+    }
+    match args.format.format() {
+        Format::Json => output::json(&json!({
+            "queryId": results.status.query_id,
+            "state": results.status.state.as_str(),
+            "warnings": results.status.warnings,
+            "eventCount": results.events.len(),
+            "events": results.events,
+        })),
+        Format::Table => {
+            events_table(&results).print()?;
+            output::line(&format!(
+                "query {} {}: {} event(s)",
+                results.status.query_id,
+                results.status.state,
+                results.events.len()
+            ))
+        }
+    }
+}
+
+/// The events of a query as a table.
+pub fn events_table(results: &DvResults) -> Table {
+    let mut table = Table::new(["TIME", "AGENT", "EVENT", "PROCESS", "PID"]);
+    for event in &results.events {
+        let value = output::to_value(event);
+        table.row([
+            output::cell(&value, "/createdAt"),
+            output::cell(&value, "/agentName"),
+            output::cell(&value, "/eventType"),
+            output::cell(&value, "/processName"),
+            output::cell(&value, "/pid"),
+        ]);
+    }
+    table
+}
+
+/// Runs a Power Query and prints its table.
+pub async fn power_query(
+    client: &Client,
+    args: &PqArgs,
+    progress: &Progress,
+) -> Result<(), Failure> {
+    let scope = &args.scope;
+    let (from, to) = scope.range.resolve();
+    let bar = progress.job("Power Query");
+    let mut request = PowerQuery::new(&scope.query, from, to)
+        .site_ids(scope.site_ids.clone())
+        .polling(scope.wait.polling(dv::DEFAULT_POLLING))
+        .on_progress(bar.updater());
+    if let Some(limit) = scope.limit {
+        request = request.limit(limit);
+    }
+    let table = dv::power_query(client, &request).await?;
+    drop(bar);
+    match args.format.format() {
+        Format::Json => output::json(&json!({
+            "queryId": table.query_id,
+            "columns": table
+                .columns
+                .iter()
+                .map(|c| json!({ "name": c.name, "type": c.kind }))
+                .collect::<Vec<_>>(),
+            "rows": table.rows,
+            "recommendations": table.recommendations,
+        })),
+        Format::Table => pq_table(&table).print(),
+    }
+}
+
+/// A Power Query's result as a table.
+pub fn pq_table(result: &PowerQueryTable) -> Table {
+    let mut table = Table::new(result.columns.iter().map(|c| c.name.clone()));
+    for row in &result.rows {
+        table.row(row.iter().map(|value| match value {
+            Value::String(text) => text.clone(),
+            Value::Null => "-".to_string(),
+            other => other.to_string(),
+        }));
+    }
+    table
+}

@@ -1,0 +1,128 @@
+//! `s1 files collect`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use secrecy::SecretString;
+use sentinelone::files::{self, FetchOptions, FetchRequest, FetchedFiles};
+use sentinelone::{Client, Polling};
+use serde_json::json;
+
+use crate::args::WaitArgs;
+use crate::exit::Failure;
+use crate::output::{self, Format, FormatArgs};
+
+/// The variable the archive password is read from unless told otherwise.
+pub const PASSWORD_ENV: &str = "S1_ARCHIVE_PASSWORD";
+
+/// File commands.
+#[derive(Subcommand)]
+pub enum FilesCommand {
+    /// Fetch files from an agent: ask for them, wait for the upload,
+    /// download the password-protected zip, and optionally extract it
+    Collect(CollectArgs),
+}
+
+/// Which files, from which agent, to where.
+#[derive(Args)]
+pub struct CollectArgs {
+    /// The agent to fetch from
+    #[arg(long, value_name = "ID")]
+    agent_id: String,
+    /// An absolute path on the endpoint (repeat for up to 10)
+    #[arg(long = "path", value_name = "PATH", required = true)]
+    paths: Vec<String>,
+    /// The zip file to write
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Also extract the archive into DIR
+    #[arg(long, value_name = "DIR")]
+    extract: Option<PathBuf>,
+    /// The environment variable holding the archive password (10+
+    /// characters: upper and lower case, a digit, a symbol). When it is
+    /// unset and --extract is given, a one-time password is generated
+    #[arg(long, value_name = "VAR", default_value = PASSWORD_ENV)]
+    password_env: String,
+    #[command(flatten)]
+    wait: WaitArgs,
+    #[command(flatten)]
+    format: FormatArgs,
+}
+
+impl CollectArgs {
+    /// The archive password: from the environment, or generated when the
+    /// archive is extracted here (nobody needs to know it then).
+    fn password(&self) -> Result<SecretString, Failure> {
+        match std::env::var(&self.password_env) {
+            Ok(password) if !password.is_empty() => Ok(SecretString::from(password)),
+            _ if self.extract.is_some() => Ok(one_time_password()),
+            _ => Err(Failure::usage(format!(
+                "set {} to the archive password (it is needed to open the zip), or give --extract DIR",
+                self.password_env
+            ))),
+        }
+    }
+}
+
+/// A random password that meets the console's rules.
+pub fn one_time_password() -> SecretString {
+    let random: String = std::iter::repeat_with(fastrand::alphanumeric)
+        .take(16)
+        .collect();
+    SecretString::from(format!("S1-once-{random}-{}!", fastrand::u32(10..100)))
+}
+
+/// Runs a files command.
+pub async fn run(client: &Client, command: FilesCommand) -> Result<(), Failure> {
+    match command {
+        FilesCommand::Collect(args) => collect(client, &args).await,
+    }
+}
+
+async fn collect(client: &Client, args: &CollectArgs) -> Result<(), Failure> {
+    let request = FetchRequest::new(args.paths.clone(), args.password()?);
+    let mut options = FetchOptions::new(&args.out).polling(args.wait.polling(Polling::default()));
+    if let Some(dir) = &args.extract {
+        options = options.extract_into(dir);
+    }
+    let fetched = files::fetch(client, &args.agent_id, &request, &options).await?;
+    print(&fetched, args.format.format())
+}
+
+/// Prints what a fetch produced.
+pub fn print(fetched: &FetchedFiles, format: Format) -> Result<(), Failure> {
+    let extracted: Vec<_> = fetched
+        .extracted
+        .iter()
+        .map(|path| json!({ "path": path, "bytes": file_size(path) }))
+        .collect();
+    match format {
+        Format::Json => output::json(&json!({
+            "agentId": fetched.upload.agent_id,
+            "uploadActivityId": fetched.upload.activity_id,
+            "archive": { "path": fetched.archive.path, "bytes": fetched.archive.bytes },
+            "extracted": extracted,
+        })),
+        Format::Table => {
+            output::line(&format!(
+                "uploaded as activity {}; wrote {} ({} bytes)",
+                fetched.upload.activity_id,
+                fetched.archive.path.display(),
+                fetched.archive.bytes
+            ))?;
+            for file in &extracted {
+                output::line(&format!(
+                    "extracted {} ({} bytes)",
+                    output::cell(file, "/path"),
+                    output::cell(file, "/bytes")
+                ))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The size of a file on disk, 0 when it cannot be read.
+pub fn file_size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}

@@ -1,0 +1,1021 @@
+//! The `s1` command line end to end: the binary run against a simulated
+//! console, its output read field by field, its exit codes, and what the
+//! console received.
+#![cfg(feature = "cli")]
+
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use sentinelone::prelude::*;
+use sentinelone::sim::SimConsole;
+use serde_json::Value;
+
+/// What one run of `s1` did.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// stdout as one JSON document.
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+
+    /// stdout as JSON Lines.
+    fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
+
+/// `s1` with no console configured.
+fn s1_bare() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s1"));
+    cmd.env_remove("S1_CONSOLE_URL")
+        .env_remove("S1_API_TOKEN")
+        .env_remove("S1_ARCHIVE_PASSWORD")
+        .timeout(Duration::from_secs(120));
+    cmd
+}
+
+/// `s1` pointed at `console` through the environment.
+fn s1(console: &SimConsole) -> Command {
+    let mut cmd = s1_bare();
+    cmd.env("S1_CONSOLE_URL", console.url())
+        .env("S1_API_TOKEN", console.token());
+    cmd
+}
+
+fn run(cmd: &mut Command, args: &[&str]) -> Run {
+    let output = cmd.args(args).output().expect("s1 runs");
+    Run {
+        code: output.status.code().expect("s1 exits with a code"),
+        stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
+    }
+}
+
+/// Asserts an exit code, showing the run when it differs.
+fn assert_code(run: &Run, code: i32) {
+    assert_eq!(
+        run.code, code,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+}
+
+/// Asserts the one-line error report of a failed run.
+fn assert_one_line_error(run: &Run) {
+    assert_eq!(run.stderr.lines().count(), 1, "stderr: {}", run.stderr);
+    assert!(run.stderr.starts_with("s1: "), "stderr: {}", run.stderr);
+}
+
+async fn console() -> SimConsole {
+    SimConsole::builder()
+        .upload_delay(Duration::from_millis(100))
+        .script_duration(Duration::from_millis(300))
+        .start()
+        .await
+}
+
+// ---------------------------------------------------------------------------
+// Help
+
+#[test]
+fn help_lists_every_command_and_the_exit_codes() {
+    let help = run(&mut s1_bare(), &["--help"]);
+    assert_code(&help, 0);
+    for command in [
+        "api",
+        "agents",
+        "threats",
+        "files",
+        "dv",
+        "pq",
+        "scripts",
+        "test-connection",
+        "tour",
+    ] {
+        assert!(
+            help.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(command)),
+            "{command} missing from:\n{}",
+            help.stdout
+        );
+    }
+    for line in [
+        "Exit codes:",
+        "0  success",
+        "1  the console answered an error",
+        "2  usage error",
+        "3  the console's answer could not be decoded",
+        "4  timeout",
+        "5  connection, transport or local file error",
+        "6  a console job failed",
+    ] {
+        assert!(help.stdout.contains(line), "{line:?} missing");
+    }
+    assert!(help.stdout.contains("[env: S1_API_TOKEN]"));
+}
+
+#[test]
+fn api_help_lists_operations_and_their_parameters() {
+    let help = run(&mut s1_bare(), &["api", "--help"]);
+    assert_code(&help, 0);
+    assert!(help.stdout.contains("list_agents"));
+    assert!(help.stdout.contains("mitigate_threats"));
+    let op = run(&mut s1_bare(), &["api", "list_agents", "--help"]);
+    assert_code(&op, 0);
+    assert!(op.stdout.contains("--computerName__contains <A,B>"));
+    assert!(op.stdout.contains("--all"));
+    assert!(op.stdout.contains("GET /web/api/v2.1/agents"));
+}
+
+#[test]
+fn the_token_is_never_shown_in_help() {
+    let mut cmd = s1_bare();
+    cmd.env("S1_API_TOKEN", "secret-token-in-env-0001");
+    let help = run(&mut cmd, &["--help"]);
+    assert_code(&help, 0);
+    assert!(!help.stdout.contains("secret-token-in-env-0001"));
+}
+
+// ---------------------------------------------------------------------------
+// s1 api
+
+#[tokio::test]
+async fn api_list_agents_prints_the_typed_answer() {
+    let console = console().await;
+    let out = run(&mut s1(&console), &["api", "list_agents", "--limit", "3"]);
+    assert_code(&out, 0);
+    let body = out.json();
+    let data = body["data"].as_array().expect("data is a list");
+    assert_eq!(data.len(), 3);
+    assert_eq!(body["pagination"]["totalItems"], 12);
+    // The same agents the library reads.
+    let expected = console
+        .client()
+        .unwrap()
+        .list_agents()
+        .limit(3)
+        .call()
+        .await
+        .unwrap()
+        .data
+        .unwrap();
+    for (printed, agent) in data.iter().zip(&expected) {
+        assert_eq!(printed["id"].as_str(), agent.id.as_deref());
+        assert_eq!(
+            printed["computerName"].as_str(),
+            agent.computer_name.as_deref()
+        );
+        assert_eq!(printed["osType"].as_str(), agent.os_type.as_deref());
+        assert_eq!(printed["siteName"].as_str(), agent.site_name.as_deref());
+        assert_eq!(printed["networkStatus"], "connected");
+    }
+    assert_eq!(data[0]["computerName"], "win-lab-001");
+    assert_eq!(data[2]["computerName"], "mac-lab-003");
+    assert_eq!(console.counters().requests("GET", "/agents"), 2);
+}
+
+#[tokio::test]
+async fn api_all_follows_the_cursor_and_prints_json_lines() {
+    let console = console().await;
+    let out = run(
+        &mut s1(&console),
+        &["api", "list_agents", "--all", "--limit", "5"],
+    );
+    assert_code(&out, 0);
+    let items = out.json_lines();
+    let names: Vec<&str> = items
+        .iter()
+        .map(|a| a["computerName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 12);
+    assert_eq!(names[0], "win-lab-001");
+    assert_eq!(names[11], "lnx-lab-012");
+    let mut ids: Vec<&str> = items.iter().map(|a| a["id"].as_str().unwrap()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 12);
+    // Pages of 5, 5 and 2.
+    assert_eq!(console.counters().requests("GET", "/agents"), 3);
+}
+
+#[tokio::test]
+async fn api_list_parameters_go_comma_joined() {
+    let console = console().await;
+    let out = run(
+        &mut s1(&console),
+        &[
+            "api",
+            "list_agents",
+            "--computerName__contains",
+            "win-lab-001,mac-lab-003",
+            "--computerName__contains",
+            "lnx-lab-004",
+        ],
+    );
+    assert_code(&out, 0);
+    let names: Vec<String> = out.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["computerName"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["win-lab-001", "mac-lab-003", "lnx-lab-004"]);
+}
+
+#[tokio::test]
+async fn api_get_system_info() {
+    let console = console().await;
+    let out = run(&mut s1(&console), &["api", "get_system_info"]);
+    assert_code(&out, 0);
+    let data = &out.json()["data"];
+    assert_eq!(data["version"], "S-23.4.2");
+    assert_eq!(data["build"], "sim");
+    assert_eq!(data["latestAgentVersion"], "23.4.2.14");
+    assert_eq!(console.counters().requests("GET", "/system/info"), 1);
+}
+
+#[tokio::test]
+async fn api_body_and_path_parameters_fetch_and_download_a_file() {
+    let console = console().await;
+    let agent = "win-lab-001";
+    let listed = run(
+        &mut s1(&console),
+        &["api", "list_agents", "--computerName__contains", agent],
+    );
+    let agent_id = listed.json()["data"][0]["id"].as_str().unwrap().to_string();
+
+    let body = r#"{"data": {"files": ["C:\\Temp\\a.txt"], "password": "Str0ng!Passw0rd"}}"#;
+    let asked = run(
+        &mut s1(&console),
+        &[
+            "api",
+            "fetch_agent_files",
+            "--agent_id",
+            &agent_id,
+            "--body",
+            body,
+        ],
+    );
+    assert_code(&asked, 0);
+    assert_eq!(asked.json()["data"]["success"], true);
+
+    // The upload appears as activity 80 after the simulated delay.
+    let mut activity_id = None;
+    for _ in 0..50 {
+        let activities = run(
+            &mut s1(&console),
+            &[
+                "api",
+                "list_activities",
+                "--agentIds",
+                &agent_id,
+                "--activityTypes",
+                "80",
+            ],
+        );
+        assert_code(&activities, 0);
+        if let Some(id) = activities.json()["data"][0]["id"].as_str() {
+            activity_id = Some(id.to_string());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let activity_id = activity_id.expect("the upload appears");
+
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("upload.zip");
+    let saved = run(
+        &mut s1(&console),
+        &[
+            "api",
+            "download_agent_upload",
+            "--agent_id",
+            &agent_id,
+            "--activity_id",
+            &activity_id,
+            "--output",
+            zip.to_str().unwrap(),
+        ],
+    );
+    assert_code(&saved, 0);
+    assert_eq!(saved.stdout, "");
+    let bytes = std::fs::read(&zip).unwrap();
+    assert!(bytes.starts_with(b"PK"), "a zip archive");
+    assert!(
+        saved
+            .stderr
+            .contains(&format!("wrote {} bytes", bytes.len()))
+    );
+    assert_eq!(
+        console
+            .counters()
+            .requests("GET", "/agents/{id}/uploads/{id}"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_api_error_exits_1_with_one_line() {
+    let console = console().await;
+    let out = run(
+        &mut s1(&console),
+        &["api", "list_threat_notes", "--threat_id", "1"],
+    );
+    assert_code(&out, 1);
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("list_threat_notes"), "{}", out.stderr);
+    assert!(out.stderr.contains("HTTP 404"), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2_and_send_nothing() {
+    let console = console().await;
+    let cases: &[&[&str]] = &[
+        &["api", "no_such_operation"],
+        &["api", "list_agents", "--limit", "ten"],
+        &["api", "list_agents", "--isActive", "maybe"],
+        &["api", "list_agents", "--createdAt__gt", "yesterday"],
+        &["api", "list_agents", "--sortOrder", "sideways"],
+        &[
+            "api",
+            "mitigate_threats",
+            "--action",
+            "kill",
+            "--body",
+            "{not json",
+        ],
+        &["api", "mitigate_threats", "--action", "kill"],
+        &["api", "get_threat_timeline"],
+        &["threats", "kill"],
+        &["agents", "list", "--limit", "0"],
+        &["agents", "list", "--json", "--table"],
+    ];
+    for args in cases {
+        let out = run(&mut s1(&console), args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.is_empty(), "{args:?}");
+    }
+    let bad_body = run(
+        &mut s1(&console),
+        &[
+            "api",
+            "mitigate_threats",
+            "--action",
+            "kill",
+            "--body",
+            "{not json",
+        ],
+    );
+    assert_one_line_error(&bad_body);
+    assert!(
+        bad_body.stderr.contains("--body is not valid JSON"),
+        "{}",
+        bad_body.stderr
+    );
+    let missing_file = run(
+        &mut s1(&console),
+        &[
+            "api",
+            "mitigate_threats",
+            "--action",
+            "kill",
+            "--body",
+            "@/no/such/file.json",
+        ],
+    );
+    assert_eq!(missing_file.code, 2);
+    assert_eq!(console.counters().total(), 0, "nothing was sent");
+}
+
+#[test]
+fn a_missing_console_is_a_usage_error() {
+    let out = run(&mut s1_bare(), &["api", "get_system_info"]);
+    assert_code(&out, 2);
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("S1_CONSOLE_URL"));
+}
+
+#[tokio::test]
+async fn a_wrong_token_exits_1_and_is_never_printed() {
+    let console = console().await;
+    let token = "wrong-token-4c1d9e7a";
+    let mut cmd = s1(&console);
+    cmd.env("S1_API_TOKEN", token);
+    let out = run(&mut cmd, &["api", "get_system_info"]);
+    assert_code(&out, 1);
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("HTTP 401"), "{}", out.stderr);
+    assert!(!out.stderr.contains(token) && !out.stdout.contains(token));
+    // Given as a flag instead, the same.
+    let out = run(
+        &mut s1_bare(),
+        &[
+            "--console-url",
+            &console.url(),
+            "--api-token",
+            token,
+            "test-connection",
+        ],
+    );
+    assert_code(&out, 1);
+    assert!(!out.stderr.contains(token) && !out.stdout.contains(token));
+    assert_eq!(console.counters().unauthorized, 2);
+}
+
+#[tokio::test]
+async fn an_undecodable_answer_exits_3() {
+    let console = console().await;
+    console.inject([sentinelone::sim::Fault::InvalidJson]);
+    let out = run(&mut s1(&console), &["api", "get_system_info"]);
+    assert_code(&out, 3);
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("get_system_info"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unreachable_console_exits_5() {
+    // A port nothing listens on: bind one, note it, let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = s1_bare();
+    cmd.env("S1_CONSOLE_URL", format!("http://127.0.0.1:{port}"))
+        .env("S1_API_TOKEN", "any-token-value");
+    let out = run(&mut cmd, &["api", "get_system_info"]);
+    assert_code(&out, 5);
+    assert_one_line_error(&out);
+}
+
+// ---------------------------------------------------------------------------
+// Composite commands
+
+#[tokio::test]
+async fn test_connection_reports_version_and_expiry() {
+    let console = console().await;
+    let out = run(&mut s1(&console), &["test-connection", "--json"]);
+    assert_code(&out, 0);
+    let report = out.json();
+    assert_eq!(report["consoleUrl"], console.url());
+    assert_eq!(report["consoleVersion"], "S-23.4.2");
+    assert_eq!(report["latestAgentVersion"], "23.4.2.14");
+    assert!(
+        report["tokenExpiresAt"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    assert_eq!(report["tokenDetailsForbidden"], false);
+    let table = run(&mut s1(&console), &["test-connection", "--table"]);
+    assert_code(&table, 0);
+    assert!(
+        table.stdout.contains("version        S-23.4.2"),
+        "{}",
+        table.stdout
+    );
+}
+
+#[tokio::test]
+async fn agents_list_as_json_and_table() {
+    let console = console().await;
+    let out = run(
+        &mut s1(&console),
+        &["agents", "list", "--computer", "lab-00", "--json"],
+    );
+    assert_code(&out, 0);
+    let agents = out.json();
+    let agents = agents.as_array().unwrap();
+    assert_eq!(agents.len(), 9, "lab-001 to lab-009");
+    assert_eq!(agents[0]["computerName"], "win-lab-001");
+    assert_eq!(agents[0]["osType"], "windows");
+    assert_eq!(agents[0]["activeThreats"], 1);
+    assert_eq!(agents[3]["computerName"], "lnx-lab-004");
+    assert!(
+        agents[3]["lastIpToMgmt"]
+            .as_str()
+            .unwrap()
+            .starts_with("10.")
+    );
+
+    let all = run(
+        &mut s1(&console),
+        &["agents", "list", "--all", "--limit", "4", "--json"],
+    );
+    assert_code(&all, 0);
+    assert_eq!(all.json().as_array().unwrap().len(), 12);
+
+    let table = run(&mut s1(&console), &["agents", "list", "--table"]);
+    assert_code(&table, 0);
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert_eq!(lines.len(), 13, "a header and 12 agents");
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["ID", "COMPUTER", "OS", "NETWORK", "IP", "SITE", "THREATS"]
+    );
+    assert!(lines[1].contains("win-lab-001") && lines[1].contains("windows"));
+}
+
+/// The threat on `computer`, as the library lists it: (id, status).
+async fn threat_on(console: &SimConsole, computer: &str) -> (String, String) {
+    let threats = console
+        .client()
+        .unwrap()
+        .list_threats()
+        .computer_name_contains([computer])
+        .call()
+        .await
+        .unwrap()
+        .data
+        .unwrap();
+    assert_eq!(threats.len(), 1);
+    let id = threats[0].id.clone().unwrap();
+    let status = console.threat_status(&id).unwrap();
+    (id, status)
+}
+
+#[tokio::test]
+async fn threats_kill_mitigates_the_named_computer() {
+    let console = console().await;
+    let (id, status) = threat_on(&console, "win-lab-002").await;
+    assert_eq!(status, "active");
+    let out = run(
+        &mut s1(&console),
+        &["threats", "kill", "--computer", "win-lab-002", "--json"],
+    );
+    assert_code(&out, 0);
+    let result = out.json();
+    assert_eq!(result["action"], "kill");
+    assert_eq!(result["dryRun"], false);
+    assert_eq!(result["affected"], 1);
+    assert_eq!(result["matched"].as_array().unwrap().len(), 1);
+    assert_eq!(result["matched"][0]["id"], id.as_str());
+    assert_eq!(
+        result["matched"][0]["agentRealtimeInfo"]["agentComputerName"],
+        "win-lab-002"
+    );
+    assert_eq!(console.threat_status(&id).unwrap(), "mitigated");
+    assert_eq!(
+        console.counters().mitigations,
+        vec![("kill".to_string(), vec![id.clone()])]
+    );
+    // Only win-lab-002's threat changed.
+    let (other, status) = threat_on(&console, "win-lab-001").await;
+    assert_ne!(other, id);
+    assert_eq!(status, "active");
+
+    let table = run(
+        &mut s1(&console),
+        &[
+            "threats",
+            "quarantine",
+            "--computer",
+            "win-lab-002",
+            "--table",
+        ],
+    );
+    assert_code(&table, 0);
+    assert!(
+        table.stdout.contains("quarantine: 1 threat(s) affected"),
+        "{}",
+        table.stdout
+    );
+}
+
+#[tokio::test]
+async fn threats_dry_run_sends_no_action() {
+    let console = console().await;
+    let (id, _) = threat_on(&console, "mac-lab-003").await;
+    let out = run(
+        &mut s1(&console),
+        &[
+            "threats",
+            "remediate",
+            "--computer",
+            "mac-lab-003",
+            "--dry-run",
+            "--json",
+        ],
+    );
+    assert_code(&out, 0);
+    let result = out.json();
+    assert_eq!(result["dryRun"], true);
+    assert_eq!(result["affected"], Value::Null);
+    assert_eq!(result["matched"][0]["id"], id.as_str());
+    assert_eq!(console.threat_status(&id).unwrap(), "active");
+    let counters = console.counters();
+    assert!(counters.mitigations.is_empty());
+    assert_eq!(counters.requests("POST", "/threats/mitigate/remediate"), 0);
+    assert_eq!(counters.requests("GET", "/threats"), 2);
+}
+
+#[tokio::test]
+async fn threats_list_reads_a_time_window() {
+    let console = console().await;
+    let out = run(
+        &mut s1(&console),
+        &["threats", "list", "--last", "1h", "--json"],
+    );
+    assert_code(&out, 0);
+    // Threats are seeded 17 minutes apart: three fall in the last hour.
+    let threats = out.json();
+    let threats = threats.as_array().unwrap();
+    assert_eq!(threats.len(), 3);
+    assert_eq!(
+        threats[0]["agentRealtimeInfo"]["agentComputerName"],
+        "win-lab-001"
+    );
+}
+
+#[tokio::test]
+async fn scripts_run_waits_for_tasks_and_downloads_results() {
+    let console = console().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &mut s1(&console),
+        &[
+            "scripts",
+            "run",
+            "--script-id",
+            "1800000000000000001",
+            "--description",
+            "collect processes",
+            "--computer",
+            "win-lab-001,lnx-lab-004",
+            "--out",
+            dir.path().to_str().unwrap(),
+            "--poll-every",
+            "0.1",
+            "--json",
+        ],
+    );
+    assert_code(&out, 0);
+    let result = out.json();
+    assert_eq!(result["affected"], 2);
+    let tasks = result["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 2);
+    for task in tasks {
+        assert_eq!(task["state"], "completed");
+    }
+    let mut computers: Vec<&str> = tasks
+        .iter()
+        .map(|t| t["computerName"].as_str().unwrap())
+        .collect();
+    computers.sort();
+    assert_eq!(computers, ["lnx-lab-004", "win-lab-001"]);
+    let files = result["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    for file in files {
+        let path = Path::new(file["path"].as_str().unwrap());
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.starts_with("simulated output of task"));
+        assert_eq!(file["bytes"], text.len());
+    }
+    assert_eq!(
+        console
+            .counters()
+            .requests("POST", "/remote-scripts/execute"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn scripts_run_with_a_tiny_timeout_exits_4() {
+    let console = SimConsole::builder()
+        .script_duration(Duration::from_secs(30))
+        .start()
+        .await;
+    let out = run(
+        &mut s1(&console),
+        &[
+            "scripts",
+            "run",
+            "--script-id",
+            "1800000000000000001",
+            "--description",
+            "slow",
+            "--computer",
+            "win-lab-001",
+            "--poll-every",
+            "0.1",
+            "--timeout",
+            "0.3",
+        ],
+    );
+    assert_code(&out, 4);
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("gave up waiting"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn files_collect_downloads_and_extracts() {
+    let console = console().await;
+    let agent_id = console
+        .client()
+        .unwrap()
+        .list_agents()
+        .limit(1)
+        .call()
+        .await
+        .unwrap()
+        .data
+        .unwrap()[0]
+        .id
+        .clone()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("evidence.zip");
+    let into = dir.path().join("evidence");
+    let mut cmd = s1(&console);
+    cmd.env("S1_ARCHIVE_PASSWORD", "Str0ng!Passw0rd");
+    let out = run(
+        &mut cmd,
+        &[
+            "files",
+            "collect",
+            "--agent-id",
+            &agent_id,
+            "--path",
+            "C:\\Temp\\dropper.exe",
+            "--path",
+            "/tmp/payload.sh",
+            "--out",
+            zip.to_str().unwrap(),
+            "--extract",
+            into.to_str().unwrap(),
+            "--poll-every",
+            "0.1",
+            "--json",
+        ],
+    );
+    assert_code(&out, 0);
+    let result = out.json();
+    assert_eq!(result["agentId"], agent_id.as_str());
+    assert!(
+        result["uploadActivityId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    assert_eq!(result["archive"]["path"], zip.to_str().unwrap());
+    assert_eq!(
+        result["archive"]["bytes"],
+        std::fs::metadata(&zip).unwrap().len()
+    );
+    let extracted = result["extracted"].as_array().unwrap();
+    assert_eq!(extracted.len(), 2);
+    let dropper = into.join("Temp").join("dropper.exe");
+    let text = std::fs::read_to_string(&dropper).unwrap();
+    assert_eq!(text, "simulated content of C:\\Temp\\dropper.exe\n");
+    assert!(
+        extracted
+            .iter()
+            .any(|f| f["path"] == dropper.to_str().unwrap() && f["bytes"] == text.len())
+    );
+    let counters = console.counters();
+    assert_eq!(
+        counters.requests("POST", "/agents/{id}/actions/fetch-files"),
+        1
+    );
+    assert_eq!(counters.requests("GET", "/agents/{id}/uploads/{id}"), 1);
+}
+
+#[tokio::test]
+async fn files_collect_without_a_password_is_refused() {
+    let console = console().await;
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("evidence.zip");
+    let out = run(
+        &mut s1(&console),
+        &[
+            "files",
+            "collect",
+            "--agent-id",
+            "1",
+            "--path",
+            "/tmp/a",
+            "--out",
+            zip.to_str().unwrap(),
+        ],
+    );
+    assert_code(&out, 2);
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("S1_ARCHIVE_PASSWORD"), "{}", out.stderr);
+    // A weak password is refused by the library, before anything is sent.
+    let mut cmd = s1(&console);
+    cmd.env("WEAK_PASSWORD", "short");
+    let out = run(
+        &mut cmd,
+        &[
+            "files",
+            "collect",
+            "--agent-id",
+            "1",
+            "--path",
+            "/tmp/a",
+            "--out",
+            zip.to_str().unwrap(),
+            "--password-env",
+            "WEAK_PASSWORD",
+        ],
+    );
+    assert_code(&out, 2);
+    assert!(!out.stderr.contains("short"), "{}", out.stderr);
+    assert_eq!(console.counters().total(), 0);
+    assert!(!zip.exists());
+}
+
+/// A console whose Deep Visibility queries take `duration` and end in
+/// `state`.
+async fn dv_console(duration: Duration, state: &str) -> SimConsole {
+    SimConsole::builder()
+        .dv_duration(duration)
+        .dv_final_state(state)
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn dv_query_prints_the_events() {
+    let console = dv_console(Duration::from_millis(300), "FINISHED").await;
+    let out = run(
+        &mut s1(&console),
+        &[
+            "dv",
+            "query",
+            "--query",
+            "EventType = \"Process Creation\"",
+            "--last",
+            "1h",
+            "--limit",
+            "20",
+            "--json",
+        ],
+    );
+    assert_code(&out, 0);
+    let result = out.json();
+    assert_eq!(result["state"], "FINISHED");
+    assert_eq!(result["eventCount"], 20);
+    let events = result["events"].as_array().unwrap();
+    assert_eq!(events.len(), 20);
+    let query_id = result["queryId"].as_str().unwrap();
+    assert!(query_id.starts_with('q'));
+    assert_eq!(events[0]["id"], format!("{query_id}-0"));
+    assert_eq!(events[0]["agentName"], "win-lab-001");
+    assert_eq!(events[0]["eventType"], "Process Creation");
+    assert_eq!(events[1]["processName"], "powershell.exe");
+    let counters = console.counters();
+    assert_eq!(counters.requests("POST", "/dv/init-query"), 1);
+    assert!(counters.cancelled_queries.is_empty());
+}
+
+#[tokio::test]
+async fn dv_query_as_json_lines() {
+    let console = dv_console(Duration::from_millis(300), "FINISHED").await;
+    let out = run(
+        &mut s1(&console),
+        &[
+            "dv",
+            "query",
+            "--query",
+            "AgentName IS NOT EMPTY",
+            "--limit",
+            "7",
+            "--jsonl",
+        ],
+    );
+    assert_code(&out, 0);
+    let events = out.json_lines();
+    assert_eq!(events.len(), 7);
+    assert_eq!(events[6]["agentName"], "mac-lab-007");
+}
+
+#[tokio::test]
+async fn dv_query_timeout_exits_4_and_cancels_the_query() {
+    let console = dv_console(Duration::from_secs(60), "FINISHED").await;
+    let out = run(
+        &mut s1(&console),
+        &[
+            "dv",
+            "query",
+            "--query",
+            "AgentName IS NOT EMPTY",
+            "--timeout",
+            "1",
+        ],
+    );
+    assert_code(&out, 4);
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("gave up waiting"), "{}", out.stderr);
+    let counters = console.counters();
+    assert_eq!(counters.cancelled_queries.len(), 1);
+    assert_eq!(counters.requests("POST", "/dv/cancel-query"), 1);
+    assert_eq!(counters.requests("GET", "/dv/events"), 0);
+}
+
+#[tokio::test]
+async fn a_failed_dv_query_exits_6() {
+    let console = dv_console(Duration::from_millis(200), "FAILED").await;
+    let out = run(
+        &mut s1(&console),
+        &["dv", "query", "--query", "AgentName IS NOT EMPTY"],
+    );
+    assert_code(&out, 6);
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("FAILED"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn pq_prints_a_table_or_json() {
+    let console = SimConsole::builder()
+        .pq_duration(Duration::from_millis(200))
+        .start()
+        .await;
+    let query = "event.type = 'Process Creation' | group count() by endpoint.name";
+    let out = run(
+        &mut s1(&console),
+        &["pq", "--query", query, "--limit", "4", "--json"],
+    );
+    assert_code(&out, 0);
+    let result = out.json();
+    assert!(result["queryId"].as_str().unwrap().starts_with("pq"));
+    assert_eq!(result["columns"][0]["name"], "endpoint.name");
+    assert_eq!(result["columns"][2]["type"], "NUMBER");
+    let rows = result["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0], serde_json::json!(["win-lab-001", "windows", 1]));
+
+    let table = run(
+        &mut s1(&console),
+        &["pq", "--query", query, "--limit", "2", "--table"],
+    );
+    assert_code(&table, 0);
+    let lines: Vec<Vec<&str>> = table
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["endpoint.name", "endpoint.os", "threats"]);
+    assert_eq!(lines[2], ["win-lab-002", "windows", "1"]);
+    assert_eq!(lines.len(), 3);
+}
+
+// ---------------------------------------------------------------------------
+// The tour
+
+#[test]
+fn the_tour_runs_against_its_own_simulated_console() {
+    let out = run(&mut s1_bare(), &["tour"]);
+    assert_code(&out, 0);
+    for step in [
+        "[1/7] Test the connection",
+        "[2/7] List the agents",
+        "[3/7] Kill the threats on a named computer",
+        "[4/7] Collect a file from an agent and download it",
+        "[5/7] A Deep Visibility query, with a timeout",
+        "[6/7] A Power Query",
+        "[7/7] What the console received",
+        "Tour complete: all 7 steps succeeded.",
+    ] {
+        assert!(
+            out.stdout.contains(step),
+            "{step:?} missing:\n{}",
+            out.stdout
+        );
+    }
+    assert!(!out.stdout.contains("step failed"));
+    assert!(out.stdout.contains("console version S-23.4.2"));
+    assert!(out.stdout.contains("is now mitigated"));
+    assert!(out.stdout.contains("Extracted files/"));
+    assert!(out.stdout.contains("-> FINISHED; 50 event(s)"));
+    assert!(out.stdout.contains("endpoint.name"));
+    assert!(out.stdout.contains("POST /threats/mitigate/kill"));
+}
+
+#[tokio::test]
+async fn the_tour_only_reads_from_a_configured_console() {
+    let console = console().await;
+    let out = run(&mut s1(&console), &["tour"]);
+    assert_code(&out, 0);
+    assert!(out.stdout.contains("read-only"), "{}", out.stdout);
+    assert!(out.stdout.contains("win-lab-001"));
+    let counters = console.counters();
+    assert!(counters.mitigations.is_empty());
+    let writes: Vec<&String> = counters
+        .routes()
+        .keys()
+        .filter(|route| !route.starts_with("GET "))
+        .collect();
+    // The token check reads the token's details with a POST; nothing else.
+    assert_eq!(writes, ["POST /users/api-token-details"]);
+}
