@@ -71,6 +71,14 @@ fn idempotent(method: &Method) -> bool {
     )
 }
 
+/// A failure while sending or awaiting the answer, after which the server
+/// may or may not have seen the request: a timeout, or the connection reset
+/// or closed before the answer's head arrived. (Not a request that could
+/// not be built, nor a redirect refused.)
+fn retryable_after_sending(error: &reqwest::Error) -> bool {
+    error.is_timeout() || error.is_request()
+}
+
 /// What the transport shares between clones of a client.
 pub(crate) struct FacadeTransport {
     pub(crate) console: String,
@@ -172,7 +180,10 @@ impl FacadeTransport {
                 Ok(response) => return finish(Ok(response), operation).await,
                 // Nothing reached the server: safe for any method.
                 Err(e) if e.is_connect() => self.backoff(operation, &endpoint, attempt).await,
-                Err(e) if e.is_timeout() && idempotent(&method) => {
+                // The request may have reached the server (a timeout, a
+                // connection reset or closed before the answer): only an
+                // idempotent request may be sent again.
+                Err(e) if retryable_after_sending(&e) && idempotent(&method) => {
                     self.backoff(operation, &endpoint, attempt).await
                 }
                 Err(e) => return Err(e),

@@ -7,8 +7,10 @@
 
 mod support;
 
+use support::exact_query;
+
 use httpmock::Method::{GET, POST, PUT};
-use httpmock::{HttpMockRequest, Mock, MockServer, When};
+use httpmock::{Mock, MockServer};
 use sentinelone::Error;
 use sentinelone::agents::{self, Broadcast, MatchedAgent};
 use serde_json::{Value, json};
@@ -16,20 +18,6 @@ use serde_json::{Value, json};
 const AGENTS: &str = "/web/api/v2.1/agents";
 const BROADCAST: &str = "/web/api/v2.1/agents/actions/broadcast";
 const MOVE_TO_SITE: &str = "/web/api/v2.1/agents/actions/move-to-site";
-
-/// The request's query is exactly `expected` (no other parameter).
-fn exact_query(when: When, expected: &[(&str, &str)]) -> When {
-    let mut expected: Vec<(String, String)> = expected
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    expected.sort();
-    when.is_true(move |req: &HttpMockRequest| {
-        let mut sent = req.query_params();
-        sent.sort();
-        sent == expected
-    })
-}
 
 fn agent(id: &str, name: &str, inet: &str) -> Value {
     json!({

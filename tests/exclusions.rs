@@ -6,28 +6,16 @@
 
 mod support;
 
+use support::exact_query;
+
 use httpmock::Method::{DELETE, GET};
-use httpmock::{HttpMockRequest, Mock, MockServer, When};
+use httpmock::{Mock, MockServer};
 use sentinelone::Error;
 use sentinelone::blocking::OsType;
 use sentinelone::exclusions::{self, ExclusionKind, ExclusionSelection};
 use serde_json::{Value, json};
 
 const EXCLUSIONS: &str = "/web/api/v2.1/exclusions";
-
-/// The request's query is exactly `expected` (no other parameter).
-fn exact_query(when: When, expected: &[(&str, &str)]) -> When {
-    let mut expected: Vec<(String, String)> = expected
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    expected.sort();
-    when.is_true(move |req: &HttpMockRequest| {
-        let mut sent = req.query_params();
-        sent.sort();
-        sent == expected
-    })
-}
 
 fn exclusion(id: &str, kind: &str, os: &str) -> Value {
     json!({ "id": id, "type": kind, "osType": os, "value": format!("/opt/{id}") })

@@ -6,10 +6,12 @@
 
 mod support;
 
+use support::exact_query;
+
 use std::time::Duration;
 
 use httpmock::Method::{GET, POST};
-use httpmock::{HttpMockRequest, Mock, MockServer, When};
+use httpmock::{Mock, MockServer};
 use sentinelone::scripts::{self, OutputDestination, ResultLink, ScriptRun, TaskState};
 use sentinelone::{Error, Polling};
 use serde_json::{Value, json};
@@ -24,20 +26,6 @@ const PARENT: &str = "1818000000000000001";
 const TASK_1: &str = "1819000000000000001";
 const TASK_2: &str = "1819000000000000002";
 const PASSWORD: &str = "Collect-2024!x";
-
-/// The request's query is exactly `expected` (no other parameter).
-fn exact_query(when: When, expected: &[(&str, &str)]) -> When {
-    let mut expected: Vec<(String, String)> = expected
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    expected.sort();
-    when.is_true(move |req: &HttpMockRequest| {
-        let mut sent = req.query_params();
-        sent.sort();
-        sent == expected
-    })
-}
 
 fn quick() -> Polling {
     Polling::every(Duration::from_millis(20), Duration::from_secs(5))

@@ -104,7 +104,7 @@ async fn a_429_with_retry_after_seconds_is_waited_out_then_succeeds() {
     );
     let gap = seen[1].at - seen[0].at;
     assert!(gap >= Duration::from_secs(1), "retried after {gap:?}");
-    assert!(gap < Duration::from_secs(2), "retried after {gap:?}");
+    assert!(gap < Duration::from_secs(5), "retried after {gap:?}");
     assert_token_header(&seen);
 
     let throttled = events_of(&events, WaitReason::Throttled);
@@ -146,6 +146,7 @@ async fn wait_events_name_the_endpoint_alike_with_or_without_default_spacing() {
 
 #[tokio::test]
 async fn a_429_with_retry_after_as_an_http_date_is_honoured() {
+    let start = std::time::Instant::now();
     let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
     let server = scripted_server(vec![
         reply(429, &[("Retry-After", &date)], THROTTLED_BODY),
@@ -160,12 +161,13 @@ async fn a_429_with_retry_after_as_an_http_date_is_honoured() {
         .expect("the retry succeeds");
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
-    // The date has whole seconds: 1 to 2 s from now. A fallback to the
-    // backoff (10 ms) would retry at once.
-    let gap = seen[1].at - seen[0].at;
+    // The date has whole seconds: 1 to 2 s after `start`, however long the
+    // first request took to arrive. A fallback to the backoff (10 ms) would
+    // retry at once; a wrong reading of the date would wait far longer.
+    let retry_at = seen[1].at - start;
     assert!(
-        gap >= Duration::from_millis(900) && gap < Duration::from_millis(2500),
-        "{gap:?}"
+        retry_at >= Duration::from_millis(950) && retry_at < Duration::from_secs(10),
+        "{retry_at:?}"
     );
     let throttled = events_of(&events, WaitReason::Throttled);
     assert_eq!(throttled.len(), 1);
@@ -593,26 +595,27 @@ async fn hand_built_requests_go_through_the_same_transport() {
 async fn the_default_quota_spaces_two_quick_calls_of_one_endpoint() {
     let server = scripted_server(vec![reply(200, &[], OK_EMPTY)]).await;
     let (client, events) = client_with(&server.url, Quotas::default(), fast_retry(3));
+    let start = std::time::Instant::now();
     let (a, b) = tokio::join!(client.list_agents().send(), client.list_agents().send());
     a.unwrap();
     b.unwrap();
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
     // The second call reserved the slot 100 ms (+5 % margin) after the
-    // first (tests/limiter.rs checks the margin exactly)...
+    // first (tests/limiter.rs checks the margin exactly on a paused clock;
+    // here the second reservation may come a little after the first)...
     let quota = events_of(&events, WaitReason::Quota);
     assert_eq!(quota.len(), 1, "{quota:?}");
     assert_eq!(quota[0].operation, "list_agents");
     assert_eq!(quota[0].endpoint, "agents");
     assert!(
-        quota[0].wait >= Duration::from_millis(95) && quota[0].wait <= Duration::from_millis(105),
+        quota[0].wait > Duration::ZERO && quota[0].wait <= Duration::from_millis(105),
         "{quota:?}"
     );
-    // ...and the requests arrived that far apart, give or take the jitter of
-    // opening a connection on a busy machine.
-    let gap = seen[1].at - seen[0].at;
-    assert!(gap >= Duration::from_millis(90), "{gap:?}");
-    assert!(gap < Duration::from_millis(400), "{gap:?}");
+    // ...so the second request cannot have arrived sooner than that after
+    // the first was reserved (at `start` or later).
+    let second = seen.iter().map(|s| s.at).max().unwrap() - start;
+    assert!(second >= Duration::from_millis(105), "{second:?}");
 }
 
 #[tokio::test]
@@ -624,12 +627,8 @@ async fn different_endpoints_do_not_wait_for_each_other() {
     b.unwrap();
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
-    let gap = if seen[1].at > seen[0].at {
-        seen[1].at - seen[0].at
-    } else {
-        seen[0].at - seen[1].at
-    };
-    assert!(gap < Duration::from_millis(80), "{gap:?}");
+    // Neither waited for a quota slot (timing on a busy machine proves
+    // nothing; the limiter's own report does).
     assert!(events_of(&events, WaitReason::Quota).is_empty());
 }
 

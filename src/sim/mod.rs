@@ -241,6 +241,26 @@ impl SimConsole {
         self.lock().faults.extend(faults);
     }
 
+    /// Makes the next requests for `method` and `path` (written as in
+    /// [`Counters::requests`], e.g. `("GET", "/dv/query-status")`) fail as
+    /// `faults` says, one fault per request, in order; other routes are
+    /// served as usual. Route faults come before those of [`inject`].
+    ///
+    /// [`inject`]: SimConsole::inject
+    pub fn inject_on(&self, method: &str, path: &str, faults: impl IntoIterator<Item = Fault>) {
+        let route = format!("{} {path}", method.to_ascii_uppercase());
+        self.lock()
+            .route_faults
+            .entry(route)
+            .or_default()
+            .extend(faults);
+    }
+
+    /// The ids of the seeded agents, in the order `GET /agents` lists them.
+    pub fn agent_ids(&self) -> Vec<String> {
+        self.lock().agents.iter().map(|a| a.id.clone()).collect()
+    }
+
     /// A threat's mitigation status (`active`, `mitigated`, …), if it exists.
     pub fn threat_status(&self, threat_id: &str) -> Option<String> {
         self.lock()

@@ -130,6 +130,9 @@ pub(crate) struct State {
     pub alerts: Vec<Value>,
     pub counters: Counters,
     pub faults: VecDeque<Fault>,
+    /// Faults for one route only (`GET /dv/query-status`), served before
+    /// the general ones.
+    pub route_faults: HashMap<String, VecDeque<Fault>>,
     /// Last admitted request per rate-limited bucket.
     pub last_call: HashMap<String, Instant>,
     pub started: DateTime<Utc>,
@@ -180,6 +183,7 @@ impl State {
             alerts: Vec::new(),
             counters: Counters::default(),
             faults: VecDeque::new(),
+            route_faults: HashMap::new(),
             last_call: HashMap::new(),
             started: Utc::now(),
         };

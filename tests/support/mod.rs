@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use httpmock::MockServer;
+use httpmock::{HttpMockRequest, MockServer, When};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use sentinelone_generated::{Client, Inner};
 
@@ -62,4 +62,19 @@ pub fn facade_client(server: &MockServer) -> sentinelone::Client {
         .timeout(std::time::Duration::from_secs(5))
         .build()
         .expect("the client builds")
+}
+
+/// `when`, narrowed to requests whose query is exactly `expected` (no
+/// other parameter, any order).
+pub fn exact_query(when: When, expected: &[(&str, &str)]) -> When {
+    let mut expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    expected.sort();
+    when.is_true(move |req: &HttpMockRequest| {
+        let mut sent = req.query_params();
+        sent.sort();
+        sent == expected
+    })
 }

@@ -7,6 +7,7 @@ mod policy;
 mod scripts;
 mod threats;
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -25,7 +26,11 @@ pub(crate) fn handle(state: &Arc<Mutex<State>>, request: &HttpMockRequest) -> Ht
 }
 
 fn serve(state: &mut State, req: &Req) -> Reply {
-    if let Some(fault) = state.faults.pop_front() {
+    let for_route = state
+        .route_faults
+        .get_mut(&req.route())
+        .and_then(VecDeque::pop_front);
+    if let Some(fault) = for_route.or_else(|| state.faults.pop_front()) {
         state.counters.faults += 1;
         return fault_reply(fault);
     }
