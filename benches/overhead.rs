@@ -1,25 +1,32 @@
-//! Per-call overhead of the facade (limiter, the `ClientHooks` exec transport
-//! and typed decoding) against raw reqwest sending the same request to the
-//! same loopback server.
+//! Per-call overhead of the facade (the generated builder, the facade
+//! transport's quota lookup and retry bookkeeping, typed decoding) against
+//! raw reqwest sending the same request to the same loopback server.
 //!
-//! Run with `cargo bench --bench overhead`. The server is a tiny blocking
-//! HTTP/1.1 responder on 127.0.0.1 (one thread per keep-alive connection)
-//! that answers `GET /web/api/v2.1/agents` with
+//! Run with `cargo bench --bench overhead`; after criterion's report it
+//! prints the ratios of this run's medians (facade against raw reqwest with
+//! the same typed decode, and against raw reqwest reading bytes). The server is a tiny HTTP/1.1
+//! responder on 127.0.0.1 that answers `GET /web/api/v2.1/agents` with
 //! `../shared/s1-fixtures/agents-list.json` when it is beside the project,
-//! else with a small inline page. Every client reuses one pooled connection,
-//! so what is measured is one request/response round trip plus what each
-//! side does around it.
+//! else with a small inline page. It runs as a task on the same
+//! single-threaded tokio runtime as the clients, so a round trip crosses no
+//! thread: on a small virtual machine, waking a thread on another vCPU costs
+//! more, and varies more, than everything the facade does. Every client
+//! reuses one pooled keep-alive connection, so each timing is the CPU cost of
+//! one request and response on both sides of the loopback socket, plus what
+//! the client under test does around it.
 
-use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use sentinelone::prelude::*;
 use sentinelone::quota::{Limiter, Quotas};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
 
 const TOKEN: &str = "bench";
 const PATH: &str = "/web/api/v2.1/agents";
@@ -36,9 +43,13 @@ fn body() -> (Vec<u8>, &'static str) {
     }
 }
 
-/// Starts the loopback server; returns its origin (`http://127.0.0.1:port`).
-fn start_server(body: &[u8]) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+/// Starts the loopback server on `rt`; returns its origin
+/// (`http://127.0.0.1:port`). It serves while `rt` runs a `block_on`, which
+/// is whenever criterion measures.
+fn start_server(rt: &Runtime, body: &[u8]) -> String {
+    let listener = rt
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .expect("bind 127.0.0.1");
     let origin = format!("http://{}", listener.local_addr().expect("local addr"));
     let mut ok = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
@@ -47,13 +58,16 @@ fn start_server(body: &[u8]) -> String {
     .into_bytes();
     ok.extend_from_slice(body);
     let ok: Arc<[u8]> = ok.into();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
+    rt.spawn(async move {
+        loop {
+            // On an accept error the clients' requests fail, and say so.
+            let Ok((stream, _)) = listener.accept().await else {
+                break;
+            };
             let ok = ok.clone();
-            std::thread::spawn(move || {
-                // A closed connection ends its thread; nothing to report.
-                let _ = serve(stream, &ok);
+            tokio::spawn(async move {
+                // A closed connection ends its task; nothing to report.
+                let _ = serve(stream, &ok).await;
             });
         }
     });
@@ -61,7 +75,7 @@ fn start_server(body: &[u8]) -> String {
 }
 
 /// Answers the requests of one keep-alive connection (GETs, no bodies).
-fn serve(mut stream: TcpStream, ok: &[u8]) -> io::Result<()> {
+async fn serve(mut stream: TcpStream, ok: &[u8]) -> io::Result<()> {
     const UNAUTHORIZED: &[u8] = b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n";
     const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
     stream.set_nodelay(true)?;
@@ -72,7 +86,7 @@ fn serve(mut stream: TcpStream, ok: &[u8]) -> io::Result<()> {
             if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break at + 4;
             }
-            let n = stream.read(&mut chunk)?;
+            let n = stream.read(&mut chunk).await?;
             if n == 0 {
                 return Ok(());
             }
@@ -88,7 +102,7 @@ fn serve(mut stream: TcpStream, ok: &[u8]) -> io::Result<()> {
         } else {
             ok
         };
-        stream.write_all(response)?;
+        stream.write_all(response).await?;
         buf.drain(..end);
     }
 }
@@ -131,8 +145,10 @@ async fn raw_get(client: &reqwest::Client, url: &str) -> reqwest::Response {
         .expect("raw GET")
 }
 
+/// `list_agents` through a generated client: the facade's (by deref) or a
+/// bare one.
 async fn facade_list(
-    client: &sentinelone::Client,
+    client: &sentinelone::raw::Client,
 ) -> sentinelone::raw::types::AgentViewListResponse {
     client
         .list_agents()
@@ -144,15 +160,25 @@ async fn facade_list(
 
 fn overhead(c: &mut Criterion) {
     let (body, source) = body();
-    let origin = start_server(&body);
-    let url = format!("{origin}{PATH}");
-    eprintln!("overhead: serving {} bytes ({source}) at {url}", body.len());
-
+    // One thread for the clients and the server alike (see the module doc).
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
+    let origin = start_server(&rt, &body);
+    let url = format!("{origin}{PATH}");
+    eprintln!("overhead: serving {} bytes ({source}) at {url}", body.len());
+
     let raw = raw_client();
+    // The generated client alone, sending through `DirectTransport` with the
+    // same reqwest configuration: splits the generated code (builder, query
+    // parameters, typed decode) from the facade transport (quota rules,
+    // limiter, retry bookkeeping).
+    let direct = sentinelone::raw::Client::new_with_client(
+        &origin,
+        raw_client(),
+        sentinelone::raw::Inner::default(),
+    );
     let facade = facade_client(&origin, None);
     // A 1 ns default period: every call reserves a limiter slot (rule match,
     // key, mutex) but never has to wait for it.
@@ -164,7 +190,7 @@ fn overhead(c: &mut Criterion) {
         let bytes = raw_get(&raw, &url).await.bytes().await.expect("raw body");
         assert_eq!(bytes.as_ref(), body.as_slice());
         let rows = expected["data"].as_array().map_or(0, Vec::len);
-        for client in [&facade, &facade_quota] {
+        for client in [&direct, &*facade, &*facade_quota] {
             let page = facade_list(client).await;
             assert_eq!(page.data.map_or(0, |d| d.len()), rows);
         }
@@ -179,6 +205,18 @@ fn overhead(c: &mut Criterion) {
             let bytes = raw_get(&raw, &url).await.bytes().await.expect("raw body");
             serde_json::from_slice::<serde_json::Value>(&bytes).expect("raw decode")
         });
+    });
+    // The same typed decode as the facade's, without the facade: the
+    // baseline the overhead ratio is taken against.
+    c.bench_function("raw_reqwest_decode_typed", |b| {
+        b.to_async(&rt).iter(|| async {
+            let bytes = raw_get(&raw, &url).await.bytes().await.expect("raw body");
+            serde_json::from_slice::<sentinelone::raw::types::AgentViewListResponse>(&bytes)
+                .expect("raw typed decode")
+        });
+    });
+    c.bench_function("generated_direct_list_agents", |b| {
+        b.to_async(&rt).iter(|| facade_list(&direct));
     });
     c.bench_function("facade_list_agents", |b| {
         b.to_async(&rt).iter(|| facade_list(&facade));
@@ -211,4 +249,63 @@ criterion_group! {
         .warm_up_time(Duration::from_secs(1));
     targets = overhead, decode
 }
-criterion_main!(benches);
+
+/// What `criterion_main!` does, then the ratios of this run's estimates.
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    ratios();
+}
+
+/// (numerator, denominator, what the ratio says)
+const RATIOS: &[(&str, &str, &str)] = &[
+    (
+        "facade_list_agents",
+        "raw_reqwest_decode_typed",
+        "facade vs raw reqwest + the same typed decode",
+    ),
+    (
+        "facade_list_agents",
+        "raw_reqwest",
+        "facade vs raw reqwest reading the bytes only",
+    ),
+    (
+        "generated_direct_list_agents",
+        "raw_reqwest_decode_typed",
+        "generated client without the facade transport vs raw reqwest + typed decode",
+    ),
+    (
+        "facade_list_agents_quota_key",
+        "facade_list_agents",
+        "facade with a limiter slot per call vs without",
+    ),
+];
+
+/// Prints the ratios of the median estimates criterion just wrote (in
+/// `$CRITERION_HOME`, else `criterion/` in the target directory).
+fn ratios() {
+    let dir = std::env::var_os("CRITERION_HOME")
+        .map(PathBuf::from)
+        .or_else(|| {
+            // target/<profile>/deps/overhead-<hash>
+            let exe = std::env::current_exe().ok()?;
+            Some(exe.parent()?.parent()?.parent()?.join("criterion"))
+        });
+    let Some(dir) = dir else { return };
+    let median_ns = |name: &str| -> Option<f64> {
+        let path = dir.join(name).join("new/estimates.json");
+        let text = std::fs::read_to_string(path).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v["median"]["point_estimate"].as_f64()
+    };
+    for (top, bottom, what) in RATIOS {
+        if let (Some(t), Some(b)) = (median_ns(top), median_ns(bottom)) {
+            println!(
+                "ratio {top} / {bottom}: {:.2}x ({:.1} µs / {:.1} µs; {what})",
+                t / b,
+                t / 1e3,
+                b / 1e3
+            );
+        }
+    }
+}
