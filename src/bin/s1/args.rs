@@ -160,8 +160,7 @@ impl TimeRange {
 /// How long to wait for work the console does in the background.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct WaitArgs {
-    /// Give up after this many seconds (a query still running is
-    /// cancelled first)
+    /// Give up waiting after this many seconds [default: 600]
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub timeout: Option<Duration>,
     /// Seconds between status checks (default: growing pauses)

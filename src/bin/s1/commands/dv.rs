@@ -13,7 +13,8 @@ use crate::progress::Progress;
 /// Deep Visibility commands.
 #[derive(Subcommand)]
 pub enum DvCommand {
-    /// Run a Deep Visibility query (S1QL) to its end and print its events
+    /// Run a Deep Visibility query (S1QL) to its end and print its events;
+    /// a query still running at --timeout is cancelled
     Query(QueryArgs),
 }
 
