@@ -5,6 +5,9 @@
 //! against one simulated console whose request counter must still be zero
 //! after every row.
 //!
+//! With feature `cli`, a second table does the same through the `s1`
+//! binary: exit code 2, the exact first line on stderr, nothing sent.
+//!
 //! Cases that build a client go on to call the console with it, so a
 //! builder that wrongly accepted its input would show up in the counters
 //! as well as in the message.
@@ -532,4 +535,233 @@ fn the_cases_have_distinct_names() {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), cases.len());
+}
+
+// ---------------------------------------------------------------------------
+// The `s1` command line
+
+/// One command-line row: a name, the arguments, extra environment, and the
+/// first line `s1` writes to stderr (`{url}` and `{port}` as above).
+#[cfg(feature = "cli")]
+struct CliCase {
+    name: &'static str,
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+    expected: &'static str,
+}
+
+#[cfg(feature = "cli")]
+fn cli_cases() -> Vec<CliCase> {
+    const STRONG_ENV: &[(&str, &str)] = &[("S1_ARCHIVE_PASSWORD", STRONG)];
+    vec![
+        CliCase {
+            name: "console URL with the API path",
+            args: &[
+                "--console-url",
+                "{url}/web/api/v2.1",
+                "api",
+                "get_system_info",
+            ],
+            env: &[],
+            expected: "s1: invalid input: console URL \"{url}/web/api/v2.1\" must be the console root (no path, query or fragment), e.g. https://127.0.0.1",
+        },
+        CliCase {
+            name: "console URL with another scheme",
+            args: &["--console-url", "ftp://127.0.0.1:{port}", "agents", "list"],
+            env: &[],
+            expected: "s1: invalid input: console URL \"ftp://127.0.0.1:{port}/\" has scheme \"ftp\"; expected https",
+        },
+        CliCase {
+            name: "token with a newline",
+            args: &["api", "get_system_info"],
+            env: &[("S1_API_TOKEN", "sim-token\nX-Injected: 1")],
+            expected: "s1: invalid input: the API token contains characters that cannot be sent in a header",
+        },
+        CliCase {
+            name: "limit that is not an integer",
+            args: &["api", "list_agents", "--limit", "ten"],
+            env: &[],
+            expected: "error: invalid value 'ten' for '--limit <INTEGER>': \"ten\" is not an integer",
+        },
+        CliCase {
+            name: "body that is not JSON",
+            args: &[
+                "api",
+                "mitigate_threats",
+                "--action",
+                "kill",
+                "--body",
+                "{not json",
+            ],
+            env: &[],
+            expected: "s1: --body is not valid JSON: key must be a string at line 1 column 2",
+        },
+        CliCase {
+            name: "unknown operation",
+            args: &["api", "no_such_operation"],
+            env: &[],
+            expected: "error: unrecognized subcommand 'no_such_operation'",
+        },
+        CliCase {
+            name: "unknown sort order",
+            args: &["api", "list_agents", "--sortOrder", "sideways"],
+            env: &[],
+            expected: "error: invalid value 'sideways' for '--sortOrder <VALUE>'",
+        },
+        CliCase {
+            name: "time that is not RFC 3339",
+            args: &["api", "list_agents", "--createdAt__gt", "yesterday"],
+            env: &[],
+            expected: "error: invalid value 'yesterday' for '--createdAt__gt <TIME>': not an RFC 3339 time such as 2024-05-01T00:00:00Z (premature end of input)",
+        },
+        CliCase {
+            name: "weak archive password",
+            args: &[
+                "files",
+                "collect",
+                "--agent-id",
+                "1",
+                "--path",
+                "/tmp/a",
+                "--out",
+                "never.zip",
+                "--password-env",
+                "WEAK",
+            ],
+            env: &[("WEAK", "short")],
+            expected: "s1: invalid input: password is too weak: it needs at least 10 characters, an upper case letter, a digit, a symbol",
+        },
+        CliCase {
+            name: "agent id that is a host name",
+            args: &[
+                "files",
+                "collect",
+                "--agent-id",
+                "win-lab-001",
+                "--path",
+                "/tmp/a",
+                "--out",
+                "never.zip",
+            ],
+            env: STRONG_ENV,
+            expected: "s1: invalid input: agent_id \"win-lab-001\" is not a SentinelOne id (decimal digits)",
+        },
+        CliCase {
+            name: "relative path to fetch",
+            args: &[
+                "files",
+                "collect",
+                "--agent-id",
+                "1",
+                "--path",
+                "relative/a",
+                "--out",
+                "never.zip",
+            ],
+            env: STRONG_ENV,
+            expected: "s1: invalid input: paths[0] \"relative/a\" is not an absolute path (C:\\…, \\\\server\\share\\… or /…)",
+        },
+        CliCase {
+            name: "blank computer name",
+            args: &["threats", "kill", "--computer", " "],
+            env: &[],
+            expected: "s1: invalid input: computer_names[0] is empty",
+        },
+        CliCase {
+            name: "agent list limit 0",
+            args: &["agents", "list", "--limit", "0"],
+            env: &[],
+            expected: "error: invalid value '0' for '--limit <N>': 0 is not in 1..=1000",
+        },
+        CliCase {
+            name: "Deep Visibility range ending before it starts",
+            args: &[
+                "dv",
+                "query",
+                "--query",
+                "AgentName IS NOT EMPTY",
+                "--from",
+                "2024-05-02T00:00:00Z",
+                "--to",
+                "2024-05-01T00:00:00Z",
+            ],
+            env: &[],
+            expected: "s1: invalid input: the time range is empty: start 2024-05-02 00:00:00 UTC is not before end 2024-05-01 00:00:00 UTC",
+        },
+        CliCase {
+            name: "Deep Visibility limit 100001",
+            args: &[
+                "dv",
+                "query",
+                "--query",
+                "AgentName IS NOT EMPTY",
+                "--limit",
+                "100001",
+            ],
+            env: &[],
+            expected: "s1: invalid input: limit 100001 is out of range: 1 to 100000",
+        },
+        CliCase {
+            name: "span without a unit",
+            args: &[
+                "dv",
+                "query",
+                "--query",
+                "AgentName IS NOT EMPTY",
+                "--last",
+                "3w",
+            ],
+            env: &[],
+            expected: "error: invalid value '3w' for '--last <SPAN>': \"3w\" has no unit: use s, m, h or d (30m, 6h, 7d)",
+        },
+    ]
+}
+
+#[cfg(feature = "cli")]
+#[tokio::test]
+async fn every_malformed_command_line_exits_2_and_sends_nothing() {
+    let cases = cli_cases();
+    assert!(cases.len() >= 5, "{} cases", cases.len());
+    let console = SimConsole::start().await;
+    let url = console.url();
+    let port = url.rsplit(':').next().unwrap().to_string();
+    let fill = |text: &str| text.replace("{url}", &url).replace("{port}", &port);
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_s1"));
+        cmd.current_dir(dir.path())
+            .env_remove("S1_ARCHIVE_PASSWORD")
+            .env("S1_CONSOLE_URL", &url)
+            .env("S1_API_TOKEN", console.token())
+            .timeout(Duration::from_secs(60))
+            .args(case.args.iter().map(|a| fill(a)));
+        for (key, value) in case.env {
+            cmd.env(key, value);
+        }
+        let output = cmd.output().expect("s1 runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr.lines().next().unwrap_or_default();
+        let expected = fill(case.expected);
+        let sent = console.counters().total();
+        if output.status.code() != Some(2) || first != expected || sent != 0 {
+            failures.push(format!(
+                "{}:\n  expected exit 2, {expected:?}, nothing sent\n  got exit {:?}, {first:?}, {sent} request(s) sent",
+                case.name,
+                output.status.code()
+            ));
+        }
+        assert!(
+            output.stdout.is_empty(),
+            "{}: stdout {:?}",
+            case.name,
+            output.stdout
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file written"
+    );
 }
