@@ -85,7 +85,7 @@ impl Slot {
         // Writing to a Vec cannot fail.
         let _ = match self {
             Slot::Id => write!(out, "{}", 1_900_000_000_000_000_000u64 + index as u64),
-            Slot::Uuid => write!(out, "{:032x}", (0x5e17_1e1u128 << 96) | index as u128),
+            Slot::Uuid => write!(out, "{:032x}", (0x05e1_71e1_u128 << 96) | index as u128),
             Slot::Name => write!(out, "bench-host-{index:06}"),
         };
     }
