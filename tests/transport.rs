@@ -172,8 +172,7 @@ async fn a_429_with_retry_after_as_an_http_date_is_honoured() {
     let throttled = events_of(&events, WaitReason::Throttled);
     assert_eq!(throttled.len(), 1);
     assert!(
-        throttled[0].wait > Duration::from_millis(800)
-            && throttled[0].wait <= Duration::from_secs(2),
+        throttled[0].wait > Duration::ZERO && throttled[0].wait <= Duration::from_secs(2),
         "{:?}",
         throttled[0]
     );
