@@ -14,6 +14,7 @@ use sentinelone::quota::Quotas;
 use sentinelone::{Client, ClientBuilder, Error, WaitReason};
 use tokio::net::TcpListener;
 
+#[path = "integration/support/mod.rs"]
 mod support;
 
 use support::scripted::{

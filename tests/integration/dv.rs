@@ -4,7 +4,7 @@
 //! (and failures that do not), Power Query tables from the real fixtures'
 //! shapes, and bad inputs that send nothing.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

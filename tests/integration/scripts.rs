@@ -4,7 +4,7 @@
 //! anything is sent, result links read in the shapes consoles use, and
 //! result files downloaded from a storage host that never sees the token.
 
-mod support;
+use crate::support;
 
 use support::exact_query;
 

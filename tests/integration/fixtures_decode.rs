@@ -1,7 +1,7 @@
 //! Every real response in ../shared/s1-fixtures decodes through the generated
 //! response type of its endpoint, and the typed value keeps what it read.
 
-mod support;
+use crate::support;
 
 use httpmock::Method::{DELETE, GET, POST, PUT};
 use httpmock::MockServer;

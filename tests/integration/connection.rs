@@ -3,7 +3,7 @@
 //! refused token is an HTTP 401 error; a role that may not read the token's
 //! details still gets a working report.
 
-mod support;
+use crate::support;
 
 use httpmock::Method::{GET, POST};
 use httpmock::{Mock, MockServer};

@@ -2,7 +2,7 @@
 //! window, order and page size sent for threats and alerts, the limit
 //! across pages, laziness, and refusals of bad windows before any request.
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, TimeZone, Utc};
 use futures_util::{StreamExt, TryStreamExt};

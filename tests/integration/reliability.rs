@@ -10,7 +10,6 @@
 //! once the console may have seen it; the error says what happened instead.
 #![cfg(feature = "sim")]
 
-#[path = "reliability/proxy.rs"]
 mod proxy;
 
 use std::collections::HashSet;

@@ -5,7 +5,7 @@
 //! never reaches `lab10`), and the action goes out with those ids only. No
 //! match, or a bad input, sends no action at all.
 
-mod support;
+use crate::support;
 
 use support::exact_query;
 

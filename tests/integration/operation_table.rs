@@ -2,7 +2,7 @@
 //! operation is listed once, in order, with its parameters; JSON answers
 //! decode through their typed response, real fixtures included.
 
-mod support;
+use crate::support;
 
 use sentinelone::raw::{
     BodyUse, OPERATIONS, ParamKind, ParamLocation, ResponseKind, decode_typed, operation,

@@ -4,7 +4,7 @@
 //! contradict the selection are kept; nothing matched means no delete
 //! request at all.
 
-mod support;
+use crate::support;
 
 use support::exact_query;
 

@@ -9,7 +9,7 @@
 //! back byte for byte, and the typed httpmock helpers of
 //! `sentinelone_generated::mock`.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 

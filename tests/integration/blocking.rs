@@ -3,7 +3,7 @@
 //! nor fails the others; firewall rules blocking remote hosts carry the
 //! defaults and the scope, and every value is checked locally first.
 
-mod support;
+use crate::support;
 
 use httpmock::Method::POST;
 use httpmock::{Mock, MockServer};

@@ -16,7 +16,7 @@ use sentinelone::{Client, Error};
 use sentinelone::{WaitEvent, WaitReason};
 use tokio::net::TcpListener;
 
-mod support;
+use crate::support;
 
 use support::scripted::{
     Events, Seen, builder, connect_body, delayed, recording_waits, reply, scripted_server,
@@ -859,7 +859,7 @@ fn from_env_in_child(vars: &[(&str, &str)]) -> String {
     let mut command = std::process::Command::new(std::env::current_exe().unwrap());
     command
         .args([
-            "from_env_child",
+            "transport::from_env_child",
             "--exact",
             "--nocapture",
             "--test-threads=1",

@@ -3,7 +3,7 @@
 //! pinned to the previewed ids, every action's path, the no-match, too-many
 //! and error paths, and refusals of bad targets before anything is sent.
 
-mod support;
+use crate::support;
 
 use httpmock::{Mock, MockServer};
 use sentinelone::Error;

@@ -7,7 +7,7 @@
 //! no overwriting), the threat-file flows and the cloud link downloaded
 //! without the API token.
 
-mod support;
+use crate::support;
 
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};

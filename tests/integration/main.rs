@@ -1,0 +1,28 @@
+//! The integration tests, as one test binary: linking the generated client
+//! once instead of once per file keeps the build small and quick. Each module
+//! is one area; `cargo test --test integration <module>::` runs one of them.
+//! (`tests/secrets.rs` stays a binary of its own: it installs a process-wide
+//! log subscriber.)
+
+mod support;
+
+mod agent_actions;
+mod bad_input;
+mod blocking;
+mod cli;
+mod connection;
+mod dv;
+mod events;
+mod exclusions;
+mod files;
+mod fixtures_decode;
+mod generated_client;
+mod limiter;
+mod operation_table;
+mod pagination;
+mod reliability;
+mod scripts;
+mod sim;
+mod threats;
+mod transport;
+mod uploads;
