@@ -33,6 +33,7 @@ const USAGE: &str = "\
 usage: cargo bench --bench measure --features sim -- <command> [flags] [--json]
 
   overhead   per-call time of client.list_agents().send() vs raw reqwest
+             and vs the generated client alone
              [--rounds 31] [--calls 200]
   stream     every agent through client.list_agents().items() vs Python requests
              [--agents 10000,100000] [--runs 3] [--python python3]

@@ -1,6 +1,10 @@
 //! Per-call overhead, as a ratio measured in one run: `client.list_agents()
 //! .send()` through the facade against raw reqwest sending the same GET to
 //! the same loopback server and decoding the same body into the same type.
+//! A fourth side sends the same call through the generated client alone
+//! (`DirectTransport`: no quotas, retries or error shaping), which splits
+//! the difference into what the generated builder costs and what the
+//! facade's transport adds.
 //!
 //! Server and clients share one single-threaded runtime, so a round trip
 //! crosses no thread (waking a thread on another vCPU costs more, and varies
@@ -31,6 +35,11 @@ pub fn run(args: &Args) {
     let url = format!("{}{API}/agents", server.origin);
     let raw = crate::raw_client();
     let facade = crate::facade_client(&server.origin);
+    let generated = sentinelone::raw::Client::new_with_client(
+        &server.origin,
+        crate::raw_client(),
+        sentinelone::raw::Inner::default(),
+    );
 
     let raw_bytes = || async {
         let response = raw.get(&url).send().await.expect("raw GET");
@@ -51,43 +60,56 @@ pub fn run(args: &Args) {
             .expect("facade list_agents");
         page.into_inner().data.map_or(0, |d| d.len())
     };
+    let generated_call = || async {
+        let page = generated
+            .list_agents()
+            .send()
+            .await
+            .expect("generated list_agents");
+        page.into_inner().data.map_or(0, |d| d.len())
+    };
 
-    let mut times_us: [Vec<f64>; 3] = Default::default();
+    let mut times_us: [Vec<f64>; 4] = Default::default();
     rt.block_on(async {
         // Same answer on every side before anything is timed.
         assert_eq!(raw_typed().await, 1);
         assert_eq!(facade_call().await, 1);
+        assert_eq!(generated_call().await, 1);
         assert!(raw_bytes().await > 1000);
         for round in 0..=rounds {
-            let mut this = [0.0; 3];
-            for k in 0..3 {
-                let side = (round + k) % 3;
+            let mut this = [0.0; 4];
+            for k in 0..4 {
+                let side = (round + k) % 4;
                 this[side] = match side {
                     0 => batch(calls, raw_bytes).await,
                     1 => batch(calls, raw_typed).await,
+                    2 => batch(calls, generated_call).await,
                     _ => batch(calls, facade_call).await,
                 };
             }
             // Round 0 warms the connection and caches up.
             if round > 0 {
-                for side in 0..3 {
-                    times_us[side].push(this[side]);
+                for (side, time) in this.into_iter().enumerate() {
+                    times_us[side].push(time);
                 }
             }
         }
     });
-    let [bytes_us, typed_us, facade_us] = &times_us;
+    let [bytes_us, typed_us, generated_us, facade_us] = &times_us;
+    let vs_generated = Spread::of(facade_us.iter().zip(generated_us).map(|(f, g)| f / g));
     let vs_typed = Spread::of(facade_us.iter().zip(typed_us).map(|(f, t)| f / t));
     let vs_bytes = Spread::of(facade_us.iter().zip(bytes_us).map(|(f, b)| f / b));
     let us = |x: f64| format!("{x:.1} µs");
     let line = format!(
         "overhead body={} B rounds={rounds} calls/round={calls} | facade list_agents().send(): {} \
-         | raw reqwest + typed decode: {} | raw reqwest bytes only: {} \
-         | ratio vs typed {} | ratio vs bytes {}",
+         | generated client alone: {} | raw reqwest + typed decode: {} | raw reqwest bytes only: {} \
+         | ratio vs generated {} | ratio vs typed {} | ratio vs bytes {}",
         server.agent_bytes,
         Spread::of(facade_us.iter().copied()).show(us),
+        Spread::of(generated_us.iter().copied()).show(us),
         Spread::of(typed_us.iter().copied()).show(us),
         Spread::of(bytes_us.iter().copied()).show(us),
+        vs_generated.show(times),
         vs_typed.show(times),
         vs_bytes.show(times),
     );
@@ -97,8 +119,10 @@ pub fn run(args: &Args) {
         "rounds": rounds,
         "calls_per_round": calls,
         "facade_us": Spread::of(facade_us.iter().copied()).json(),
+        "generated_us": Spread::of(generated_us.iter().copied()).json(),
         "raw_typed_us": Spread::of(typed_us.iter().copied()).json(),
         "raw_bytes_us": Spread::of(bytes_us.iter().copied()).json(),
+        "ratio_vs_generated": vs_generated.json(),
         "ratio_vs_typed": vs_typed.json(),
         "ratio_vs_bytes": vs_bytes.json(),
     });
