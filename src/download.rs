@@ -100,6 +100,24 @@ pub(crate) async fn link(
     save(client, response, operation, dest).await
 }
 
+impl Client {
+    /// Streams the body of a file answer to `dest` the way the composite
+    /// commands do: chunk by chunk into a temporary file beside `dest`
+    /// (its directory is created if missing), renamed into place once
+    /// complete and removed on any failure. Progress goes to
+    /// [`crate::ClientBuilder::on_download`]; `operation` names the download
+    /// there and in errors. For a response from [`Client::execute`] or a
+    /// generated operation's raw response.
+    pub async fn save_response(
+        &self,
+        response: reqwest::Response,
+        operation: &str,
+        dest: &Path,
+    ) -> Result<Downloaded, Error> {
+        save(self, response, operation, dest).await
+    }
+}
+
 /// Streams `response`'s body to `dest` through a temporary file in the same
 /// directory (created if missing), then renames it into place.
 pub(crate) async fn save(

@@ -1367,3 +1367,79 @@ async fn a_cloud_answer_without_link_is_a_decode_error() {
     }
     assert!(names_in(dir.path()).is_empty());
 }
+
+// ---------------------------------------------------------------------------
+// Client::save_response: any file answer, saved the way the composites do.
+
+#[tokio::test]
+async fn save_response_writes_the_body_atomically_and_reports_its_size() {
+    let server = MockServer::start_async().await;
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let served = body.clone();
+    server
+        .mock_async(move |when, then| {
+            when.method(GET)
+                .path("/web/api/v2.1/export/agents-report")
+                .header("authorization", support::auth_header());
+            then.status(200)
+                .header("content-type", "text/csv")
+                .body(served.clone());
+        })
+        .await;
+    let client = facade_client(&server);
+    let request = client
+        .request(reqwest::Method::GET, "/web/api/v2.1/export/agents-report")
+        .build()
+        .unwrap();
+    let response = client.execute(request, "export_agents").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("reports/agents.csv");
+
+    let saved = client
+        .save_response(response, "export_agents", &dest)
+        .await
+        .unwrap();
+
+    assert_eq!(saved.path, dest);
+    assert_eq!(saved.bytes, body.len() as u64);
+    assert_eq!(std::fs::read(&dest).unwrap(), body);
+    let left: Vec<_> = std::fs::read_dir(dest.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("agents.csv")]);
+}
+
+#[tokio::test]
+async fn save_response_refuses_a_destination_that_is_not_a_file_path() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/web/api/v2.1/export/agents-report");
+            then.status(200).body("id\n1\n");
+        })
+        .await;
+    let client = facade_client(&server);
+    let request = client
+        .request(reqwest::Method::GET, "/web/api/v2.1/export/agents-report")
+        .build()
+        .unwrap();
+    let response = client.execute(request, "export_agents").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("..");
+
+    let err = client
+        .save_response(response, "export_agents", &dest)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(&format!(
+            "export_agents: destination {} is not a file path",
+            dest.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

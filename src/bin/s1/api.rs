@@ -6,7 +6,7 @@
 //! retries); JSON answers are decoded into their typed response before
 //! they are printed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::builder::{BoolishValueParser, PossibleValuesParser, TypedValueParser};
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -15,11 +15,9 @@ use sentinelone::raw::{
 };
 use sentinelone::{Client, Error};
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
 
 use crate::exit::Failure;
 use crate::output;
-use crate::progress::Progress;
 
 /// Argument ids of the options every operation may have; no parameter of
 /// the spec is spelled like them (the command tree's self-check fails
@@ -177,7 +175,7 @@ fn number<T: std::str::FromStr>(text: &str, what: &str) -> Result<String, String
 
 /// Runs the operation: checks the input, sends the request, prints the
 /// answer.
-pub async fn run(client: &Client, call: &ApiCall, progress: &Progress) -> Result<(), Failure> {
+pub async fn run(client: &Client, call: &ApiCall) -> Result<(), Failure> {
     let request = Request::from_call(call)?;
     let spec = call.spec;
     let output = call.matches.try_get_one::<PathBuf>(OUTPUT).ok().flatten();
@@ -200,7 +198,11 @@ pub async fn run(client: &Client, call: &ApiCall, progress: &Progress) -> Result
             let bytes = body_bytes(spec, response).await?;
             output::json(&decode(spec, &bytes)?)
         }
-        (ResponseKind::Binary(_), Some(path)) => save(spec, response, path, progress).await,
+        (ResponseKind::Binary(_), Some(path)) => {
+            let saved = client.save_response(response, spec.id, path).await?;
+            eprintln!("wrote {} bytes to {}", saved.bytes, saved.path.display());
+            Ok(())
+        }
         (ResponseKind::Binary(_), None) => output::bytes(&body_bytes(spec, response).await?),
         (ResponseKind::Empty, _) => Ok(()),
     }
@@ -420,48 +422,6 @@ fn page_items(page: &Value) -> &[Value] {
             .unwrap_or(&[]),
         _ => &[],
     }
-}
-
-/// Streams a file answer to `path`: written beside it under a temporary
-/// name, renamed into place once complete.
-async fn save(
-    spec: &OperationSpec,
-    mut response: reqwest::Response,
-    path: &Path,
-    progress: &Progress,
-) -> Result<(), Failure> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let temp = tempfile::Builder::new()
-        .prefix(".s1-output-")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(&dir, e))?;
-    let mut file = tokio::fs::File::from_std(
-        temp.as_file()
-            .try_clone()
-            .map_err(|e| Error::io(temp.path(), e))?,
-    );
-    let spinner = progress.spinner(format!("downloading {}", path.display()));
-    let mut written = 0u64;
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| Error::from_raw(spec.id, progenitor_client::Error::ResponseBodyError(e)))?
-    {
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| Error::io(temp.path(), e))?;
-        written += chunk.len() as u64;
-        spinner.set_message(format!("downloading {} ({written} bytes)", path.display()));
-    }
-    file.flush().await.map_err(|e| Error::io(temp.path(), e))?;
-    drop(file);
-    temp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    spinner.finish_and_clear();
-    eprintln!("wrote {written} bytes to {}", path.display());
-    Ok(())
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli, progress: &Progress) -> Result<(), Failure> {
     let global = &cli.global;
     match cli.command {
-        Command::Api(call) => api::run(&global.client(progress)?, &call, progress).await,
+        Command::Api(call) => api::run(&global.client(progress)?, &call).await,
         Command::Agents(command) => commands::agents::run(&global.client(progress)?, command).await,
         Command::Threats(command) => {
             commands::threats::run(&global.client(progress)?, command).await
