@@ -4,107 +4,55 @@
 //!
 //! Run with `cargo bench --bench overhead`; after criterion's report it
 //! prints the ratios of this run's medians (facade against raw reqwest with
-//! the same typed decode, and against raw reqwest reading bytes). The server is a tiny HTTP/1.1
-//! responder on 127.0.0.1 that answers `GET /web/api/v2.1/agents` with
-//! `../shared/s1-fixtures/agents-list.json` when it is beside the project,
-//! else with a small inline page. It runs as a task on the same
-//! single-threaded tokio runtime as the clients, so a round trip crosses no
-//! thread: on a small virtual machine, waking a thread on another vCPU costs
-//! more, and varies more, than everything the facade does. Every client
-//! reuses one pooled keep-alive connection, so each timing is the CPU cost of
-//! one request and response on both sides of the loopback socket, plus what
-//! the client under test does around it.
+//! the same typed decode, and against raw reqwest reading bytes). The server
+//! is the measure bench's loopback console (`measure/server.rs`) holding one
+//! agent, so `GET /web/api/v2.1/agents` answers a one-agent page. It runs as
+//! a task on the same single-threaded tokio runtime as the clients, so a
+//! round trip crosses no thread: on a small virtual machine, waking a thread
+//! on another vCPU costs more, and varies more, than everything the facade
+//! does. Every client reuses one pooled keep-alive connection, so each timing
+//! is the CPU cost of one request and response on both sides of the loopback
+//! socket, plus what the client under test does around it.
 
-use std::io;
+#[path = "measure/server.rs"]
+#[allow(dead_code)] // the download route and report fields serve `measure` only
+mod server;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use sentinelone::prelude::*;
 use sentinelone::quota::{Limiter, Quotas};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 
 const TOKEN: &str = "bench";
-const PATH: &str = "/web/api/v2.1/agents";
-const INLINE_BODY: &str =
-    r#"{"data":[{"id":"1","computerName":"a"}],"pagination":{"nextCursor":null,"totalItems":1}}"#;
 
-/// The response body: the shared fixture when present, else a small page.
-fn body() -> (Vec<u8>, &'static str) {
-    let fixture =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/s1-fixtures/agents-list.json");
-    match std::fs::read(&fixture) {
-        Ok(bytes) => (bytes, "../shared/s1-fixtures/agents-list.json"),
-        Err(_) => (INLINE_BODY.as_bytes().to_vec(), "inline body"),
-    }
+/// Starts the loopback server on `rt` with one agent; returns its origin
+/// (`http://127.0.0.1:port`) and its answer to the agents list. The server
+/// serves while `rt` runs a `block_on`, which is whenever criterion measures.
+fn start_server(rt: &Runtime) -> (String, Vec<u8>) {
+    let server = rt.block_on(server::start(server::Config {
+        token: TOKEN.to_string(),
+        agents: 1,
+        download_bytes: 0,
+    }));
+    let url = agents_url(&server.origin);
+    let body = rt
+        .block_on(async { raw_get(&raw_client(), &url).await.bytes().await })
+        .expect("the agents page");
+    eprintln!(
+        "overhead: serving {} bytes (one agent from {}) at {url}",
+        body.len(),
+        server.template_source
+    );
+    (server.origin, body.to_vec())
 }
 
-/// Starts the loopback server on `rt`; returns its origin
-/// (`http://127.0.0.1:port`). It serves while `rt` runs a `block_on`, which
-/// is whenever criterion measures.
-fn start_server(rt: &Runtime, body: &[u8]) -> String {
-    let listener = rt
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .expect("bind 127.0.0.1");
-    let origin = format!("http://{}", listener.local_addr().expect("local addr"));
-    let mut ok = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    ok.extend_from_slice(body);
-    let ok: Arc<[u8]> = ok.into();
-    rt.spawn(async move {
-        loop {
-            // On an accept error the clients' requests fail, and say so.
-            let Ok((stream, _)) = listener.accept().await else {
-                break;
-            };
-            let ok = ok.clone();
-            tokio::spawn(async move {
-                // A closed connection ends its task; nothing to report.
-                let _ = serve(stream, &ok).await;
-            });
-        }
-    });
-    origin
-}
-
-/// Answers the requests of one keep-alive connection (GETs, no bodies).
-async fn serve(mut stream: TcpStream, ok: &[u8]) -> io::Result<()> {
-    const UNAUTHORIZED: &[u8] = b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n";
-    const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
-    stream.set_nodelay(true)?;
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 4096];
-    loop {
-        let end = loop {
-            if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-        let target = head.split(' ').nth(1).unwrap_or_default();
-        let path = target.split('?').next().unwrap_or_default();
-        let response = if !head.starts_with("get ") || path != PATH.to_ascii_lowercase() {
-            NOT_FOUND
-        } else if !head.contains(&format!("\r\nauthorization: apitoken {TOKEN}\r\n")) {
-            UNAUTHORIZED
-        } else {
-            ok
-        };
-        stream.write_all(response).await?;
-        buf.drain(..end);
-    }
+/// The agents list of the server at `origin`.
+fn agents_url(origin: &str) -> String {
+    format!("{origin}{}/agents", server::API)
 }
 
 /// A reqwest client configured as the facade configures its own (default
@@ -158,16 +106,18 @@ async fn facade_list(
         .into_inner()
 }
 
-fn overhead(c: &mut Criterion) {
-    let (body, source) = body();
-    // One thread for the clients and the server alike (see the module doc).
-    let rt = tokio::runtime::Builder::new_current_thread()
+/// One thread for the clients and the server alike (see the module doc).
+fn current_thread() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("tokio runtime");
-    let origin = start_server(&rt, &body);
-    let url = format!("{origin}{PATH}");
-    eprintln!("overhead: serving {} bytes ({source}) at {url}", body.len());
+        .expect("tokio runtime")
+}
+
+fn overhead(c: &mut Criterion) {
+    let rt = current_thread();
+    let (origin, body) = start_server(&rt);
+    let url = agents_url(&origin);
 
     let raw = raw_client();
     // The generated client alone, sending through `DirectTransport` with the
@@ -229,7 +179,8 @@ fn overhead(c: &mut Criterion) {
 /// The decoding alone, without the round trip: the part of the difference
 /// that does not depend on scheduling noise.
 fn decode(c: &mut Criterion) {
-    let (body, _) = body();
+    let rt = current_thread();
+    let (_, body) = start_server(&rt);
     c.bench_function("decode_only_value", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(&body).expect("value decode"));
     });
