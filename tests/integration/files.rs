@@ -1371,6 +1371,15 @@ async fn a_cloud_answer_without_link_is_a_decode_error() {
 // ---------------------------------------------------------------------------
 // Client::save_response: any file answer, saved the way the composites do.
 
+/// The answer to a hand-built `GET /export/agents-report`.
+async fn export_agents(client: &Client) -> reqwest::Response {
+    let request = client
+        .request(reqwest::Method::GET, "/web/api/v2.1/export/agents-report")
+        .build()
+        .unwrap();
+    client.execute(request, "export_agents").await.unwrap()
+}
+
 #[tokio::test]
 async fn save_response_writes_the_body_atomically_and_reports_its_size() {
     let server = MockServer::start_async().await;
@@ -1387,11 +1396,7 @@ async fn save_response_writes_the_body_atomically_and_reports_its_size() {
         })
         .await;
     let client = facade_client(&server);
-    let request = client
-        .request(reqwest::Method::GET, "/web/api/v2.1/export/agents-report")
-        .build()
-        .unwrap();
-    let response = client.execute(request, "export_agents").await.unwrap();
+    let response = export_agents(&client).await;
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("reports/agents.csv");
 
@@ -1420,11 +1425,7 @@ async fn save_response_refuses_a_destination_that_is_not_a_file_path() {
         })
         .await;
     let client = facade_client(&server);
-    let request = client
-        .request(reqwest::Method::GET, "/web/api/v2.1/export/agents-report")
-        .build()
-        .unwrap();
-    let response = client.execute(request, "export_agents").await.unwrap();
+    let response = export_agents(&client).await;
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("..");
 

@@ -41,6 +41,7 @@ pub fn raw_client(server: &MockServer) -> Client {
         .expect("client builds");
     Client::new_with_client(&server.base_url(), http, Inner::default())
 }
+
 pub mod scripted;
 
 /// A facade client of `server` for composite-command tests: plain HTTP,
