@@ -9,7 +9,6 @@
 //! `ids` filter only. When no host matches, nothing is sent and the command
 //! fails naming the hosts.
 
-use std::collections::HashSet;
 use std::net::IpAddr;
 
 use futures_util::TryStreamExt;
@@ -289,7 +288,7 @@ pub(crate) async fn resolve_hosts(client: &Client, hosts: &[String]) -> Result<R
             .network_interface_inet_contains(as_text);
         candidates.extend(request.items().try_collect::<Vec<_>>().await?);
     }
-    let resolved = match_hosts(hosts, &candidates);
+    let resolved = match_hosts(hosts, &candidates)?;
     if resolved.agents.is_empty() {
         return Err(Error::invalid(format!(
             "no agent matches the host names or IPs {hosts:?}; nothing was sent"
@@ -302,29 +301,29 @@ pub(crate) async fn resolve_hosts(client: &Client, hosts: &[String]) -> Result<R
 }
 
 /// Keeps the candidates whose computer name equals a given name (ignoring
-/// case) or whose interfaces hold a given IP.
-fn match_hosts(hosts: &[String], candidates: &[AgentViewListResponseDataItem]) -> Resolved {
-    let mut resolved = Resolved::default();
-    let mut seen = HashSet::new();
+/// case) or whose interfaces hold a given IP, each agent once. A matching
+/// agent without a proper id is an error: its id would be acted on.
+fn match_hosts(
+    hosts: &[String],
+    candidates: &[AgentViewListResponseDataItem],
+) -> Result<Resolved, Error> {
+    let mut matched = Vec::new();
+    let mut unmatched = Vec::new();
     for host in hosts {
-        let mut hit = false;
-        for agent in candidates.iter().filter(|a| agent_matches(a, host)) {
-            hit = true;
-            let Some(id) = agent.id.as_deref() else {
-                continue;
-            };
-            if seen.insert(id.to_string()) {
-                resolved.agents.push(MatchedAgent {
-                    id: id.to_string(),
-                    computer_name: agent.computer_name.clone(),
-                });
-            }
-        }
-        if !hit {
-            resolved.unmatched.push(host.clone());
+        let before = matched.len();
+        matched.extend(candidates.iter().filter(|a| agent_matches(a, host)));
+        if matched.len() == before {
+            unmatched.push(host.clone());
         }
     }
-    resolved
+    let agents = validate::listed_ids("agent", matched, |a| a.id.as_deref())?
+        .into_iter()
+        .map(|(id, agent)| MatchedAgent {
+            id,
+            computer_name: agent.computer_name.clone(),
+        })
+        .collect();
+    Ok(Resolved { agents, unmatched })
 }
 
 fn agent_matches(agent: &AgentViewListResponseDataItem, host: &str) -> bool {
@@ -363,7 +362,7 @@ mod tests {
             agent("3", "other", &["10.0.0.100"]),
         ];
         let hosts = ["lab1".to_string(), "10.0.0.10".into(), "10.0.0.2".into()];
-        let resolved = match_hosts(&hosts, &candidates);
+        let resolved = match_hosts(&hosts, &candidates).unwrap();
         assert_eq!(resolved.ids(), ["1", "2"]);
         assert_eq!(resolved.unmatched, ["10.0.0.2"]);
         assert_eq!(resolved.agents[0].computer_name.as_deref(), Some("LAB1"));
@@ -376,8 +375,21 @@ mod tests {
             agent("1", "pc", &["10.0.0.1"]),
         ];
         let hosts = ["pc".to_string(), "10.0.0.1".into(), "fe80::1".into()];
-        let resolved = match_hosts(&hosts, &candidates);
+        let resolved = match_hosts(&hosts, &candidates).unwrap();
         assert_eq!(resolved.ids(), ["1"]);
         assert!(resolved.unmatched.is_empty());
+    }
+
+    #[test]
+    fn a_matching_agent_without_a_proper_id_is_refused() {
+        let candidates = [agent("1", "pc", &[]), agent("", "pc", &[])];
+        let Err(Error::InvalidInput { message }) = match_hosts(&["pc".to_string()], &candidates)
+        else {
+            panic!("accepted an empty id");
+        };
+        assert_eq!(
+            message,
+            "the console listed agent #2 with id \"\", not a SentinelOne id (decimal digits); nothing was sent"
+        );
     }
 }

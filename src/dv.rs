@@ -414,6 +414,7 @@ impl DvQuery {
     /// The `dv/init-query` body, or what is wrong with the request.
     fn body(&self) -> Result<types::DeepVisibilityApiRequest, Error> {
         let scope = self.scope.checked()?;
+        self.watch.polling.check()?;
         Ok(types::DeepVisibilityApiRequest {
             limit: scope.api_limit(),
             account_ids: scope.account_ids,
@@ -590,7 +591,12 @@ impl AgentProcessQuery {
             None => DEFAULT_PROCESS_QUERY.to_string(),
         };
         let end = self.end.unwrap_or(now);
-        let start = self.start.unwrap_or(end - chrono::TimeDelta::hours(24));
+        let start = match self.start {
+            Some(start) => start,
+            None => end
+                .checked_sub_signed(chrono::TimeDelta::hours(24))
+                .ok_or_else(|| Error::invalid(format!("end {end} has no day before it")))?,
+        };
         let mut request = DvQuery::new(query, start, end).limit(limit);
         request.watch = self.watch.clone();
         Ok(request)
@@ -663,6 +669,7 @@ impl PowerQuery {
     /// The `dv/events/pq` body, or what is wrong with the request.
     fn body(&self) -> Result<types::DeepVisibilityPqRequest, Error> {
         let scope = self.scope.checked()?;
+        self.watch.polling.check()?;
         Ok(types::DeepVisibilityPqRequest {
             limit: scope.api_limit(),
             account_ids: scope.account_ids,
@@ -1026,7 +1033,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(QueryStatus, T), Error>>,
 {
-    let mut poll = Poll::start(watch.polling);
+    let mut poll = Poll::start(watch.polling)?;
     let mut known = first;
     loop {
         let checked = match known.take() {

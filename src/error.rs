@@ -147,12 +147,18 @@ impl Error {
         let operation = operation.to_string();
         match error {
             Raw::ErrorResponse(value) => {
+                if let Some(refused) = crate::refusal::error(value.headers()) {
+                    return refused;
+                }
                 let status = value.status().as_u16();
                 let retry_after = crate::transport::retry_after(value.headers());
                 let body = value.into_inner();
                 api_or_throttled(operation, status, retry_after, details(body))
             }
             Raw::UnexpectedResponse(response) => {
+                if let Some(refused) = crate::refusal::error(response.headers()) {
+                    return refused;
+                }
                 let status = response.status().as_u16();
                 let retry_after = crate::transport::retry_after(response.headers());
                 api_or_throttled(operation, status, retry_after, Vec::new())
@@ -183,6 +189,9 @@ impl Error {
 /// (through `Client::execute`): its status and SentinelOne's error list
 /// when the body carries one.
 pub(crate) async fn from_error_response(operation: &str, response: reqwest::Response) -> Error {
+    if let Some(refused) = crate::refusal::error(response.headers()) {
+        return refused;
+    }
     let status = response.status().as_u16();
     let retry_after = crate::transport::retry_after(response.headers());
     let errors = match response.bytes().await {

@@ -4,7 +4,7 @@
 //! an empty selection is refused: deleting everything takes an explicit
 //! [`ExclusionSelection::all`].
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
 
@@ -140,10 +140,14 @@ pub async fn delete(
 ) -> Result<DeletedExclusions, Error> {
     let selection = checked(selection)?;
     let listed = list(client, &selection).await?;
-    let exclusions: Vec<_> = listed.into_iter().filter(|e| selection.admits(e)).collect();
+    let listed = validate::listed_ids("exclusion", listed, |e| e.id.as_deref())?;
+    let (checked, exclusions): (Vec<_>, Vec<_>) = listed
+        .into_iter()
+        .filter(|(_, e)| selection.admits(e))
+        .unzip();
     let mut affected = 0u64;
     let mut ids = Vec::new();
-    for (kind, group) in by_type(&exclusions) {
+    for (kind, group) in by_type(&checked, &exclusions) {
         for chunk in group.chunks(IDS_PER_REQUEST) {
             let body = DeleteExclusionRequest {
                 data: DeleteExclusionRequestData {
@@ -232,25 +236,20 @@ impl ExclusionSelection {
     }
 }
 
-/// Exclusion ids grouped by the type the delete request names; kinds the
-/// delete request cannot name go without a type. Each id once.
+/// Exclusion ids (already checked, each once) grouped by the type the
+/// delete request names; kinds the delete request cannot name go without
+/// a type.
 fn by_type(
+    ids: &[String],
     exclusions: &[ExclusionSchemaGetListResponseDataItem],
 ) -> BTreeMap<Option<ExclusionType>, Vec<String>> {
     let mut groups: BTreeMap<Option<ExclusionType>, Vec<String>> = BTreeMap::new();
-    let mut seen = HashSet::new();
-    for exclusion in exclusions {
-        let Some(id) = exclusion.id.clone() else {
-            continue;
-        };
-        if !seen.insert(id.clone()) {
-            continue;
-        }
+    for (id, exclusion) in ids.iter().zip(exclusions) {
         let kind = exclusion
             .type_
             .as_deref()
             .and_then(|t| t.parse::<ExclusionType>().ok());
-        groups.entry(kind).or_default().push(id);
+        groups.entry(kind).or_default().push(id.clone());
     }
     groups
 }
@@ -272,7 +271,9 @@ mod tests {
             item("1", "path", "windows"),
             item("4", "dv_exclusions", "windows"),
         ];
-        let groups = by_type(&items);
+        let checked = validate::listed_ids("exclusion", items, |e| e.id.as_deref()).unwrap();
+        let (ids, items): (Vec<_>, Vec<_>) = checked.into_iter().unzip();
+        let groups = by_type(&ids, &items);
         assert_eq!(groups[&Some(ExclusionType::Path)], ["1", "3"]);
         assert_eq!(groups[&Some(ExclusionType::WhiteHash)], ["2"]);
         assert_eq!(groups[&None], ["4"]);

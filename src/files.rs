@@ -243,6 +243,7 @@ impl FetchOptions {
 
     fn check(&self) -> Result<(), Error> {
         check_dest("dest", &self.dest)?;
+        self.polling.check()?;
         if let Some(dir) = &self.extract_into {
             if dir.as_os_str().is_empty() {
                 return Err(Error::invalid("extract_into is empty"));
@@ -365,7 +366,7 @@ pub async fn wait_for_upload(
         validate::required("command_batch_uuid", uuid)?;
     }
     let since = collection.since();
-    let mut poll = Poll::start(polling);
+    let mut poll = Poll::start(polling)?;
     loop {
         let entries = agent_activities(client, &agent_id, since).await?;
         if let Some(upload) = pick_agent_upload(&entries, &agent_id, collection, since) {
@@ -680,7 +681,7 @@ async fn wait_for_threat_upload(
     polling: Polling,
 ) -> Result<Upload, Error> {
     let since = earliest(requested_at);
-    let mut poll = Poll::start(polling);
+    let mut poll = Poll::start(polling)?;
     loop {
         if let Some(upload) = find_threat_upload(client, threat_id, since).await? {
             tracing::info!(threat_id = %threat_id, activity_id = %upload.activity_id, "threat file uploaded");
@@ -861,7 +862,7 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 /// `at` less [`CLOCK_SKEW`], in whole seconds.
 fn earliest(at: DateTime<Utc>) -> DateTime<Utc> {
     let skew = TimeDelta::seconds(CLOCK_SKEW.as_secs() as i64);
-    let t = at - skew;
+    let t = at.checked_sub_signed(skew).unwrap_or(at);
     DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
 }
 

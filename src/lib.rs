@@ -33,6 +33,7 @@ mod error;
 pub mod pagination;
 mod poll;
 pub mod quota;
+mod refusal;
 mod transport;
 pub mod uploads;
 mod validate;

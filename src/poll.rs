@@ -43,6 +43,12 @@ impl Default for Polling {
 }
 
 impl Polling {
+    /// The longest pause or overall limit a polling may have: 30 days.
+    pub const MAX_WAIT: Duration = Duration::from_secs(30 * 86_400);
+
+    /// The largest growth factor of a polling's pauses.
+    pub const MAX_GROWTH: f64 = 100.0;
+
     /// Polling with a fixed pause between checks.
     pub fn every(pause: Duration, timeout: Duration) -> Self {
         Polling {
@@ -58,6 +64,42 @@ impl Polling {
         self.timeout = timeout;
         self
     }
+
+    /// The polling, when every field is in range: pauses and limit above
+    /// zero and at most [`Polling::MAX_WAIT`], growth a number from 1 to
+    /// [`Polling::MAX_GROWTH`]. Every composite that waits checks its polling this
+    /// way before it sends anything; the error names the field.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sentinelone::{Error, Polling};
+    ///
+    /// assert!(Polling::default().check().is_ok());
+    /// let too_long = Polling::default().timeout(Duration::MAX);
+    /// assert!(matches!(too_long.check(), Err(Error::InvalidInput { .. })));
+    /// ```
+    pub fn check(self) -> Result<Polling, Error> {
+        for (name, value) in [
+            ("polling.first", self.first),
+            ("polling.max", self.max),
+            ("polling.timeout", self.timeout),
+        ] {
+            if value.is_zero() || value > Self::MAX_WAIT {
+                return Err(Error::invalid(format!(
+                    "{name} {value:?} is out of range: above 0 and at most {} days",
+                    Self::MAX_WAIT.as_secs() / 86_400
+                )));
+            }
+        }
+        if !(1.0..=Self::MAX_GROWTH).contains(&self.growth) {
+            return Err(Error::invalid(format!(
+                "polling.growth {} is out of range: 1 to {}",
+                self.growth,
+                Self::MAX_GROWTH
+            )));
+        }
+        Ok(self)
+    }
 }
 
 /// One wait in progress.
@@ -69,13 +111,14 @@ pub(crate) struct Poll {
 }
 
 impl Poll {
-    /// Starts the clock.
-    pub(crate) fn start(polling: Polling) -> Self {
-        Poll {
+    /// Starts the clock, once `polling` is checked (see [`Polling::check`]).
+    pub(crate) fn start(polling: Polling) -> Result<Self, Error> {
+        let polling = polling.check()?;
+        Ok(Poll {
             polling,
             started: Instant::now(),
             next: polling.first,
-        }
+        })
     }
 
     /// Time since the start.
@@ -103,7 +146,7 @@ impl Poll {
         }
         let pause = self.next.min(self.polling.timeout - elapsed);
         tokio::time::sleep(pause).await;
-        let grown = self.next.mul_f64(self.polling.growth.max(1.0));
+        let grown = self.next.mul_f64(self.polling.growth);
         self.next = grown.min(self.polling.max.max(self.polling.first));
         Ok(())
     }
@@ -121,7 +164,7 @@ mod tests {
             max: Duration::from_secs(5),
             timeout: Duration::from_secs(20),
         };
-        let mut poll = Poll::start(polling);
+        let mut poll = Poll::start(polling).unwrap();
         let mut at = Vec::new();
         loop {
             match poll.pause(|| "the thing".to_string()).await {
@@ -143,7 +186,8 @@ mod tests {
         let mut poll = Poll::start(Polling::every(
             Duration::from_millis(10),
             Duration::from_millis(25),
-        ));
+        ))
+        .unwrap();
         poll.pause(String::new).await.unwrap();
         poll.pause(String::new).await.unwrap();
         assert_eq!(poll.elapsed(), Duration::from_millis(20));

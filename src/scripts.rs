@@ -369,6 +369,7 @@ struct Checked {
 
 fn check(run: &ScriptRun) -> Result<Checked, Error> {
     let script_id = validate::id("script_id", &run.script_id)?;
+    run.polling.check()?;
     let description = validate::required("description", &run.description)?;
     let hosts = validate::optional_list("hosts", &run.hosts)?;
     let agent_ids = validate::ids("agent_ids", &run.agent_ids)?;
@@ -452,7 +453,7 @@ async fn wait_for_tasks(
     expected: u64,
     polling: Polling,
 ) -> Result<Vec<TaskStatus>, Error> {
-    let mut poll = Poll::start(polling);
+    let mut poll = Poll::start(polling)?;
     loop {
         let tasks = task_statuses(client, parent).await?;
         let done = tasks.iter().filter(|t| t.state.is_final()).count();
@@ -714,11 +715,13 @@ pub async fn run_and_collect(
     dir: &Path,
 ) -> Result<CollectedResults, Error> {
     let result = run(client, script).await?;
-    let completed: Vec<String> = result
+    let completed = result
         .tasks
         .iter()
-        .filter(|t| t.state == TaskState::Completed)
-        .filter_map(|t| t.id.clone())
+        .filter(|t| t.state == TaskState::Completed);
+    let completed: Vec<String> = validate::listed_ids("task", completed, |t| t.id.as_deref())?
+        .into_iter()
+        .map(|(id, _)| id)
         .collect();
     if script.destination != OutputDestination::SentinelCloud || completed.is_empty() {
         return Ok(CollectedResults {

@@ -38,6 +38,9 @@ use crate::{Client, Error, validate};
 /// [`ThreatTarget::max_threats`].
 pub const DEFAULT_MAX_THREATS: usize = 1000;
 
+/// The highest [`ThreatTarget::max_threats`] accepted: a million threats.
+pub const MAX_THREATS_LIMIT: usize = 1_000_000;
+
 /// Which threats to act on: computer names (required) narrowed by optional
 /// originating process names, threat ids, file paths and SHA-1 hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,10 +121,26 @@ impl ThreatTarget {
     }
 
     /// Refuse to act when more than `max` threats match (default
-    /// [`DEFAULT_MAX_THREATS`]), so a loose target cannot sweep a tenant.
+    /// [`DEFAULT_MAX_THREATS`], at most [`MAX_THREATS_LIMIT`]), so a loose
+    /// target cannot sweep a tenant.
     pub fn max_threats(mut self, max: usize) -> Self {
         self.max_threats = max;
         self
+    }
+
+    /// Checks the target without sending anything: at least one computer
+    /// name, no blank value, ids and SHA-1 hashes well formed, and
+    /// `max_threats` from 1 to [`MAX_THREATS_LIMIT`]. Every action and
+    /// the preview do this first; the error names the input.
+    ///
+    /// ```
+    /// use sentinelone::threats::ThreatTarget;
+    ///
+    /// assert!(ThreatTarget::computers(["lab3-pc1"]).check().is_ok());
+    /// assert!(ThreatTarget::computers(["lab3-pc1"]).max_threats(usize::MAX).check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<(), Error> {
+        self.checked().map(drop)
     }
 
     /// The checked target: trimmed values, ids and hashes validated.
@@ -133,7 +152,7 @@ impl ThreatTarget {
             file_paths: validate::optional_list("file_paths", &self.file_paths)?,
             content_hashes: validate::sha1s("content_hashes", &self.content_hashes)?,
             partial_names: self.partial_names,
-            max_threats: validate::in_range("max_threats", self.max_threats, 1, usize::MAX)?,
+            max_threats: validate::in_range("max_threats", self.max_threats, 1, MAX_THREATS_LIMIT)?,
         })
     }
 
@@ -274,7 +293,7 @@ async fn matching(
     let threats: Vec<_> = request
         .items()
         .try_filter(|t| std::future::ready(target.names(t)))
-        .take(target.max_threats + 1)
+        .take(target.max_threats.saturating_add(1))
         .try_collect()
         .await?;
     if threats.len() > target.max_threats {
@@ -305,7 +324,10 @@ pub async fn respond(
 ) -> Result<ThreatResponse, Error> {
     let target = target.checked()?;
     let matched = matching(client, &target).await?;
-    let ids: Vec<String> = matched.iter().filter_map(|t| t.id.clone()).collect();
+    let ids: Vec<String> = validate::listed_ids("threat", &matched, |t| t.id.as_deref())?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     if ids.is_empty() {
         tracing::info!(%action, "no threat matches the target; nothing sent");
         return Ok(ThreatResponse {

@@ -118,6 +118,9 @@ impl FacadeTransport {
         request: Request,
         operation: &'static str,
     ) -> reqwest::Result<Response> {
+        if let Some(refused) = crate::refusal::check(operation, &request) {
+            return Ok(refused);
+        }
         let method = request.method().clone();
         let path = request.url().path().to_string();
         let rule = self.quotas.rule_for(method.as_str(), &path);

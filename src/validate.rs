@@ -190,6 +190,101 @@ pub(crate) fn time_range<T: PartialOrd + Display>(from: &T, to: &T) -> Result<()
     Ok(())
 }
 
+/// The ids of items a console listing returned, checked before an action
+/// is sent on them: each must be a SentinelOne id (decimal digits), and
+/// each is kept once (the first item with it, in listing order). `what`
+/// names the items in the error (`threat`, `agent`); a missing or
+/// malformed id is an error naming the item's place in the listing, so a
+/// destructive action is never sent for an id the console made up.
+pub(crate) fn listed_ids<T>(
+    what: &str,
+    items: impl IntoIterator<Item = T>,
+    id_of: impl Fn(&T) -> Option<&str>,
+) -> Result<Vec<(String, T)>, Error> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let id = id_of(&item).unwrap_or_default();
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid(format!(
+                "the console listed {what} #{} with id {id:?}, not a SentinelOne id (decimal digits); nothing was sent",
+                i + 1
+            )));
+        }
+        if seen.insert(id.to_string()) {
+            kept.push((id.to_string(), item));
+        }
+    }
+    Ok(kept)
+}
+
+/// Refuses a request of `operation` whose path is not its path template
+/// with each `{parameter}` filled by one ordinary segment: a value that is
+/// empty, `.` or `..`, or holds `/` or `\` (even percent-encoded, even
+/// twice) would send the request elsewhere. The URL is compared after
+/// `url` normalised it, so a dot segment shows as a path that no longer
+/// matches. Requests named after no operation of the spec (hand-built
+/// ones) are not checked.
+pub(crate) fn request_path(operation: &str, url: &url::Url) -> Result<(), Error> {
+    let Some(spec) = sentinelone_generated::operation(operation) else {
+        return Ok(());
+    };
+    let template: Vec<&str> = spec.path.split('/').collect();
+    let actual: Vec<&str> = url.path().split('/').collect();
+    if template.len() != actual.len() {
+        return Err(path_changed(operation, spec.path, url.path()));
+    }
+    for (expected, segment) in template.iter().zip(&actual) {
+        match path_param(expected) {
+            Some(name) if !ordinary_segment(segment) => {
+                return Err(Error::invalid(format!(
+                    "{operation}: path parameter {name} {segment:?} is not allowed (empty, `.`, `..`, or holding / or \\, also percent-encoded); nothing was sent"
+                )));
+            }
+            None if expected != segment => {
+                return Err(path_changed(operation, spec.path, url.path()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The error for a request whose path no longer has its template's shape.
+fn path_changed(operation: &str, template: &str, path: &str) -> Error {
+    let params: Vec<&str> = template.split('/').filter_map(path_param).collect();
+    Error::invalid(format!(
+        "{operation}: path parameter {} would change the request path to {path} (expected {template}); nothing was sent",
+        params.join(", ")
+    ))
+}
+
+/// The name of a `{name}` template segment.
+fn path_param(segment: &str) -> Option<&str> {
+    segment.strip_prefix('{')?.strip_suffix('}')
+}
+
+/// A path segment that stays one segment however often it is
+/// percent-decoded: not empty, not a dot segment, no `/` or `\`.
+fn ordinary_segment(segment: &str) -> bool {
+    let mut text = segment.to_string();
+    // Each round peels one layer of percent-encoding; four is more than
+    // any server decodes.
+    for _ in 0..4 {
+        if text.is_empty() || text == "." || text == ".." || text.contains(['/', '\\']) {
+            return false;
+        }
+        let decoded = percent_encoding::percent_decode_str(&text)
+            .decode_utf8_lossy()
+            .into_owned();
+        if decoded == text {
+            return true;
+        }
+        text = decoded;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
