@@ -200,7 +200,12 @@ pub async fn run(client: &Client, call: &ApiCall) -> Result<(), Failure> {
         }
         (ResponseKind::Binary(_), Some(path)) => {
             let saved = client.save_response(response, spec.id, path).await?;
-            eprintln!("wrote {} bytes to {}", saved.bytes, saved.path.display());
+            let path = saved.path.display().to_string();
+            eprintln!(
+                "wrote {} bytes to {}",
+                saved.bytes,
+                output::printable(&path)
+            );
             Ok(())
         }
         (ResponseKind::Binary(_), None) => output::bytes(&body_bytes(spec, response).await?),

@@ -147,13 +147,22 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
-    /// The range as `(from, to)`.
-    pub fn resolve(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+    /// The range as `(from, to)`; a usage error naming `--last` when the
+    /// span reaches back past the earliest time there is.
+    pub fn resolve(&self) -> Result<(DateTime<Utc>, DateTime<Utc>), Failure> {
         let to = self.to.unwrap_or_else(Utc::now);
-        let from = self
-            .from
-            .unwrap_or_else(|| to - self.last.unwrap_or(TimeDelta::hours(24)));
-        (from, to)
+        let from = match self.from {
+            Some(from) => from,
+            None => {
+                let last = self.last.unwrap_or(TimeDelta::hours(24));
+                to.checked_sub_signed(last).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "--last reaches back from {to} past the earliest time there is"
+                    ))
+                })?
+            }
+        };
+        Ok((from, to))
     }
 }
 
@@ -186,35 +195,55 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("not an RFC 3339 time such as 2024-05-01T00:00:00Z ({e})"))
 }
 
-/// A span such as `90s`, `30m`, `6h` or `7d`.
+/// The longest `--last` span: 100 years.
+const MAX_SPAN_DAYS: i64 = 36_500;
+
+/// The longest `--timeout` or `--poll-every`, in seconds (the library's
+/// [`Polling::MAX_WAIT`]).
+const MAX_SECS: f64 = Polling::MAX_WAIT.as_secs() as f64;
+
+/// A span such as `90s`, `30m`, `6h` or `7d`, at most [`MAX_SPAN_DAYS`].
 fn parse_span(text: &str) -> Result<TimeDelta, String> {
     let text = text.trim();
-    let split = text.len().saturating_sub(1);
+    let split = text.char_indices().last().map_or(0, |(i, _)| i);
     let (number, unit) = text.split_at(split);
     let n: i64 = number
         .parse()
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| format!("{text:?} is not a span such as 30m, 6h or 7d"))?;
-    match unit {
-        "s" => Ok(TimeDelta::seconds(n)),
-        "m" => Ok(TimeDelta::minutes(n)),
-        "h" => Ok(TimeDelta::hours(n)),
-        "d" => Ok(TimeDelta::days(n)),
-        _ => Err(format!(
-            "{text:?} has no unit: use s, m, h or d (30m, 6h, 7d)"
-        )),
-    }
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?} has no unit: use s, m, h or d (30m, 6h, 7d)"
+            ));
+        }
+    };
+    n.checked_mul(unit_secs)
+        .filter(|secs| *secs <= MAX_SPAN_DAYS * 86_400)
+        .and_then(TimeDelta::try_seconds)
+        .ok_or_else(|| format!("{text:?} is too long: at most {MAX_SPAN_DAYS}d"))
 }
 
-/// A positive number of seconds (fractions allowed).
+/// A positive number of seconds (fractions allowed), at most
+/// [`MAX_SECS`].
 pub fn parse_secs(text: &str) -> Result<Duration, String> {
-    text.trim()
+    let secs = text
+        .trim()
         .parse::<f64>()
         .ok()
         .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| format!("{text:?} is not a positive number of seconds"))
+        .ok_or_else(|| format!("{text:?} is not a positive number of seconds"))?;
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero() && secs <= MAX_SECS)
+        .ok_or_else(|| {
+            format!("{text:?} is out of range: above 0 and at most {MAX_SECS} seconds (30 days)")
+        })
 }
 
 #[cfg(test)]
@@ -236,6 +265,12 @@ mod tests {
         assert_eq!(parse_secs("0.5"), Ok(Duration::from_millis(500)));
         assert!(parse_secs("0").is_err());
         assert!(parse_secs("soon").is_err());
+        assert!(parse_secs("1e300").is_err());
+        assert!(parse_secs("1e-300").is_err());
+        assert!(parse_span("99999999999d").is_err());
+        assert!(parse_span("9999999999999999d").is_err());
+        assert!(parse_span("7é").is_err());
+        assert_eq!(parse_span("36500d"), Ok(TimeDelta::days(36_500)));
     }
 
     #[test]

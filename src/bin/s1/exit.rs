@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use sentinelone::Error;
 
+use crate::output::printable;
+
 /// The command did what it was asked.
 pub const SUCCESS: u8 = 0;
 /// The console answered with an error (HTTP 4xx/5xx, or still 429 after
@@ -69,9 +71,10 @@ impl Failure {
         ExitCode::from(self.code())
     }
 
-    /// Prints the failure as one line on stderr.
+    /// Prints the failure as one line on stderr, control characters
+    /// escaped (console text reaches error messages).
     pub fn report(&self) {
-        eprintln!("s1: {}", one_line(&self.to_string()));
+        eprintln!("s1: {}", printable(&one_line(&self.to_string())));
     }
 }
 
@@ -142,5 +145,9 @@ mod tests {
     #[test]
     fn reports_fit_on_one_line() {
         assert_eq!(one_line("a\n  b\tc "), "a b c");
+        assert_eq!(
+            printable(&one_line("name \u{1b}]52;c;eA==\u{7}")),
+            "name \\u{1b}]52;c;eA==\\u{7}"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! What goes to stdout: JSON (pretty on a terminal, compact when piped),
 //! JSON Lines, and plain aligned tables.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 
 use clap::Args;
@@ -50,18 +52,52 @@ pub fn json(value: &impl Serialize) -> Result<(), Failure> {
         serde_json::to_string(value)
     }
     .map_err(|e| Failure::usage(format!("cannot print the result as JSON: {e}")))?;
-    line(&text)
+    write_line(&text)
 }
 
 /// Prints `value` as one line of JSON (JSON Lines).
 pub fn json_line(value: &impl Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string(value)
         .map_err(|e| Failure::usage(format!("cannot print the result as JSON: {e}")))?;
-    line(&text)
+    write_line(&text)
 }
 
-/// Prints one line. A closed pipe (`s1 … | head`) ends the program quietly.
+/// Prints one line of text for a person, control characters escaped (see
+/// [`printable`]).
 pub fn line(text: &str) -> Result<(), Failure> {
+    write_line(&printable(text))
+}
+
+/// `text` as it may reach a terminal: control characters (C0 with tab and
+/// line breaks, DEL, C1) and the bidirectional overrides and isolates
+/// (U+202A–U+202E, U+2066–U+2069) written as `\u{1b}`, so console text
+/// can neither drive the terminal (colours, titles, OSC 52 clipboard
+/// writes) nor reorder or split what is shown. Everything `s1` prints for
+/// a person goes through it; JSON is escaped by its encoder.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(escaped) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escaped(c) {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Whether [`printable`] escapes `c`.
+fn escaped(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Writes one line as it is. A closed pipe (`s1 … | head`) ends the
+/// program quietly.
+fn write_line(text: &str) -> Result<(), Failure> {
     let mut out = io::stdout().lock();
     match writeln!(out, "{text}").and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
@@ -101,12 +137,18 @@ impl Table {
         self.rows.push(cells.into_iter().map(Into::into).collect());
     }
 
-    /// The table as text: columns padded to their widest cell, separated
-    /// by two spaces, no trailing blanks.
+    /// The table as text: cells made [`printable`], columns padded to
+    /// their widest cell, separated by two spaces, no trailing blanks.
     pub fn render(&self) -> String {
         let columns = self.header.len();
-        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
-        for row in &self.rows {
+        let header: Vec<String> = self.header.iter().map(|h| printable(h).into()).collect();
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| printable(c).into()).collect())
+            .collect();
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+        for row in &rows {
             for (i, cell) in row.iter().enumerate().take(columns) {
                 widths[i] = widths[i].max(cell.chars().count());
             }
@@ -123,14 +165,14 @@ impl Table {
             }
             text.trim_end().to_string()
         };
-        let mut lines = vec![render_row(&self.header)];
-        lines.extend(self.rows.iter().map(|r| render_row(r)));
+        let mut lines = vec![render_row(&header)];
+        lines.extend(rows.iter().map(|r| render_row(r)));
         lines.join("\n")
     }
 
     /// Prints the table.
     pub fn print(&self) -> Result<(), Failure> {
-        line(&self.render())
+        write_line(&self.render())
     }
 }
 
@@ -169,5 +211,17 @@ mod tests {
         assert_eq!(cell(&value, "/a/n"), "3");
         assert_eq!(cell(&value, "/a/z"), "-");
         assert_eq!(cell(&value, "/missing"), "-");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert!(matches!(printable("plain é"), Cow::Borrowed("plain é")));
+        assert_eq!(
+            printable("a\u{1b}]52;c;aGk=\u{7}b\n\u{7f}\u{9b}\u{202e}\u{2066}"),
+            "a\\u{1b}]52;c;aGk=\\u{7}b\\u{a}\\u{7f}\\u{9b}\\u{202e}\\u{2066}"
+        );
+        let mut table = Table::new(["NAME"]);
+        table.row(["\u{1b}[31mred"]);
+        assert_eq!(table.render(), "NAME\n\\u{1b}[31mred");
     }
 }

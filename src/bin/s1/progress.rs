@@ -12,6 +12,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sentinelone::dv::QueryStatus;
 use sentinelone::{ClientBuilder, DownloadProgress, WaitEvent};
 
+use crate::output::printable;
+
 /// How often spinners move.
 const TICK: Duration = Duration::from_millis(120);
 
@@ -98,7 +100,7 @@ impl Progress {
         };
         let bar = self.bars.add(bar);
         bar.set_style(style(template));
-        bar.set_message(format!("downloading {name}"));
+        bar.set_message(printable(&format!("downloading {name}")).into_owned());
         bar
     }
 
@@ -107,7 +109,7 @@ impl Progress {
     pub fn job(&self, what: impl Into<String>) -> JobBar {
         let bar = self.bars.add(ProgressBar::new(100));
         bar.set_style(style("{spinner} {prefix} {msg} [{bar:30}] {pos}%"));
-        bar.set_prefix(what.into());
+        bar.set_prefix(printable(&what.into()).into_owned());
         if self.visible {
             bar.enable_steady_tick(TICK);
         }
@@ -118,7 +120,7 @@ impl Progress {
     pub fn spinner(&self, message: impl Into<String>) -> ProgressBar {
         let bar = self.bars.add(ProgressBar::new_spinner());
         bar.set_style(style("{spinner} {msg} ({elapsed})"));
-        bar.set_message(message.into());
+        bar.set_message(printable(&message.into()).into_owned());
         if self.visible {
             bar.enable_steady_tick(TICK);
         }
@@ -143,7 +145,7 @@ impl JobBar {
     pub fn updater(&self) -> impl Fn(&QueryStatus) + Send + Sync + 'static {
         let bar = self.bar.clone();
         move |status| {
-            bar.set_message(status.state.to_string());
+            bar.set_message(printable(&status.state.to_string()).into_owned());
             if let Some(percent) = status.progress {
                 bar.set_position(percent.clamp(0, 100) as u64);
             }

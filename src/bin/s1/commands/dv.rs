@@ -66,7 +66,7 @@ pub async fn run(client: &Client, command: DvCommand, progress: &Progress) -> Re
 
 async fn query(client: &Client, args: &QueryArgs, progress: &Progress) -> Result<(), Failure> {
     let scope = &args.scope;
-    let (from, to) = scope.range.resolve();
+    let (from, to) = scope.range.resolve()?;
     let bar = progress.job("Deep Visibility query");
     let mut request = DvQuery::new(&scope.query, from, to)
         .site_ids(scope.site_ids.clone())
@@ -123,7 +123,7 @@ pub async fn power_query(
     progress: &Progress,
 ) -> Result<(), Failure> {
     let scope = &args.scope;
-    let (from, to) = scope.range.resolve();
+    let (from, to) = scope.range.resolve()?;
     let bar = progress.job("Power Query");
     let mut request = PowerQuery::new(&scope.query, from, to)
         .site_ids(scope.site_ids.clone())

@@ -140,7 +140,7 @@ async fn respond(client: &Client, action: ThreatAction, args: &TargetArgs) -> Re
 
 /// Lists the threats of a time range.
 async fn list(client: &Client, args: &ListArgs) -> Result<(), Failure> {
-    let (from, to) = args.range.resolve();
+    let (from, to) = args.range.resolve()?;
     let listed = recent(client, &EventWindow::new(from, to).limit(args.limit)).await?;
     match args.format.format() {
         Format::Json => output::json(&listed),
