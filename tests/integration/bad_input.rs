@@ -333,10 +333,43 @@ fn cases() -> Vec<Case> {
         ),
         case!(
             "threat target allowing no threat",
-            "max_threats 0 is out of range: 1 to 18446744073709551615",
+            "max_threats 0 is out of range: 1 to 1000000",
             |c| threats::kill(
                 client(c),
                 &ThreatTarget::computers(["win-lab-001"]).max_threats(0)
+            )
+            .await
+        ),
+        case!(
+            "threat target whose preview size would wrap",
+            "max_threats 18446744073709551615 is out of range: 1 to 1000000",
+            |c| threats::kill(
+                client(c),
+                &ThreatTarget::computers(["win-lab-001"]).max_threats(usize::MAX)
+            )
+            .await
+        ),
+        case!(
+            "polling limit past 30 days",
+            "polling.timeout 18446744073709551615.999999999s is out of range: above 0 and at most 30 days",
+            |c| dv::query(
+                client(c),
+                &DvQuery::new("AgentName IS NOT EMPTY", at(1), at(2))
+                    .polling(sentinelone::Polling::default().timeout(Duration::MAX))
+            )
+            .await
+        ),
+        case!(
+            "polling growth that is not a number",
+            "polling.growth NaN is out of range: 1 to 100",
+            |c| scripts::run(
+                client(c),
+                &ScriptRun::new("1", "d", OutputDestination::None)
+                    .agent_ids(["1"])
+                    .polling(sentinelone::Polling {
+                        growth: f64::NAN,
+                        ..Default::default()
+                    })
             )
             .await
         ),
@@ -713,6 +746,58 @@ fn cli_cases() -> Vec<CliCase> {
             ],
             env: &[],
             expected: "error: invalid value '3w' for '--last <SPAN>': \"3w\" has no unit: use s, m, h or d (30m, 6h, 7d)",
+        },
+        // The five that panicked (exit 101) before.
+        CliCase {
+            name: "span past the earliest time",
+            args: &["threats", "list", "--last", "99999999999d"],
+            env: &[],
+            expected: "error: invalid value '99999999999d' for '--last <SPAN>': \"99999999999d\" is too long: at most 36500d",
+        },
+        CliCase {
+            name: "span past what a time delta holds",
+            args: &["threats", "list", "--last", "9999999999999999d"],
+            env: &[],
+            expected: "error: invalid value '9999999999999999d' for '--last <SPAN>': \"9999999999999999d\" is too long: at most 36500d",
+        },
+        CliCase {
+            name: "timeout past what a duration holds",
+            args: &[
+                "dv",
+                "query",
+                "--query",
+                "AgentName IS NOT EMPTY",
+                "--timeout",
+                "1e300",
+            ],
+            env: &[],
+            expected: "error: invalid value '1e300' for '--timeout <SECS>': \"1e300\" is out of range: above 0 and at most 2592000 seconds (30 days)",
+        },
+        CliCase {
+            name: "pause past what a duration holds",
+            args: &[
+                "dv",
+                "query",
+                "--query",
+                "AgentName IS NOT EMPTY",
+                "--poll-every",
+                "1e300",
+            ],
+            env: &[],
+            expected: "error: invalid value '1e300' for '--poll-every <SECS>': \"1e300\" is out of range: above 0 and at most 2592000 seconds (30 days)",
+        },
+        CliCase {
+            name: "max threats that would wrap",
+            args: &[
+                "threats",
+                "kill",
+                "--computer",
+                "pc1",
+                "--max-threats",
+                "18446744073709551615",
+            ],
+            env: &[],
+            expected: "s1: invalid input: max_threats 18446744073709551615 is out of range: 1 to 1000000",
         },
     ]
 }

@@ -273,6 +273,173 @@ mod tests {
         assert_eq!(parse_span("36500d"), Ok(TimeDelta::days(36_500)));
     }
 
+    /// The library inputs a parsed command line turns into, checked the
+    /// way the commands check them before anything is sent.
+    fn library_inputs(cli: &Cli) -> Result<(), String> {
+        use crate::commands::dv::DvCommand;
+        use crate::commands::files::FilesCommand;
+        use crate::commands::scripts::ScriptsCommand;
+        use crate::commands::threats::ThreatsCommand;
+        let (range, wait) = match &cli.command {
+            Command::Threats(ThreatsCommand::List(args)) => (Some(&args.range), None),
+            Command::Threats(ThreatsCommand::Kill(args)) => {
+                return args.target().check().map_err(|e| e.to_string());
+            }
+            Command::Dv(DvCommand::Query(args)) => {
+                (Some(&args.scope.range), Some(&args.scope.wait))
+            }
+            Command::Pq(args) => (Some(&args.scope.range), Some(&args.scope.wait)),
+            Command::Scripts(ScriptsCommand::Run(args)) => (None, Some(&args.wait)),
+            Command::Files(FilesCommand::Collect(args)) => (None, Some(&args.wait)),
+            _ => (None, None),
+        };
+        if let Some(range) = range {
+            range.resolve().map_err(|f| f.to_string())?;
+        }
+        if let Some(wait) = wait {
+            wait.polling(Polling::default())
+                .check()
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Every numeric flag: a command line it goes on, the flag, and the
+    /// names an error about it may use.
+    const NUMERIC_FLAGS: &[(&[&str], &str, &[&str])] = &[
+        (&["threats", "list"], "--last", &["--last"]),
+        (&["threats", "list"], "--limit", &["--limit"]),
+        (&["threats", "list"], "--from", &["--from"]),
+        (
+            &["threats", "kill", "--computer", "pc"],
+            "--max-threats",
+            &["--max-threats", "max_threats"],
+        ),
+        (&["dv", "query", "--query", "q"], "--last", &["--last"]),
+        (
+            &["dv", "query", "--query", "q"],
+            "--timeout",
+            &["--timeout", "polling.timeout"],
+        ),
+        (
+            &["dv", "query", "--query", "q"],
+            "--poll-every",
+            &["--poll-every", "polling.first"],
+        ),
+        (&["dv", "query", "--query", "q"], "--limit", &["--limit"]),
+        (
+            &["pq", "--query", "q"],
+            "--timeout",
+            &["--timeout", "polling.timeout"],
+        ),
+        (
+            &["scripts", "run", "--script-id", "1", "--description", "d"],
+            "--poll-every",
+            &["--poll-every", "polling.first"],
+        ),
+        (
+            &[
+                "files",
+                "collect",
+                "--agent-id",
+                "1",
+                "--path",
+                "/a",
+                "--out",
+                "o.zip",
+            ],
+            "--timeout",
+            &["--timeout", "polling.timeout"],
+        ),
+        (&["agents", "list"], "--limit", &["--limit"]),
+        (&["api", "list_agents"], "--limit", &["--limit"]),
+    ];
+
+    /// Text that looks like a number, a span or a time, and some that
+    /// does not.
+    fn numeric_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<i64>().prop_map(|n| format!("{n}d")),
+            any::<f64>().prop_map(|f| f.to_string()),
+            any::<f64>().prop_map(|f| format!("{f:e}")),
+            "[-+]?[0-9]{0,22}(\\.[0-9]{0,4})?([eE][-+]?[0-9]{1,4})?[smhdé]?",
+            "[0-9]{4,6}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z",
+            ".{0,6}",
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// No value of any numeric flag panics, while parsing or while
+        /// becoming library inputs; a refusal is a usage error (exit 2)
+        /// naming the flag.
+        #[test]
+        fn numeric_flags_never_panic(value in numeric_text()) {
+            for (line, flag, names) in NUMERIC_FLAGS {
+                let args = std::iter::once("s1")
+                    .chain(line.iter().copied())
+                    .map(String::from)
+                    .chain([format!("{flag}={value}")]);
+                let refusal = match Cli::try_parse_from(args) {
+                    Err(e) => {
+                        proptest::prop_assert_eq!(e.exit_code(), 2, "{}", e);
+                        e.to_string()
+                    }
+                    Ok(cli) => match library_inputs(&cli) {
+                        Ok(()) => continue,
+                        Err(message) => message,
+                    },
+                };
+                proptest::prop_assert!(
+                    names.iter().any(|name| refusal.contains(name)),
+                    "{} {}={:?}: {}", line.join(" "), flag, value, refusal
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_values_that_panicked_are_refused_naming_their_flag() {
+        for (args, flag) in [
+            (&["threats", "list", "--last", "99999999999d"][..], "--last"),
+            (
+                &["threats", "list", "--last", "9999999999999999d"],
+                "--last",
+            ),
+            (
+                &["dv", "query", "--query", "q", "--timeout", "1e300"],
+                "--timeout",
+            ),
+            (
+                &["dv", "query", "--query", "q", "--poll-every", "1e300"],
+                "--poll-every",
+            ),
+        ] {
+            let error = Cli::try_parse_from(std::iter::once(&"s1").chain(args))
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} accepted"));
+            assert_eq!(error.exit_code(), 2);
+            assert!(error.to_string().contains(flag), "{error}");
+        }
+        let cli = Cli::try_parse_from([
+            "s1",
+            "threats",
+            "kill",
+            "--computer",
+            "pc",
+            "--max-threats",
+            "18446744073709551615",
+        ])
+        .unwrap();
+        assert_eq!(
+            library_inputs(&cli).unwrap_err(),
+            "invalid input: max_threats 18446744073709551615 is out of range: 1 to 1000000"
+        );
+    }
+
     #[test]
     fn http_only_on_loopback() {
         assert!(is_loopback("http://127.0.0.1:8080"));

@@ -25,7 +25,7 @@ pub struct Scope {
     #[arg(long, value_name = "QUERY")]
     query: String,
     #[command(flatten)]
-    range: TimeRange,
+    pub(crate) range: TimeRange,
     /// At most N results (1-100000; the console's default when not given)
     #[arg(long, value_name = "N")]
     limit: Option<u32>,
@@ -33,14 +33,14 @@ pub struct Scope {
     #[arg(long = "site-id", value_name = "ID", value_delimiter = ',')]
     site_ids: Vec<String>,
     #[command(flatten)]
-    wait: WaitArgs,
+    pub(crate) wait: WaitArgs,
 }
 
 /// A Deep Visibility query.
 #[derive(Args)]
 pub struct QueryArgs {
     #[command(flatten)]
-    scope: Scope,
+    pub(crate) scope: Scope,
     /// Print the events as JSON Lines (one event per line)
     #[arg(long, conflicts_with_all = ["json", "table"])]
     jsonl: bool,
@@ -52,7 +52,7 @@ pub struct QueryArgs {
 #[derive(Args)]
 pub struct PqArgs {
     #[command(flatten)]
-    scope: Scope,
+    pub(crate) scope: Scope,
     #[command(flatten)]
     format: FormatArgs,
 }

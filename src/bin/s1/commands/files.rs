@@ -44,7 +44,7 @@ pub struct CollectArgs {
     #[arg(long, value_name = "VAR", default_value = PASSWORD_ENV)]
     password_env: String,
     #[command(flatten)]
-    wait: WaitArgs,
+    pub(crate) wait: WaitArgs,
     #[command(flatten)]
     format: FormatArgs,
 }

@@ -62,7 +62,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     #[command(flatten)]
-    wait: WaitArgs,
+    pub(crate) wait: WaitArgs,
     #[command(flatten)]
     format: FormatArgs,
 }

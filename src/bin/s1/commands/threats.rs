@@ -69,7 +69,8 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
-    fn target(&self) -> ThreatTarget {
+    /// The library's target for these arguments (checked when used).
+    pub(crate) fn target(&self) -> ThreatTarget {
         let mut target = ThreatTarget::computers(self.computers.clone())
             .process_names(self.processes.clone())
             .threat_ids(self.threat_ids.clone())
@@ -87,7 +88,7 @@ impl TargetArgs {
 #[derive(Args)]
 pub struct ListArgs {
     #[command(flatten)]
-    range: TimeRange,
+    pub(crate) range: TimeRange,
     /// At most N threats (1-1000)
     #[arg(long, value_name = "N", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
