@@ -223,12 +223,16 @@ pub(crate) fn listed_ids<T>(
 /// empty, `.` or `..`, or holds `/` or `\` (even percent-encoded, even
 /// twice) would send the request elsewhere. The URL is compared after
 /// `url` normalised it, so a dot segment shows as a path that no longer
-/// matches. Requests named after no operation of the spec (hand-built
-/// ones) are not checked.
+/// matches. Requests named after no operation of the spec, or after one
+/// without path parameters (hand-built ones), are not checked: no
+/// parameter can have moved them.
 pub(crate) fn request_path(operation: &str, url: &url::Url) -> Result<(), Error> {
     let Some(spec) = sentinelone_generated::operation(operation) else {
         return Ok(());
     };
+    if !spec.path.contains('{') {
+        return Ok(());
+    }
     let template: Vec<&str> = spec.path.split('/').collect();
     let actual: Vec<&str> = url.path().split('/').collect();
     if template.len() != actual.len() {
@@ -327,6 +331,39 @@ mod tests {
             message(id("agent_id", "").unwrap_err()),
             "agent_id is required"
         );
+    }
+
+    #[test]
+    fn listed_ids_are_checked_and_kept_once() {
+        let listed = [Some("7"), Some("8"), Some("7")];
+        let kept = listed_ids("threat", listed, |id| *id).unwrap();
+        let ids: Vec<&str> = kept.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["7", "8"]);
+        for bad in [None, Some(""), Some(" 7"), Some("7x")] {
+            let error = listed_ids("agent", [Some("1"), bad], |id| *id).unwrap_err();
+            assert!(
+                message(error).starts_with("the console listed agent #2 with id "),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn path_parameters_stay_one_segment() {
+        let url = |path: &str| url::Url::parse(&format!("https://c.example{path}")).unwrap();
+        let op = "get_threat_timeline";
+        assert!(request_path(op, &url("/web/api/v2.1/threats/15/timeline")).is_ok());
+        assert_eq!(
+            message(request_path(op, &url("/web/api/v2.1/threats/../timeline")).unwrap_err()),
+            "get_threat_timeline: path parameter threat_id would change the request path to /web/api/v2.1/timeline (expected /web/api/v2.1/threats/{threat_id}/timeline); nothing was sent"
+        );
+        for bad in ["", "%2e%2E", "%252e", "a%2Fb", "a%5cb", "%25252f"] {
+            let path = format!("/web/api/v2.1/threats/{bad}/timeline");
+            assert!(request_path(op, &url(&path)).is_err(), "{bad}");
+        }
+        assert!(request_path(op, &url("/web/api/v2.1/threats/15/other")).is_err());
+        assert!(request_path("not_in_the_spec", &url("/anything/../else")).is_ok());
+        assert!(request_path("export_agents", &url("/web/api/v2.1/export/other")).is_ok());
     }
 
     #[test]

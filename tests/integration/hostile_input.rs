@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
+use sentinelone::agents::{self, Broadcast};
 use sentinelone::events::{self, EventWindow};
+use sentinelone::exclusions::{self, ExclusionSelection};
 use sentinelone::prelude::*;
 use sentinelone::quota::Quotas;
 use sentinelone::threats::{self, ThreatTarget};
@@ -102,6 +104,39 @@ async fn a_threat_listed_twice_is_mitigated_once() {
     );
     let body: Value = serde_json::from_str(&seen[1].body).unwrap();
     assert_eq!(body["filter"]["ids"], json!(["17", "18"]), "{body}");
+}
+
+#[tokio::test]
+async fn an_agent_with_a_made_up_id_gets_no_broadcast() {
+    let agents = json!([{ "id": "12; DROP", "computerName": "pc1" }]);
+    let server = scripted_server(vec![
+        reply(200, &[], &page(agents)),
+        reply(200, &[], r#"{"data":{"affected":1}}"#),
+    ])
+    .await;
+    let error = agents::broadcast(&client(&server), &Broadcast::new("hello").hosts(["pc1"]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        message(error),
+        "the console listed agent #1 with id \"12; DROP\", not a SentinelOne id (decimal digits); nothing was sent"
+    );
+    assert!(server.seen().iter().all(|r| r.method == "GET"));
+}
+
+#[tokio::test]
+async fn an_exclusion_with_an_empty_id_is_not_deleted() {
+    let listed = json!([{ "id": "5", "type": "path" }, { "id": "", "type": "path" }]);
+    let server = scripted_server(vec![
+        reply(200, &[], &page(listed)),
+        reply(200, &[], r#"{"data":{"affected":1}}"#),
+    ])
+    .await;
+    let error = exclusions::delete(&client(&server), &ExclusionSelection::all())
+        .await
+        .unwrap_err();
+    assert!(message(error).starts_with("the console listed exclusion #2 with id \"\""));
+    assert!(server.seen().iter().all(|r| r.method == "GET"));
 }
 
 #[cfg(feature = "cli")]

@@ -392,7 +392,7 @@ async fn bad_targets_are_refused_before_anything_is_sent() {
         ),
         (
             ThreatTarget::computers(["lab1"]).max_threats(0),
-            "max_threats 0 is out of range: 1 to 18446744073709551615",
+            "max_threats 0 is out of range: 1 to 1000000",
         ),
     ];
     for (target, expected) in cases {
