@@ -13,6 +13,7 @@ use sentinelone_generated::Inner;
 use url::Url;
 
 use crate::Error;
+use crate::cleanup::Cleanup;
 use crate::download::{DownloadListener, DownloadProgress};
 use crate::quota::{Limiter, Quotas};
 use crate::transport::{FacadeTransport, RetryPolicy};
@@ -54,6 +55,8 @@ pub struct Client {
     /// (`users/api-token-details`); never printed.
     token: SecretString,
     transport: Arc<FacadeTransport>,
+    /// Background clean-up work (see [`Client::finish_cleanup`]).
+    pub(crate) cleanup: Cleanup,
 }
 
 impl Client {
@@ -323,6 +326,7 @@ impl ClientBuilder {
             download_listener: self.download_listener.clone(),
             token,
             transport,
+            cleanup: Cleanup::default(),
         })
     }
 

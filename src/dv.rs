@@ -16,7 +16,8 @@
 //!   awaited) and then fails with [`Error::WaitTimeout`];
 //! - a wait the caller abandons (the future dropped by
 //!   `tokio::time::timeout`, `select!`, an aborted task) cancels the query
-//!   from a task spawned on the current tokio runtime;
+//!   from a task spawned on the current tokio runtime (a program about to
+//!   exit gives it time with [`Client::finish_cleanup`]);
 //! - a query that finished or failed is not cancelled.
 //!
 //! Query states are read leniently ([`QueryState`] keeps unknown ones), but
@@ -729,7 +730,8 @@ impl PowerQueryTable {
 // No orphan queries
 
 /// Holds the id of a running query; cancels it unless disarmed. Dropped
-/// while armed, it cancels from a task on the current tokio runtime.
+/// while armed, it cancels from a task on the current tokio runtime, tracked
+/// by the client ([`Client::finish_cleanup`]).
 struct CancelGuard {
     client: Client,
     id: String,
@@ -763,17 +765,17 @@ impl Drop for CancelGuard {
         if !self.armed {
             return;
         }
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let client = self.client.clone();
-                let id = std::mem::take(&mut self.id);
-                info!(query_id = %id, "query abandoned while running; cancelling it");
-                runtime.spawn(async move { cancel_query(&client, &id).await });
-            }
-            Err(_) => warn!(
+        let client = self.client.clone();
+        let id = self.id.clone();
+        info!(query_id = %id, "query abandoned while running; cancelling it");
+        if !self
+            .client
+            .spawn_cleanup(async move { cancel_query(&client, &id).await })
+        {
+            warn!(
                 query_id = %self.id,
                 "query abandoned outside a tokio runtime; it could not be cancelled"
-            ),
+            );
         }
     }
 }

@@ -27,9 +27,11 @@
 //! SentinelOne expects (`ids=1,2`).
 
 mod call;
+mod cleanup;
 mod client;
 mod download;
 mod error;
+mod extract;
 pub mod pagination;
 mod poll;
 pub mod quota;

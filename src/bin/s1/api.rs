@@ -25,6 +25,7 @@ use crate::output;
 const BODY: &str = "body";
 const ALL: &str = "all";
 const OUTPUT: &str = "output";
+const OVERWRITE: &str = "overwrite";
 
 /// How `s1 api --help` ends.
 const API_HELP: &str = "\
@@ -36,7 +37,8 @@ or the option repeated. --body takes JSON, or @FILE to read it from a file
 Output: the answer decoded into its typed response, as JSON (indented on a
 terminal, one line when piped). With --all (paged lists), every item of
 every page as JSON Lines: one compact item per line, pages followed by
-their cursor. With --output FILE, a file answer is written to FILE.";
+their cursor. With --output FILE, a file answer is written to FILE (an
+existing FILE is replaced only with --overwrite).";
 
 /// One parsed `s1 api` invocation: the operation and its arguments.
 pub struct ApiCall {
@@ -112,13 +114,21 @@ fn operation_command(spec: &'static OperationSpec) -> Command {
         );
     }
     if let ResponseKind::Binary(kind) = spec.response {
-        cmd = cmd.arg(
-            Arg::new(OUTPUT)
-                .long(OUTPUT)
-                .value_name("FILE")
-                .value_parser(clap::value_parser!(PathBuf))
-                .help(format!("Write the answer ({kind}) to FILE")),
-        );
+        cmd = cmd
+            .arg(
+                Arg::new(OUTPUT)
+                    .long(OUTPUT)
+                    .value_name("FILE")
+                    .value_parser(clap::value_parser!(PathBuf))
+                    .help(format!("Write the answer ({kind}) to FILE")),
+            )
+            .arg(
+                Arg::new(OVERWRITE)
+                    .long(OVERWRITE)
+                    .action(ArgAction::SetTrue)
+                    .requires(OUTPUT)
+                    .help("Replace FILE when it exists (default: refuse)"),
+            );
     }
     cmd
 }
@@ -199,7 +209,10 @@ pub async fn run(client: &Client, call: &ApiCall) -> Result<(), Failure> {
             output::json(&decode(spec, &bytes)?)
         }
         (ResponseKind::Binary(_), Some(path)) => {
-            let saved = client.save_response(response, spec.id, path).await?;
+            let overwrite = call.matches.get_flag_or_false(OVERWRITE);
+            let saved = client
+                .save_response(response, spec.id, path, overwrite)
+                .await?;
             eprintln!("wrote {} bytes to {}", saved.bytes, saved.path.display());
             Ok(())
         }

@@ -22,6 +22,20 @@ pub const TRANSPORT: u8 = 5;
 /// FAILED, a fetch the console refused).
 pub const JOB_FAILED: u8 = 6;
 
+/// Interrupted by SIGINT (Ctrl-C): 128 + 2, as shells report it.
+pub const INTERRUPTED: u8 = 130;
+/// Stopped by SIGTERM: 128 + 15.
+pub const TERMINATED: u8 = 143;
+
+/// A signal that stopped a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
 /// The exit codes, for `s1 --help`.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -31,7 +45,9 @@ Exit codes:
   3  the console's answer could not be decoded
   4  timeout: a request or a wait ran out of time
   5  connection, transport or local file error
-  6  a console job failed (e.g. a Deep Visibility query ended FAILED)";
+  6  a console job failed (e.g. a Deep Visibility query ended FAILED)
+130  interrupted (SIGINT), 143 stopped (SIGTERM): what the command started
+     on the console was cancelled and its partial files removed";
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -47,6 +63,8 @@ pub enum Failure {
         /// The exit code of the first failure.
         code: u8,
     },
+    /// A signal stopped the command; its clean-up has run.
+    Interrupted(Signal),
 }
 
 impl Failure {
@@ -61,6 +79,8 @@ impl Failure {
             Failure::Library(error) => code_of(error),
             Failure::Usage(_) => USAGE,
             Failure::Steps { code, .. } => *code,
+            Failure::Interrupted(Signal::Interrupt) => INTERRUPTED,
+            Failure::Interrupted(Signal::Terminate) => TERMINATED,
         }
     }
 
@@ -81,6 +101,8 @@ impl std::fmt::Display for Failure {
             Failure::Library(error) => error.fmt(f),
             Failure::Usage(message) => f.write_str(message),
             Failure::Steps { failed, .. } => write!(f, "{failed} step(s) failed"),
+            Failure::Interrupted(Signal::Interrupt) => f.write_str("interrupted (SIGINT)"),
+            Failure::Interrupted(Signal::Terminate) => f.write_str("stopped (SIGTERM)"),
         }
     }
 }
