@@ -159,8 +159,8 @@ pub(crate) async fn save(
             dest.display()
         )));
     }
-    if !overwrite && tokio::fs::symlink_metadata(dest).await.is_ok() {
-        return Err(exists(dest));
+    if !overwrite {
+        refuse_existing(dest)?;
     }
     tokio::fs::create_dir_all(&dir)
         .await
@@ -218,6 +218,14 @@ pub(crate) async fn save(
         path: dest.to_path_buf(),
         bytes: progress.received,
     })
+}
+
+/// Fails with [`exists`] when something (a link included) is at `dest`.
+pub(crate) fn refuse_existing(dest: &Path) -> Result<(), Error> {
+    match std::fs::symlink_metadata(dest) {
+        Ok(_) => Err(exists(dest)),
+        Err(_) => Ok(()),
+    }
 }
 
 /// The refusal to replace `dest`.

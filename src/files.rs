@@ -276,6 +276,10 @@ impl FetchOptions {
 
     fn check(&self) -> Result<(), Error> {
         check_dest("dest", &self.dest)?;
+        if !self.overwrite {
+            // Refused before anything is asked of the agent.
+            download::refuse_existing(&self.dest)?;
+        }
         if let Some(dir) = &self.extract_into {
             if dir.as_os_str().is_empty() {
                 return Err(Error::invalid("extract_into is empty"));

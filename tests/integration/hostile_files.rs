@@ -4,6 +4,7 @@
 //! user's own files, and what `s1` leaves behind when it is interrupted.
 //! Each case is checked through the library and end to end through `s1`
 //! against a loopback console.
+#![cfg(unix)]
 
 use crate::support;
 

@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use clap::Parser;
 use sentinelone::Client;
-use tokio::signal::unix::{SignalKind, signal};
 
 use crate::args::{Cli, Command};
 use crate::exit::Failure;
@@ -64,19 +63,11 @@ async fn until_signal(
     command: impl Future<Output = Result<(), Failure>>,
     client: Option<&Client>,
 ) -> Result<(), Failure> {
-    let (mut interrupt, mut terminate) = match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(i), Ok(t)) => (i, t),
-        (Err(e), _) | (_, Err(e)) => {
-            return Err(Failure::usage(format!("cannot handle signals: {e}")));
-        }
-    };
+    let signals =
+        Signals::listen().map_err(|e| Failure::usage(format!("cannot listen for signals: {e}")))?;
     let signal = tokio::select! {
         outcome = command => return outcome,
-        _ = interrupt.recv() => exit::Signal::Interrupt,
-        _ = terminate.recv() => exit::Signal::Terminate,
+        signal = signals.next() => signal,
     };
     if let Some(client) = client
         && !client.finish_cleanup(CLEANUP_GRACE).await
@@ -84,6 +75,49 @@ async fn until_signal(
         eprintln!("s1: clean-up did not finish within {CLEANUP_GRACE:?}");
     }
     Err(Failure::Interrupted(signal))
+}
+
+/// SIGINT and SIGTERM, listened for from before the command starts.
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn next(mut self) -> exit::Signal {
+        tokio::select! {
+            _ = self.interrupt.recv() => exit::Signal::Interrupt,
+            _ = self.terminate.recv() => exit::Signal::Terminate,
+        }
+    }
+}
+
+/// Ctrl-C, where there are no Unix signals.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn listen() -> std::io::Result<Self> {
+        Ok(Signals)
+    }
+
+    async fn next(self) -> exit::Signal {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => exit::Signal::Interrupt,
+            Err(_) => std::future::pending().await,
+        }
+    }
 }
 
 /// Runs the command the line asked for, with `client` (none for the tour).
