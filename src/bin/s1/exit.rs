@@ -46,8 +46,8 @@ Exit codes:
   4  timeout: a request or a wait ran out of time
   5  connection, transport or local file error
   6  a console job failed (e.g. a Deep Visibility query ended FAILED)
-130  interrupted (SIGINT), 143 stopped (SIGTERM): what the command started
-     on the console was cancelled and its partial files removed";
+  130  interrupted by SIGINT (Ctrl-C); 143: stopped by SIGTERM. What the
+       command started on the console is cancelled, its partial files removed";
 
 /// Why a command failed.
 #[derive(Debug)]
