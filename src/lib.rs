@@ -30,6 +30,7 @@ mod call;
 mod client;
 mod download;
 mod error;
+mod limits;
 pub mod pagination;
 mod poll;
 pub mod quota;
@@ -63,6 +64,7 @@ pub use client::{
 };
 pub use download::{DownloadListener, DownloadProgress, Downloaded};
 pub use error::{ApiErrorDetail, Error, OPERATION_HEADER};
+pub use limits::{DEFAULT_CALL_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_READ_IDLE_TIMEOUT};
 pub use poll::Polling;
 pub use sentinelone_generated::CsvList;
 pub use transport::{RetryPolicy, retry_after};

@@ -454,7 +454,8 @@ async fn wait_for_tasks(
 ) -> Result<Vec<TaskStatus>, Error> {
     let mut poll = Poll::start(polling);
     loop {
-        let tasks = task_statuses(client, parent).await?;
+        let waiting = || format!("remote script tasks of parent task {parent}");
+        let tasks = poll.within(waiting, task_statuses(client, parent)).await?;
         let done = tasks.iter().filter(|t| t.state.is_final()).count();
         if done == tasks.len() && done as u64 >= expected {
             return Ok(tasks);
