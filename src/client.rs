@@ -402,7 +402,9 @@ impl ClientBuilder {
     /// The limits the transport enforces.
     fn limits(&self) -> CallLimits {
         CallLimits {
-            max_response_bytes: self.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            max_response_bytes: self
+                .max_response_bytes
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             call_deadline: self.call_deadline.unwrap_or(DEFAULT_CALL_DEADLINE),
             request_timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
         }

@@ -321,7 +321,9 @@ impl fmt::Display for Error {
                 operation,
                 excerpt,
                 message,
-            } if excerpt.is_empty() => write!(f, "{operation}: unexpected response body ({message})"),
+            } if excerpt.is_empty() => {
+                write!(f, "{operation}: unexpected response body ({message})")
+            }
             Error::Decode {
                 operation,
                 excerpt,

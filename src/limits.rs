@@ -372,7 +372,8 @@ mod tests {
 
     #[test]
     fn counts_the_items_of_top_level_arrays() {
-        let page = r#"{"data": [{"a": [1, 2, 3, 4]}, "x,]", [5, 6]], "pagination": {"nextCursor": "c"}}"#;
+        let page =
+            r#"{"data": [{"a": [1, 2, 3, 4]}, "x,]", [5, 6]], "pagination": {"nextCursor": "c"}}"#;
         assert_eq!(count(3, &[page]), Ok(()));
         assert_eq!(
             count(2, &[page]),

@@ -228,18 +228,21 @@ impl FacadeTransport {
                     self.wait_within(deadline, until, event).await?;
                 }
                 Ok(response) if response.status().is_server_error() && idempotent(&method) => {
-                    self.backoff(deadline, operation, &endpoint, attempt).await?;
+                    self.backoff(deadline, operation, &endpoint, attempt)
+                        .await?;
                 }
                 Ok(response) => return finish(Ok(response), operation).await,
                 // Nothing reached the server: safe for any method.
                 Err(e) if e.is_connect() => {
-                    self.backoff(deadline, operation, &endpoint, attempt).await?
+                    self.backoff(deadline, operation, &endpoint, attempt)
+                        .await?
                 }
                 // The request may have reached the server (a timeout, a
                 // connection reset or closed before the answer): only an
                 // idempotent request may be sent again.
                 Err(e) if retryable_after_sending(&e) && idempotent(&method) => {
-                    self.backoff(deadline, operation, &endpoint, attempt).await?
+                    self.backoff(deadline, operation, &endpoint, attempt)
+                        .await?
                 }
                 Err(e) => return Err(e),
             }

@@ -56,8 +56,11 @@ async fn empty_pages_with_fresh_cursors_stop_after_three() {
         .collect();
     let server = scripted_server(script).await;
     let client = client_of(&server.url, quick_retry(1)).build().unwrap();
-    let result: Result<Vec<_>, Error> =
-        bounded(Duration::from_secs(5), client.list_agents().items().try_collect()).await;
+    let result: Result<Vec<_>, Error> = bounded(
+        Duration::from_secs(5),
+        client.list_agents().items().try_collect(),
+    )
+    .await;
     let error = result.expect_err("endless pages are refused");
     assert!(
         matches!(&error, Error::Decode { operation, message, .. }
@@ -89,7 +92,11 @@ async fn dv_query_reads_its_events_within_its_timeout() {
     // (4.5 s) and success.
     let mut script = vec![
         reply(200, &[], r#"{"data":{"queryId":"q1"}}"#),
-        reply(200, &[], r#"{"data":{"responseState":"FINISHED","progressStatus":100}}"#),
+        reply(
+            200,
+            &[],
+            r#"{"data":{"responseState":"FINISHED","progressStatus":100}}"#,
+        ),
     ];
     for n in 1..=30 {
         let body = page("{}", Some(&format!("e{n}")));
@@ -99,9 +106,16 @@ async fn dv_query_reads_its_events_within_its_timeout() {
     let server = scripted_server(script).await;
     let client = client_of(&server.url, quick_retry(1)).build().unwrap();
     let from = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap();
-    let request = DvQuery::new("AgentName IS NOT EMPTY", from, from + chrono::TimeDelta::hours(1))
-        .limit(1000)
-        .polling(Polling::every(Duration::from_millis(20), Duration::from_millis(400)));
+    let request = DvQuery::new(
+        "AgentName IS NOT EMPTY",
+        from,
+        from + chrono::TimeDelta::hours(1),
+    )
+    .limit(1000)
+    .polling(Polling::every(
+        Duration::from_millis(20),
+        Duration::from_millis(400),
+    ));
     let started = Instant::now();
     let error = bounded(Duration::from_secs(3), dv::query(&client, &request))
         .await
@@ -111,7 +125,11 @@ async fn dv_query_reads_its_events_within_its_timeout() {
             if waiting_for == "the events of Deep Visibility query q1"),
         "{error}"
     );
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     let seen = server.seen();
     let last = seen.last().unwrap();
     assert_eq!(
@@ -145,19 +163,37 @@ async fn a_body_past_the_cap_fails_while_it_is_read() {
         "get_system_info: the answer is larger than the 64 KiB cap; reading stopped there (raise it with max_response_bytes)"
     );
     assert_eq!(server.requests(), 1);
-    assert!(server.sent() < 4 * 1024 * 1024, "sent {} bytes", server.sent());
+    assert!(
+        server.sent() < 4 * 1024 * 1024,
+        "sent {} bytes",
+        server.sent()
+    );
 }
 
 #[tokio::test]
 async fn an_announced_length_past_the_cap_fails_before_reading() {
-    let answer = Hostile::stream("", &" ".repeat(1024), 8 * 1024, "{}").with_length(8 * 1024 * 1024 + 2);
+    let answer =
+        Hostile::stream("", &" ".repeat(1024), 8 * 1024, "{}").with_length(8 * 1024 * 1024 + 2);
     let server = hostile_server(answer);
     let client = client_of(&server.url, quick_retry(1))
         .max_response_bytes(1024 * 1024)
         .build()
         .unwrap();
-    let error = client.get_system_info().call().await.expect_err("too large");
-    assert!(matches!(error, Error::ResponseTooLarge { limit: 1_048_576, .. }), "{error:?}");
+    let error = client
+        .get_system_info()
+        .call()
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(
+            error,
+            Error::ResponseTooLarge {
+                limit: 1_048_576,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert_eq!(server.requests(), 1);
 }
 
@@ -168,7 +204,12 @@ async fn a_page_with_more_items_than_its_limit_is_refused_unread() {
     let total = answer.body_len();
     let server = hostile_server(answer);
     let client = client_of(&server.url, quick_retry(1)).build().unwrap();
-    let error = client.list_agents().limit(2).call().await.expect_err("more than 2 items");
+    let error = client
+        .list_agents()
+        .limit(2)
+        .call()
+        .await
+        .expect_err("more than 2 items");
     assert!(
         matches!(&error, Error::Decode { operation, message, .. }
             if operation == "list_agents" && message == "the page holds more than the 2 items asked for (limit=2)"),
@@ -179,7 +220,11 @@ async fn a_page_with_more_items_than_its_limit_is_refused_unread() {
         "list_agents: unexpected response body (the page holds more than the 2 items asked for (limit=2))"
     );
     // Stopped at the third item: what was sent sat in socket buffers.
-    assert!(server.sent() < total / 4, "sent {} of {total}", server.sent());
+    assert!(
+        server.sent() < total / 4,
+        "sent {} of {total}",
+        server.sent()
+    );
 }
 
 #[tokio::test]
@@ -196,7 +241,9 @@ async fn downloads_are_not_held_to_the_page_cap() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("files.zip");
     let upload = sentinelone::files::Upload::new("1234567890", "9876543210").unwrap();
-    let saved = sentinelone::files::download(&client, &upload, &dest).await.unwrap();
+    let saved = sentinelone::files::download(&client, &upload, &dest)
+        .await
+        .unwrap();
     assert_eq!(saved.bytes, content.len() as u64);
     assert_eq!(std::fs::read(&dest).unwrap(), content);
 }
@@ -207,7 +254,11 @@ async fn downloads_are_not_held_to_the_page_cap() {
 #[tokio::test]
 async fn a_download_that_stalls_mid_body_fails_after_the_idle_timeout() {
     // On main: hung until the 1 h download timeout.
-    let server = hostile_server(Hostile::stalling("application/zip", 1024 * 1024, &[b'z'; 1024]));
+    let server = hostile_server(Hostile::stalling(
+        "application/zip",
+        1024 * 1024,
+        &[b'z'; 1024],
+    ));
     let client = client_of(&server.url, quick_retry(1))
         .read_idle_timeout(Duration::from_millis(200))
         .build()
@@ -216,14 +267,21 @@ async fn a_download_that_stalls_mid_body_fails_after_the_idle_timeout() {
     let dest = dir.path().join("files.zip");
     let upload = sentinelone::files::Upload::new("1234567890", "9876543210").unwrap();
     let started = Instant::now();
-    let error = bounded(Duration::from_secs(5), sentinelone::files::download(&client, &upload, &dest))
-        .await
-        .expect_err("stalled");
+    let error = bounded(
+        Duration::from_secs(5),
+        sentinelone::files::download(&client, &upload, &dest),
+    )
+    .await
+    .expect_err("stalled");
     assert!(
         matches!(&error, Error::Timeout { operation } if operation == "download_agent_upload"),
         "{error:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(server.requests(), 1);
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "nothing left behind: {left:?}");
@@ -232,8 +290,11 @@ async fn a_download_that_stalls_mid_body_fails_after_the_idle_timeout() {
 #[tokio::test]
 async fn an_unanswered_get_stops_at_the_call_deadline() {
     // On main: 10 attempts of 5 s each.
-    let server =
-        scripted_server(vec![delayed(Duration::from_secs(3600), reply(200, &[], "{}"))]).await;
+    let server = scripted_server(vec![delayed(
+        Duration::from_secs(3600),
+        reply(200, &[], "{}"),
+    )])
+    .await;
     let client = client_of(&server.url, quick_retry(10))
         .read_idle_timeout(Duration::from_millis(150))
         .call_deadline(Duration::from_millis(500))
@@ -248,7 +309,10 @@ async fn an_unanswered_get_stops_at_the_call_deadline() {
         "{error:?}"
     );
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(1), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(1),
+        "{took:?}"
+    );
     let sent = server.seen().len();
     assert!((2..=4).contains(&sent), "{sent} attempts");
 }
@@ -257,8 +321,9 @@ async fn an_unanswered_get_stops_at_the_call_deadline() {
 async fn a_retry_after_past_the_deadline_fails_at_once() {
     // On main: waited the 10 s asked for, then retried.
     let server = scripted_server(vec![reply(429, &[("Retry-After", "10")], "{}")]).await;
-    let (client, events) =
-        recording_waits(client_of(&server.url, quick_retry(4)).call_deadline(Duration::from_millis(300)));
+    let (client, events) = recording_waits(
+        client_of(&server.url, quick_retry(4)).call_deadline(Duration::from_millis(300)),
+    );
     let started = Instant::now();
     let error = bounded(Duration::from_secs(5), client.get_system_info().call())
         .await
@@ -283,7 +348,11 @@ async fn a_bare_429_backs_off_doubling_with_jitter() {
     ])
     .await;
     let (client, events) = recording_waits(client_of(&server.url, quick_retry(5)));
-    client.get_system_info().call().await.expect("the 4th attempt succeeds");
+    client
+        .get_system_info()
+        .call()
+        .await
+        .expect("the 4th attempt succeeds");
     let waits: Vec<Duration> = events
         .lock()
         .unwrap()
@@ -331,6 +400,7 @@ mod cli_memory {
     }
 
     /// Runs `s1 args` against `url` and reaps it with wait4.
+    #[expect(clippy::zombie_processes, reason = "reaped by wait4, which reads its rusage")]
     fn run_s1(url: &str, args: &[&str]) -> Run {
         let mut child = Command::new(env!("CARGO_BIN_EXE_s1"))
             .args(args)
@@ -378,7 +448,11 @@ mod cli_memory {
         );
         assert!(run.peak_rss < PEAK_LIMIT, "peak RSS {} bytes", run.peak_rss);
         assert_eq!(server.requests(), 1);
-        assert!(server.sent() < 8 * 1024 * 1024, "sent {} of 60 MB", server.sent());
+        assert!(
+            server.sent() < 8 * 1024 * 1024,
+            "sent {} of 60 MB",
+            server.sent()
+        );
     }
 
     #[test]
@@ -389,9 +463,17 @@ mod cli_memory {
         let server = hostile_server(Hostile::stream("", &unit, total / unit.len() as u64, ""));
         let run = run_s1(&server.url, &["agents", "list"]);
         assert_eq!(run.code, 3, "{}", run.stderr);
-        assert!(run.stderr.contains("larger than the 64 MiB cap"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("larger than the 64 MiB cap"),
+            "{}",
+            run.stderr
+        );
         assert!(run.peak_rss < PEAK_LIMIT, "peak RSS {} bytes", run.peak_rss);
         // Stopped in bytes: the cap plus what sat in socket buffers.
-        assert!(server.sent() < 80 * 1024 * 1024, "sent {} of 2 GiB", server.sent());
+        assert!(
+            server.sent() < 80 * 1024 * 1024,
+            "sent {} of 2 GiB",
+            server.sent()
+        );
     }
 }

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 
 use clap::builder::{BoolishValueParser, PossibleValuesParser, TypedValueParser};
 use clap::{Arg, ArgAction, ArgMatches, Command};
+use sentinelone::pagination::CursorWalk;
 use sentinelone::raw::{
     self, BodyUse, OPERATIONS, OperationSpec, ParamKind, ParamLocation, ParamSpec, ResponseKind,
 };
-use sentinelone::pagination::CursorWalk;
 use sentinelone::{Client, Error};
 use serde_json::Value;
 

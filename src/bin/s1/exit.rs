@@ -136,6 +136,11 @@ mod tests {
             detail: None,
         };
         assert_eq!(code_of(&job), JOB_FAILED);
+        let large = Error::ResponseTooLarge {
+            operation: "x".into(),
+            limit: 1,
+        };
+        assert_eq!(code_of(&large), DECODE);
         assert_eq!(Failure::usage("x").code(), USAGE);
         assert_eq!(SUCCESS, 0);
     }
