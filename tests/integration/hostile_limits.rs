@@ -140,6 +140,37 @@ async fn dv_query_reads_its_events_within_its_timeout() {
     assert!(seen.len() < 10, "{} requests", seen.len());
 }
 
+#[tokio::test]
+async fn a_slow_check_of_a_wait_ends_at_the_wait_timeout() {
+    // On main the check ran to its end (2 s) before the limit was looked at.
+    let server = scripted_server(vec![delayed(
+        Duration::from_secs(2),
+        reply(200, &[], &page("", None)),
+    )])
+    .await;
+    let client = client_of(&server.url, quick_retry(1)).build().unwrap();
+    let collection = sentinelone::files::Collection::new("1234567890", Utc::now());
+    let polling = Polling::every(Duration::from_millis(20), Duration::from_millis(200));
+    let started = Instant::now();
+    let error = bounded(
+        Duration::from_secs(5),
+        sentinelone::files::wait_for_upload(&client, &collection, polling),
+    )
+    .await
+    .expect_err("the check outlives the wait");
+    assert!(
+        matches!(&error, Error::WaitTimeout { waiting_for, .. }
+            if waiting_for == "the upload of the files fetched from agent 1234567890"),
+        "{error:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.seen().len(), 1);
+}
+
 // ---------------------------------------------------------------------------
 // 10. Memory
 
@@ -400,7 +431,10 @@ mod cli_memory {
     }
 
     /// Runs `s1 args` against `url` and reaps it with wait4.
-    #[expect(clippy::zombie_processes, reason = "reaped by wait4, which reads its rusage")]
+    #[expect(
+        clippy::zombie_processes,
+        reason = "reaped by wait4, which reads its rusage"
+    )]
     fn run_s1(url: &str, args: &[&str]) -> Run {
         let mut child = Command::new(env!("CARGO_BIN_EXE_s1"))
             .args(args)
