@@ -53,7 +53,7 @@ pub(crate) async fn console_file(
         .timeout(client.download_timeout())
         .build()
         .map_err(|e| Error::invalid(format!("{operation}: {e}")))?;
-    let response = client.execute(request, operation).await?;
+    let response = client.execute_file(request, operation).await?;
     save(client, response, operation, dest, overwrite).await
 }
 

@@ -400,7 +400,8 @@ impl DvQuery {
 
     /// How to wait; its `timeout` (D3's "Timeout", counted from the first
     /// status check) is the longest the query may run before it is
-    /// cancelled. Default: [`DEFAULT_POLLING`].
+    /// cancelled; [`query`] reads the events within it too. Default:
+    /// [`DEFAULT_POLLING`].
     pub fn polling(mut self, polling: Polling) -> Self {
         self.watch.polling = polling;
         self
@@ -905,10 +906,36 @@ pub async fn wait(client: &Client, query: RunningQuery) -> Result<QueryStatus, E
 /// # }
 /// ```
 pub async fn query(client: &Client, request: &DvQuery) -> Result<DvResults, Error> {
+    run_and_collect(client, request, None).await
+}
+
+/// Runs `request` to its end and collects its events (of `event_type`),
+/// all within the polling's timeout: the wait and the reading of the
+/// events share one clock. When it runs out while events are read, the
+/// query is cancelled and [`Error::WaitTimeout`] returned.
+async fn run_and_collect(
+    client: &Client,
+    request: &DvQuery,
+    event_type: Option<EventType>,
+) -> Result<DvResults, Error> {
     let running = start(client, request).await?;
+    let clock = Poll::start(request.watch.polling);
+    let id = running.id().to_string();
     let status = wait(client, running).await?;
-    let events = collect_events(client, &status, None, request.scope.limit).await?;
-    Ok(DvResults { status, events })
+    let mut guard = CancelGuard::new(client, id.clone());
+    let collect = collect_events(client, &status, event_type, request.scope.limit);
+    let waiting_for = || format!("the events of Deep Visibility query {id}");
+    match clock.within(waiting_for, collect).await {
+        Ok(events) => {
+            guard.disarm();
+            Ok(DvResults { status, events })
+        }
+        Err(e) => {
+            info!(query_id = %id, error = %e, "could not read the events; cancelling");
+            guard.cancel().await;
+            Err(e)
+        }
+    }
 }
 
 /// The events of a query, all of them or those of one type
@@ -978,16 +1005,7 @@ pub async fn agent_processes(
     request: &AgentProcessQuery,
 ) -> Result<DvResults, Error> {
     let request = request.dv_query(Utc::now())?;
-    let running = start(client, &request).await?;
-    let status = wait(client, running).await?;
-    let events = collect_events(
-        client,
-        &status,
-        Some(EventType::Process),
-        request.scope.limit,
-    )
-    .await?;
-    Ok(DvResults { status, events })
+    run_and_collect(client, &request, Some(EventType::Process)).await
 }
 
 /// One `dv/query-status` check.
@@ -1033,7 +1051,7 @@ where
     loop {
         let checked = match known.take() {
             Some(checked) => Ok(checked),
-            None => check().await,
+            None => poll.within(|| job.to_string(), check()).await,
         };
         let (status, carried) = match checked {
             Ok(checked) => checked,
@@ -1160,6 +1178,10 @@ impl<P: Pageable> Pageable for RetryConflict<P> {
 
     fn into_items(page: Self::Output) -> Vec<Self::Item> {
         P::into_items(page)
+    }
+
+    fn item_count(page: &Self::Output) -> usize {
+        P::item_count(page)
     }
 }
 

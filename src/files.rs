@@ -404,7 +404,10 @@ pub async fn wait_for_upload(
     let since = collection.since();
     let mut poll = Poll::start(polling);
     loop {
-        let entries = agent_activities(client, &agent_id, since).await?;
+        let waiting = || format!("the upload of the files fetched from agent {agent_id}");
+        let entries = poll
+            .within(waiting, agent_activities(client, &agent_id, since))
+            .await?;
         if let Some(upload) = pick_agent_upload(&entries, &agent_id, collection, since) {
             tracing::info!(agent_id = %agent_id, activity_id = %upload.activity_id, "files uploaded");
             return Ok(upload);
@@ -763,7 +766,11 @@ async fn wait_for_threat_upload(
     let since = earliest(requested_at);
     let mut poll = Poll::start(polling);
     loop {
-        if let Some(upload) = find_threat_upload(client, threat_id, since).await? {
+        let waiting = || format!("the upload of the file of threat {threat_id}");
+        let found = poll
+            .within(waiting, find_threat_upload(client, threat_id, since))
+            .await?;
+        if let Some(upload) = found {
             tracing::info!(threat_id = %threat_id, activity_id = %upload.activity_id, "threat file uploaded");
             return Ok(upload);
         }

@@ -464,16 +464,20 @@ async fn wait_for_tasks(
     polling: Polling,
 ) -> Result<Vec<TaskStatus>, Error> {
     let mut poll = Poll::start(polling);
+    let mut done = 0;
     loop {
-        let tasks = task_statuses(client, parent).await?;
-        let done = tasks.iter().filter(|t| t.state.is_final()).count();
+        let waiting_for = |done: usize| {
+            format!("remote script tasks of parent task {parent} ({done} of {expected} finished)")
+        };
+        let tasks = poll
+            .within(|| waiting_for(done), task_statuses(client, parent))
+            .await?;
+        done = tasks.iter().filter(|t| t.state.is_final()).count();
         if done == tasks.len() && done as u64 >= expected {
             return Ok(tasks);
         }
         tracing::debug!(parent, done, expected, "remote script tasks still running");
-        let waiting_for =
-            format!("remote script tasks of parent task {parent} ({done} of {expected} finished)");
-        poll.pause(|| waiting_for).await?;
+        poll.pause(|| waiting_for(done)).await?;
     }
 }
 

@@ -18,6 +18,7 @@ mod files;
 mod fixtures_decode;
 mod generated_client;
 mod hostile_files;
+mod hostile_limits;
 mod limiter;
 mod operation_table;
 mod pagination;

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use clap::builder::{BoolishValueParser, PossibleValuesParser, TypedValueParser};
 use clap::{Arg, ArgAction, ArgMatches, Command};
+use sentinelone::pagination::CursorWalk;
 use sentinelone::raw::{
     self, BodyUse, OPERATIONS, OperationSpec, ParamKind, ParamLocation, ParamSpec, ResponseKind,
 };
@@ -394,31 +395,20 @@ async fn print_all_pages(client: &Client, request: &Request) -> Result<(), Failu
         .iter()
         .find(|(name, _)| *name == "cursor")
         .map(|(_, value)| value.clone());
-    let mut seen = Vec::new();
+    let mut walk = CursorWalk::default();
     loop {
         let response = request.send(client, cursor.as_deref()).await?;
         let page = decode(spec, &body_bytes(spec, response).await?)?;
-        for item in page_items(&page) {
+        let items = page_items(&page);
+        for item in items {
             output::json_line(item)?;
         }
         let next = page
             .pointer("/pagination/nextCursor")
-            .and_then(Value::as_str)
-            .filter(|c| !c.is_empty());
-        match next {
-            None => return Ok(()),
-            Some(next) if seen.iter().any(|c| c == next) => {
-                return Err(Error::Decode {
-                    operation: spec.id.to_string(),
-                    excerpt: next.to_string(),
-                    message: "the console returned a cursor it had already returned".into(),
-                }
-                .into());
-            }
-            Some(next) => {
-                seen.push(next.to_string());
-                cursor = Some(next.to_string());
-            }
+            .and_then(Value::as_str);
+        cursor = walk.next(spec.id, items.len(), next)?;
+        if cursor.is_none() {
+            return Ok(());
         }
     }
 }

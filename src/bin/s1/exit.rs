@@ -11,7 +11,8 @@ pub const SUCCESS: u8 = 0;
 pub const API_ERROR: u8 = 1;
 /// The command line or an input was wrong; nothing was sent.
 pub const USAGE: u8 = 2;
-/// The console's answer could not be decoded.
+/// The console's answer could not be decoded, or was larger than the
+/// client reads.
 pub const DECODE: u8 = 3;
 /// A request or a wait ran out of time.
 pub const TIMEOUT: u8 = 4;
@@ -42,7 +43,7 @@ Exit codes:
   0  success
   1  the console answered an error (HTTP error status, still rate limited)
   2  usage error: bad arguments or input, nothing sent
-  3  the console's answer could not be decoded
+  3  the console's answer could not be decoded (or was too large)
   4  timeout: a request or a wait ran out of time
   5  connection, transport or local file error
   6  a console job failed (e.g. a Deep Visibility query ended FAILED)
@@ -118,7 +119,7 @@ pub fn code_of(error: &Error) -> u8 {
     match error {
         Error::Api { .. } | Error::RateLimited { .. } => API_ERROR,
         Error::InvalidInput { .. } => USAGE,
-        Error::Decode { .. } => DECODE,
+        Error::Decode { .. } | Error::ResponseTooLarge { .. } => DECODE,
         Error::Timeout { .. } | Error::WaitTimeout { .. } => TIMEOUT,
         Error::Transport { .. } | Error::Io { .. } | Error::Archive { .. } => TRANSPORT,
         Error::JobFailed { .. } => JOB_FAILED,
@@ -157,6 +158,11 @@ mod tests {
             detail: None,
         };
         assert_eq!(code_of(&job), JOB_FAILED);
+        let large = Error::ResponseTooLarge {
+            operation: "x".into(),
+            limit: 1,
+        };
+        assert_eq!(code_of(&large), DECODE);
         assert_eq!(Failure::usage("x").code(), USAGE);
         assert_eq!(SUCCESS, 0);
     }
