@@ -6,14 +6,18 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use progenitor_client::OperationInfo;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use sentinelone_generated::Inner;
 use url::Url;
 
 use crate::Error;
+use crate::cleanup::Cleanup;
 use crate::download::{DownloadListener, DownloadProgress};
+use crate::limits::{
+    Answer, CallLimits, DEFAULT_CALL_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_READ_IDLE_TIMEOUT,
+};
 use crate::quota::{Limiter, Quotas};
 use crate::transport::{FacadeTransport, RetryPolicy};
 use crate::wait::{WaitEvent, WaitListener};
@@ -54,6 +58,8 @@ pub struct Client {
     /// (`users/api-token-details`); never printed.
     token: SecretString,
     transport: Arc<FacadeTransport>,
+    /// Background clean-up work (see [`Client::finish_cleanup`]).
+    pub(crate) cleanup: Cleanup,
 }
 
 impl Client {
@@ -85,22 +91,41 @@ impl Client {
     /// through the same transport as every generated operation: same
     /// authentication, quotas and retry rules. `operation` names it in waits
     /// and errors.
+    ///
+    /// The answer's body is capped at
+    /// [`ClientBuilder::max_response_bytes`] unless `operation` is one the
+    /// spec says answers a file (see [`crate::raw::ResponseKind`]).
     pub async fn execute(
         &self,
         request: reqwest::Request,
         operation: &'static str,
     ) -> Result<reqwest::Response, Error> {
-        let info = OperationInfo {
-            operation_id: operation,
-        };
-        let response = sentinelone_generated::Transport::execute(
-            self.transport.as_ref(),
-            &self.http,
-            request,
-            &info,
-        )
-        .await
-        .map_err(|e| Error::from_raw(operation, progenitor_client::Error::CommunicationError(e)))?;
+        self.execute_as(request, operation, Answer::of(operation))
+            .await
+    }
+
+    /// [`Client::execute`] for a file streamed to disk: no byte cap.
+    pub(crate) async fn execute_file(
+        &self,
+        request: reqwest::Request,
+        operation: &'static str,
+    ) -> Result<reqwest::Response, Error> {
+        self.execute_as(request, operation, Answer::File).await
+    }
+
+    async fn execute_as(
+        &self,
+        request: reqwest::Request,
+        operation: &'static str,
+        answer: Answer,
+    ) -> Result<reqwest::Response, Error> {
+        let response = self
+            .transport
+            .send(&self.http, request, operation, answer)
+            .await
+            .map_err(|e| {
+                Error::from_raw(operation, progenitor_client::Error::CommunicationError(e))
+            })?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -170,6 +195,9 @@ pub struct ClientBuilder {
     listener: Option<WaitListener>,
     download_timeout: Option<Duration>,
     download_listener: Option<DownloadListener>,
+    max_response_bytes: Option<u64>,
+    read_idle_timeout: Option<Duration>,
+    call_deadline: Option<Duration>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -270,6 +298,52 @@ impl ClientBuilder {
         self
     }
 
+    /// The most bytes an answer read into memory may hold (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 64 MiB: the largest real pages are
+    /// a few MiB). Reading stops as soon as a body passes it, and an
+    /// announced `Content-Length` above it fails before reading; the error
+    /// is [`Error::ResponseTooLarge`]. Files streamed to disk (downloads)
+    /// are not subject to it.
+    ///
+    /// ```
+    /// let builder = sentinelone::Client::builder().max_response_bytes(256 * 1024 * 1024);
+    /// ```
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = Some(bytes);
+        self
+    }
+
+    /// How long an answer may send nothing before it fails as a timeout
+    /// (default [`DEFAULT_READ_IDLE_TIMEOUT`], 30 s): the wait for its head
+    /// and every read of its body, downloads included.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let builder = sentinelone::Client::builder().read_idle_timeout(Duration::from_secs(10));
+    /// ```
+    pub fn read_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.read_idle_timeout = Some(timeout);
+        self
+    }
+
+    /// The most time one call may take across all its attempts, quota
+    /// waits, 429 waits and backoffs (default [`DEFAULT_CALL_DEADLINE`],
+    /// 5 minutes). A wait that would end past it fails the call at once
+    /// with [`Error::Timeout`]; each attempt of an answer read into memory
+    /// ends by it too. A download's body is bounded by
+    /// [`ClientBuilder::download_timeout`] instead.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let builder = sentinelone::Client::builder().call_deadline(Duration::from_secs(60));
+    /// ```
+    pub fn call_deadline(mut self, deadline: Duration) -> Self {
+        self.call_deadline = Some(deadline);
+        self
+    }
+
     /// Calls `listener` as file downloads progress (after every chunk
     /// written, and once more when the file is in place), e.g. to drive a
     /// progress bar.
@@ -302,6 +376,7 @@ impl ClientBuilder {
             .build()
             .map_err(|e| Error::invalid(format!("HTTP client: {e}")))?;
 
+        let limits = self.limits();
         let transport = Arc::new(FacadeTransport {
             console: console.clone(),
             token_fingerprint: fingerprint(&token),
@@ -309,6 +384,7 @@ impl ClientBuilder {
             limiter: self.limiter.unwrap_or_else(Limiter::global),
             retry: self.retry.unwrap_or_default(),
             listener: self.listener,
+            limits,
         });
         let raw = sentinelone_generated::Client::new_with_client(
             &console,
@@ -323,7 +399,19 @@ impl ClientBuilder {
             download_listener: self.download_listener.clone(),
             token,
             transport,
+            cleanup: Cleanup::default(),
         })
+    }
+
+    /// The limits the transport enforces.
+    fn limits(&self) -> CallLimits {
+        CallLimits {
+            max_response_bytes: self
+                .max_response_bytes
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            call_deadline: self.call_deadline.unwrap_or(DEFAULT_CALL_DEADLINE),
+            request_timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        }
     }
 
     /// A reqwest builder with the timeouts, user agent, proxy and root
@@ -332,6 +420,7 @@ impl ClientBuilder {
         let mut http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
             .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+            .read_timeout(self.read_idle_timeout.unwrap_or(DEFAULT_READ_IDLE_TIMEOUT))
             .user_agent(
                 self.user_agent
                     .clone()

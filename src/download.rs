@@ -1,7 +1,8 @@
 //! Downloads streamed to disk atomically: the body goes chunk by chunk to a
 //! temporary file beside the destination, which is renamed into place only
 //! once complete. On any failure, or if the future is dropped, the temporary
-//! file is removed and the destination is untouched.
+//! file is removed and the destination is untouched. An existing destination
+//! is replaced only when the caller asks for it.
 
 use std::path::{Path, PathBuf};
 
@@ -45,27 +46,29 @@ pub(crate) async fn console_file(
     path: &str,
     operation: &'static str,
     dest: &Path,
+    overwrite: bool,
 ) -> Result<Downloaded, Error> {
     let request = client
         .request(reqwest::Method::GET, path)
         .timeout(client.download_timeout())
         .build()
         .map_err(|e| Error::invalid(format!("{operation}: {e}")))?;
-    let response = client.execute(request, operation).await?;
-    save(client, response, operation, dest).await
+    let response = client.execute_file(request, operation).await?;
+    save(client, response, operation, dest, overwrite).await
 }
 
 /// Downloads a link the console handed out. A link on the console itself
 /// goes through the transport (with the token); any other host gets a plain
-/// request without the token.
+/// request without the token. `dest` is replaced only when `overwrite`.
 pub(crate) async fn link(
     client: &Client,
     url: &str,
     operation: &'static str,
     dest: &Path,
+    overwrite: bool,
 ) -> Result<Downloaded, Error> {
     if url.starts_with('/') {
-        return console_file(client, url, operation, dest).await;
+        return console_file(client, url, operation, dest, overwrite).await;
     }
     let parsed = url::Url::parse(url)
         .map_err(|e| Error::invalid(format!("{operation}: download link is not a URL: {e}")))?;
@@ -82,7 +85,7 @@ pub(crate) async fn link(
             path.push('?');
             path.push_str(q);
         }
-        return console_file(client, &path, operation, dest).await;
+        return console_file(client, &path, operation, dest, overwrite).await;
     }
     let response = client
         .link_client()
@@ -97,34 +100,54 @@ pub(crate) async fn link(
             progenitor_client::Error::UnexpectedResponse(response),
         ));
     }
-    save(client, response, operation, dest).await
+    save(client, response, operation, dest, overwrite).await
 }
 
 impl Client {
     /// Streams the body of a file answer to `dest` the way the composite
     /// commands do: chunk by chunk into a temporary file beside `dest`
-    /// (its directory is created if missing), renamed into place once
-    /// complete and removed on any failure. Progress goes to
+    /// (its directory is created if missing), moved into place once
+    /// complete and removed on any failure. An existing `dest` is replaced
+    /// only when `overwrite`; otherwise the answer fails with [`Error::Io`]
+    /// naming it (and the body is not read). Progress goes to
     /// [`crate::ClientBuilder::on_download`]; `operation` names the download
     /// there and in errors. For a response from [`Client::execute`] or a
     /// generated operation's raw response.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let request = client
+    ///     .request(reqwest::Method::GET, "/web/api/v2.1/agents/export")
+    ///     .build()
+    ///     .expect("a valid request");
+    /// let response = client.execute(request, "export_agents").await?;
+    /// let saved = client
+    ///     .save_response(response, "export_agents", "agents.csv".as_ref(), false)
+    ///     .await?;
+    /// println!("{} bytes", saved.bytes);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn save_response(
         &self,
         response: reqwest::Response,
         operation: &str,
         dest: &Path,
+        overwrite: bool,
     ) -> Result<Downloaded, Error> {
-        save(self, response, operation, dest).await
+        save(self, response, operation, dest, overwrite).await
     }
 }
 
 /// Streams `response`'s body to `dest` through a temporary file in the same
-/// directory (created if missing), then renames it into place.
+/// directory (created if missing), then moves it into place: replacing an
+/// existing `dest` only when `overwrite`.
 pub(crate) async fn save(
     client: &Client,
     response: reqwest::Response,
     operation: &str,
     dest: &Path,
+    overwrite: bool,
 ) -> Result<Downloaded, Error> {
     let dir = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -135,6 +158,9 @@ pub(crate) async fn save(
             "{operation}: destination {} is not a file path",
             dest.display()
         )));
+    }
+    if !overwrite {
+        refuse_existing(dest)?;
     }
     tokio::fs::create_dir_all(&dir)
         .await
@@ -175,7 +201,15 @@ pub(crate) async fn save(
         .await
         .map_err(|e| Error::io(temp.path(), e))?;
     drop(file);
-    temp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
+    let placed = if overwrite {
+        temp.persist(dest)
+    } else {
+        temp.persist_noclobber(dest)
+    };
+    placed.map_err(|e| match e.error.kind() {
+        std::io::ErrorKind::AlreadyExists => exists(dest),
+        _ => Error::io(dest, e.error),
+    })?;
     progress.done = true;
     if let Some(listener) = listener {
         listener(&progress);
@@ -184,4 +218,23 @@ pub(crate) async fn save(
         path: dest.to_path_buf(),
         bytes: progress.received,
     })
+}
+
+/// Fails with [`exists`] when something (a link included) is at `dest`.
+pub(crate) fn refuse_existing(dest: &Path) -> Result<(), Error> {
+    match std::fs::symlink_metadata(dest) {
+        Ok(_) => Err(exists(dest)),
+        Err(_) => Ok(()),
+    }
+}
+
+/// The refusal to replace `dest`.
+fn exists(dest: &Path) -> Error {
+    Error::io(
+        dest,
+        std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "already exists; not replaced (ask for overwrite to replace it)",
+        ),
+    )
 }

@@ -16,7 +16,8 @@
 //!   awaited) and then fails with [`Error::WaitTimeout`];
 //! - a wait the caller abandons (the future dropped by
 //!   `tokio::time::timeout`, `select!`, an aborted task) cancels the query
-//!   from a task spawned on the current tokio runtime;
+//!   from a task spawned on the current tokio runtime (a program about to
+//!   exit gives it time with [`Client::finish_cleanup`]);
 //! - a query that finished or failed is not cancelled.
 //!
 //! Query states are read leniently ([`QueryState`] keeps unknown ones), but
@@ -399,7 +400,8 @@ impl DvQuery {
 
     /// How to wait; its `timeout` (D3's "Timeout", counted from the first
     /// status check) is the longest the query may run before it is
-    /// cancelled. Default: [`DEFAULT_POLLING`].
+    /// cancelled; [`query`] reads the events within it too. Default:
+    /// [`DEFAULT_POLLING`].
     pub fn polling(mut self, polling: Polling) -> Self {
         self.watch.polling = polling;
         self
@@ -736,7 +738,8 @@ impl PowerQueryTable {
 // No orphan queries
 
 /// Holds the id of a running query; cancels it unless disarmed. Dropped
-/// while armed, it cancels from a task on the current tokio runtime.
+/// while armed, it cancels from a task on the current tokio runtime, tracked
+/// by the client ([`Client::finish_cleanup`]).
 struct CancelGuard {
     client: Client,
     id: String,
@@ -770,17 +773,17 @@ impl Drop for CancelGuard {
         if !self.armed {
             return;
         }
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let client = self.client.clone();
-                let id = std::mem::take(&mut self.id);
-                info!(query_id = %id, "query abandoned while running; cancelling it");
-                runtime.spawn(async move { cancel_query(&client, &id).await });
-            }
-            Err(_) => warn!(
+        let client = self.client.clone();
+        let id = self.id.clone();
+        info!(query_id = %id, "query abandoned while running; cancelling it");
+        if !self
+            .client
+            .spawn_cleanup(async move { cancel_query(&client, &id).await })
+        {
+            warn!(
                 query_id = %self.id,
                 "query abandoned outside a tokio runtime; it could not be cancelled"
-            ),
+            );
         }
     }
 }
@@ -910,10 +913,36 @@ pub async fn wait(client: &Client, query: RunningQuery) -> Result<QueryStatus, E
 /// # }
 /// ```
 pub async fn query(client: &Client, request: &DvQuery) -> Result<DvResults, Error> {
+    run_and_collect(client, request, None).await
+}
+
+/// Runs `request` to its end and collects its events (of `event_type`),
+/// all within the polling's timeout: the wait and the reading of the
+/// events share one clock. When it runs out while events are read, the
+/// query is cancelled and [`Error::WaitTimeout`] returned.
+async fn run_and_collect(
+    client: &Client,
+    request: &DvQuery,
+    event_type: Option<EventType>,
+) -> Result<DvResults, Error> {
     let running = start(client, request).await?;
+    let clock = Poll::start(request.watch.polling)?;
+    let id = running.id().to_string();
     let status = wait(client, running).await?;
-    let events = collect_events(client, &status, None, request.scope.limit).await?;
-    Ok(DvResults { status, events })
+    let mut guard = CancelGuard::new(client, id.clone());
+    let collect = collect_events(client, &status, event_type, request.scope.limit);
+    let waiting_for = || format!("the events of Deep Visibility query {id}");
+    match clock.within(waiting_for, collect).await {
+        Ok(events) => {
+            guard.disarm();
+            Ok(DvResults { status, events })
+        }
+        Err(e) => {
+            info!(query_id = %id, error = %e, "could not read the events; cancelling");
+            guard.cancel().await;
+            Err(e)
+        }
+    }
 }
 
 /// The events of a query, all of them or those of one type
@@ -983,16 +1012,7 @@ pub async fn agent_processes(
     request: &AgentProcessQuery,
 ) -> Result<DvResults, Error> {
     let request = request.dv_query(Utc::now())?;
-    let running = start(client, &request).await?;
-    let status = wait(client, running).await?;
-    let events = collect_events(
-        client,
-        &status,
-        Some(EventType::Process),
-        request.scope.limit,
-    )
-    .await?;
-    Ok(DvResults { status, events })
+    run_and_collect(client, &request, Some(EventType::Process)).await
 }
 
 /// One `dv/query-status` check.
@@ -1038,7 +1058,7 @@ where
     loop {
         let checked = match known.take() {
             Some(checked) => Ok(checked),
-            None => check().await,
+            None => poll.within(|| job.to_string(), check()).await,
         };
         let (status, carried) = match checked {
             Ok(checked) => checked,
@@ -1165,6 +1185,10 @@ impl<P: Pageable> Pageable for RetryConflict<P> {
 
     fn into_items(page: Self::Output) -> Vec<Self::Item> {
         P::into_items(page)
+    }
+
+    fn item_count(page: &Self::Output) -> usize {
+        P::item_count(page)
     }
 }
 

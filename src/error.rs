@@ -65,6 +65,15 @@ pub enum Error {
         /// What did not match.
         message: String,
     },
+    /// An answer was larger than the client reads into memory
+    /// ([`crate::ClientBuilder::max_response_bytes`]); reading stopped at
+    /// the cap.
+    ResponseTooLarge {
+        /// operationId of the call.
+        operation: String,
+        /// The cap, in bytes.
+        limit: u64,
+    },
     /// Input was refused before anything was sent.
     InvalidInput {
         /// What was wrong, naming the input.
@@ -127,7 +136,8 @@ impl Error {
             | Error::RateLimited { operation, .. }
             | Error::Timeout { operation }
             | Error::Transport { operation, .. }
-            | Error::Decode { operation, .. } => Some(operation),
+            | Error::Decode { operation, .. }
+            | Error::ResponseTooLarge { operation, .. } => Some(operation),
             _ => None,
         }
     }
@@ -169,7 +179,9 @@ impl Error {
                 message: e.to_string(),
             },
             Raw::CommunicationError(e) | Raw::ResponseBodyError(e) | Raw::InvalidUpgrade(e) => {
-                if e.is_timeout() {
+                if let Some(limit) = crate::limits::limit_error(&e) {
+                    from_limit(operation, limit)
+                } else if e.is_timeout() {
                     Error::Timeout { operation }
                 } else {
                     Error::Transport {
@@ -182,6 +194,21 @@ impl Error {
                 message: format!("{operation}: {message}"),
             },
         }
+    }
+}
+
+/// The error for an answer of `operation` that ran into `limit`.
+fn from_limit(operation: String, limit: &crate::limits::LimitError) -> Error {
+    match limit {
+        crate::limits::LimitError::TooLarge { cap } => Error::ResponseTooLarge {
+            operation,
+            limit: *cap,
+        },
+        crate::limits::LimitError::TooManyItems { .. } => Error::Decode {
+            operation,
+            excerpt: String::new(),
+            message: limit.to_string(),
+        },
     }
 }
 
@@ -303,9 +330,21 @@ impl fmt::Display for Error {
                 operation,
                 excerpt,
                 message,
+            } if excerpt.is_empty() => {
+                write!(f, "{operation}: unexpected response body ({message})")
+            }
+            Error::Decode {
+                operation,
+                excerpt,
+                message,
             } => write!(
                 f,
                 "{operation}: unexpected response body ({message}); body starts: {excerpt}"
+            ),
+            Error::ResponseTooLarge { operation, limit } => write!(
+                f,
+                "{operation}: the answer is larger than the {} cap; reading stopped there (raise it with max_response_bytes)",
+                crate::limits::bytes_text(*limit)
             ),
             Error::InvalidInput { message } => write!(f, "invalid input: {message}"),
             Error::JobFailed { job, state, detail } => {

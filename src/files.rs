@@ -23,11 +23,10 @@
 //!
 //! Downloads stream to disk and are atomic: a temporary file beside the
 //! destination is renamed into place once complete, and removed on failure
-//! or cancellation.
+//! or cancellation. An existing file is replaced only when asked
+//! ([`FetchOptions::overwrite`]); extraction never replaces one.
 
 use std::fmt;
-use std::fs;
-use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -38,7 +37,11 @@ use serde_json::{Map, Value};
 use crate::poll::Poll;
 use crate::prelude::*;
 use crate::raw::types;
-use crate::{Client, Downloaded, Error, Polling, download, validate};
+use crate::{Client, Downloaded, Error, Polling, download, extract as unpack, validate};
+
+pub use crate::extract::{
+    DEFAULT_MAX_ENTRIES, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_TOTAL_BYTES, ExtractLimits,
+};
 
 /// Most paths one fetch-files request may name.
 pub const MAX_FILES: usize = 10;
@@ -207,13 +210,29 @@ impl Upload {
 }
 
 /// Where [`fetch`] and [`fetch_threat_file`] put the archive, whether they
-/// extract it, and how long they wait for the upload.
+/// extract it (and within which limits), whether an existing archive file
+/// may be replaced, and how long they wait for the upload.
+///
+/// ```
+/// use sentinelone::files::{ExtractLimits, FetchOptions};
+///
+/// let options = FetchOptions::new("evidence/files.zip")
+///     .extract_into("evidence/files")
+///     .extract_limits(ExtractLimits::default().max_total_bytes(1 << 30))
+///     .overwrite(true);
+/// assert!(options.overwrite);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchOptions {
-    /// The zip file to write (replaced if it exists).
+    /// The zip file to write.
     pub dest: PathBuf,
     /// A directory to extract the archive into, if any.
     pub extract_into: Option<PathBuf>,
+    /// How much the archive may unpack to (see [`ExtractLimits`]).
+    pub extract_limits: ExtractLimits,
+    /// Replace `dest` when it exists (default: refuse, with an
+    /// [`Error::Io`] naming it). Extraction never replaces a file.
+    pub overwrite: bool,
     /// How to wait for the agent's upload.
     pub polling: Polling,
 }
@@ -225,6 +244,8 @@ impl FetchOptions {
         FetchOptions {
             dest: dest.into(),
             extract_into: None,
+            extract_limits: ExtractLimits::default(),
+            overwrite: false,
             polling: Polling::default(),
         }
     }
@@ -232,6 +253,18 @@ impl FetchOptions {
     /// Also extract the archive into `dir` (see [`extract`]).
     pub fn extract_into(mut self, dir: impl Into<PathBuf>) -> Self {
         self.extract_into = Some(dir.into());
+        self
+    }
+
+    /// Extract within these limits instead of the defaults.
+    pub fn extract_limits(mut self, limits: ExtractLimits) -> Self {
+        self.extract_limits = limits;
+        self
+    }
+
+    /// Replace an existing `dest` (default: refuse).
+    pub fn overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
         self
     }
 
@@ -244,6 +277,10 @@ impl FetchOptions {
     fn check(&self) -> Result<(), Error> {
         check_dest("dest", &self.dest)?;
         self.polling.check()?;
+        if !self.overwrite {
+            // Refused before anything is asked of the agent.
+            download::refuse_existing(&self.dest)?;
+        }
         if let Some(dir) = &self.extract_into {
             if dir.as_os_str().is_empty() {
                 return Err(Error::invalid("extract_into is empty"));
@@ -368,7 +405,10 @@ pub async fn wait_for_upload(
     let since = collection.since();
     let mut poll = Poll::start(polling)?;
     loop {
-        let entries = agent_activities(client, &agent_id, since).await?;
+        let waiting = || format!("the upload of the files fetched from agent {agent_id}");
+        let entries = poll
+            .within(waiting, agent_activities(client, &agent_id, since))
+            .await?;
         if let Some(upload) = pick_agent_upload(&entries, &agent_id, collection, since) {
             tracing::info!(agent_id = %agent_id, activity_id = %upload.activity_id, "files uploaded");
             return Ok(upload);
@@ -381,6 +421,8 @@ pub async fn wait_for_upload(
 
 /// Downloads `upload` to the file `dest` (D3 "Download Files"), streamed and
 /// atomic: `dest` appears only once complete; on failure nothing is left.
+/// An existing `dest` is never replaced ([`Error::Io`] naming it); [`fetch`]
+/// with [`FetchOptions::overwrite`] replaces it.
 ///
 /// ```no_run
 /// use sentinelone::files::{self, Upload};
@@ -393,10 +435,27 @@ pub async fn wait_for_upload(
 /// # }
 /// ```
 pub async fn download(client: &Client, upload: &Upload, dest: &Path) -> Result<Downloaded, Error> {
+    download_to(client, upload, dest, false).await
+}
+
+/// [`download`], replacing an existing `dest` when `overwrite`.
+async fn download_to(
+    client: &Client,
+    upload: &Upload,
+    dest: &Path,
+    overwrite: bool,
+) -> Result<Downloaded, Error> {
     validate::required("download_path", &upload.download_path)?;
     check_dest("dest", dest)?;
     tracing::debug!(activity_id = %upload.activity_id, dest = %dest.display(), "downloading an upload");
-    download::link(client, &upload.download_path, DOWNLOAD_UPLOAD, dest).await
+    download::link(
+        client,
+        &upload.download_path,
+        DOWNLOAD_UPLOAD,
+        dest,
+        overwrite,
+    )
+    .await
 }
 
 /// Fetches files from agent `agent_id` (D3 "Fetch Files"): asks for them,
@@ -503,8 +562,9 @@ pub async fn threat_cloud_link(client: &Client, threat_id: &str) -> Result<Cloud
     }
 }
 
-/// Downloads the cloud copy of threat `threat_id`'s file to `dest`. The link
-/// leads to storage off the console, so the API token is not sent there.
+/// Downloads the cloud copy of threat `threat_id`'s file to `dest` (never
+/// replacing an existing file). The link leads to storage off the console,
+/// so the API token is not sent there.
 ///
 /// ```no_run
 /// use sentinelone::files;
@@ -528,17 +588,21 @@ pub async fn download_threat_from_cloud(
     validate::id("threat_id", threat_id)?;
     check_dest("dest", dest)?;
     let link = threat_cloud_link(client, threat_id).await?;
-    download::link(client, &link.url, DOWNLOAD_CLOUD_FILE, dest).await
+    download::link(client, &link.url, DOWNLOAD_CLOUD_FILE, dest, false).await
 }
 
 /// Extracts the zip `zip` into the directory `into` (created if missing),
-/// decrypting with `password` (ZipCrypto or AES). Returns the files written.
+/// decrypting with `password` (ZipCrypto or AES), within the default
+/// [`ExtractLimits`]. Returns the files written.
 ///
 /// Every entry is checked before anything is written: an absolute name, a
-/// drive letter, a `..` component, a symbolic link, or a file that already
-/// exists in `into` refuses the whole archive with [`Error::Archive`]. The
-/// entries are decrypted into a temporary directory inside `into` and moved
-/// into place only once all of them were read, so a wrong password leaves
+/// drive letter, a `..` component, a symbolic link, two entries of one name,
+/// or a file that already exists in `into` refuses the whole archive with
+/// [`Error::Archive`] naming the entry. Nothing is ever written through a
+/// symbolic link, whether it was in `into` already or not. An archive that
+/// unpacks to more than the limits allow is refused as it is decompressed.
+/// The entries are decompressed into a hidden directory inside `into` and
+/// moved into place only once all of them were read; any failure leaves
 /// nothing behind.
 ///
 /// ```no_run
@@ -557,11 +621,31 @@ pub async fn extract(
     password: &SecretString,
     into: &Path,
 ) -> Result<Vec<PathBuf>, Error> {
-    let (zip, password, into) = (zip.to_path_buf(), password.clone(), into.to_path_buf());
-    let archive = zip.clone();
-    tokio::task::spawn_blocking(move || unzip(&zip, &password, &into))
-        .await
-        .map_err(|e| archive_error(&archive, format!("extraction did not finish: {e}")))?
+    extract_with(zip, password, into, ExtractLimits::default()).await
+}
+
+/// [`extract`] within `limits`.
+///
+/// ```no_run
+/// use secrecy::SecretString;
+/// use sentinelone::files::{self, ExtractLimits};
+///
+/// # async fn demo() -> Result<(), sentinelone::Error> {
+/// let password = SecretString::from("Str0ng!Passw0rd");
+/// let limits = ExtractLimits::default().max_total_bytes(2 << 30).max_entry_bytes(2 << 30);
+/// let written =
+///     files::extract_with("big.zip".as_ref(), &password, "big".as_ref(), limits).await?;
+/// println!("{} files", written.len());
+/// # Ok(())
+/// # }
+/// ```
+pub async fn extract_with(
+    zip: &Path,
+    password: &SecretString,
+    into: &Path,
+    limits: ExtractLimits,
+) -> Result<Vec<PathBuf>, Error> {
+    unpack::extract(zip, password, into, limits).await
 }
 
 // ---------------------------------------------------------------------------
@@ -574,9 +658,9 @@ async fn save_upload(
     password: &SecretString,
     options: &FetchOptions,
 ) -> Result<FetchedFiles, Error> {
-    let archive = download(client, &upload, &options.dest).await?;
+    let archive = download_to(client, &upload, &options.dest, options.overwrite).await?;
     let extracted = match &options.extract_into {
-        Some(dir) => extract(&archive.path, password, dir).await?,
+        Some(dir) => extract_with(&archive.path, password, dir, options.extract_limits).await?,
         None => Vec::new(),
     };
     Ok(FetchedFiles {
@@ -683,7 +767,11 @@ async fn wait_for_threat_upload(
     let since = earliest(requested_at);
     let mut poll = Poll::start(polling)?;
     loop {
-        if let Some(upload) = find_threat_upload(client, threat_id, since).await? {
+        let waiting = || format!("the upload of the file of threat {threat_id}");
+        let found = poll
+            .within(waiting, find_threat_upload(client, threat_id, since))
+            .await?;
+        if let Some(upload) = found {
             tracing::info!(threat_id = %threat_id, activity_id = %upload.activity_id, "threat file uploaded");
             return Ok(upload);
         }
@@ -903,156 +991,6 @@ fn check_dest(name: &str, dest: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-// ---------------------------------------------------------------------------
-// Extraction (blocking; run on the blocking pool by `extract`).
-
-fn archive_error(zip: &Path, message: impl Into<String>) -> Error {
-    Error::Archive {
-        path: zip.to_path_buf(),
-        message: message.into(),
-    }
-}
-
-/// One entry to write.
-struct Planned {
-    index: usize,
-    /// Relative to the target directory; checked to stay inside.
-    relative: PathBuf,
-    is_dir: bool,
-}
-
-fn unzip(zip: &Path, password: &SecretString, into: &Path) -> Result<Vec<PathBuf>, Error> {
-    let file = fs::File::open(zip).map_err(|e| Error::io(zip, e))?;
-    let mut archive = zip::ZipArchive::new(BufReader::new(file))
-        .map_err(|e| archive_error(zip, format!("not a readable zip archive: {e}")))?;
-    let plan = plan(&archive, zip, into)?;
-    let created = !into.exists();
-    fs::create_dir_all(into).map_err(|e| Error::io(into, e))?;
-    let result = write_all(&mut archive, &plan, zip, password, into);
-    if result.is_err() && created {
-        // Only removes the directory if nothing is in it.
-        let _ = fs::remove_dir(into);
-    }
-    result
-}
-
-/// Every entry with where it goes, or the refusal of the whole archive.
-fn plan<R: io::Read + io::Seek>(
-    archive: &zip::ZipArchive<R>,
-    zip: &Path,
-    into: &Path,
-) -> Result<Vec<Planned>, Error> {
-    let mut plan = Vec::with_capacity(archive.len());
-    for index in 0..archive.len() {
-        let entry = archive
-            .by_index_data(index)
-            .map_err(|e| archive_error(zip, format!("entry {index} is unreadable: {e}")))?;
-        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
-        let refuse = |why: &str| archive_error(zip, format!("entry {name:?} refused: {why}"));
-        if let Some(why) = unsafe_name(&name) {
-            return Err(refuse(why));
-        }
-        let relative = entry
-            .enclosed_name()
-            .filter(|p| !p.as_os_str().is_empty())
-            .ok_or_else(|| refuse("it would be written outside the target directory"))?;
-        if entry.is_symlink() {
-            return Err(refuse("symbolic links are not extracted"));
-        }
-        let is_dir = entry.is_dir();
-        let target = into.join(&relative);
-        if !is_dir && fs::symlink_metadata(&target).is_ok() {
-            return Err(refuse(&format!("{} already exists", target.display())));
-        }
-        plan.push(Planned {
-            index,
-            relative,
-            is_dir,
-        });
-    }
-    Ok(plan)
-}
-
-/// Why an entry name may not be written, if it may not.
-fn unsafe_name(name: &str) -> Option<&'static str> {
-    let b = name.as_bytes();
-    if name.contains('\0') {
-        return Some("its name contains a NUL byte");
-    }
-    if name.starts_with('/') || name.starts_with('\\') {
-        return Some("its name is an absolute path");
-    }
-    if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
-        return Some("its name starts with a drive letter");
-    }
-    if name.split(['/', '\\']).any(|part| part == "..") {
-        return Some("its name contains `..`");
-    }
-    None
-}
-
-/// Decrypts every planned entry into a staging directory inside `into`,
-/// then moves them into place.
-fn write_all<R: io::Read + io::Seek>(
-    archive: &mut zip::ZipArchive<R>,
-    plan: &[Planned],
-    zip: &Path,
-    password: &SecretString,
-    into: &Path,
-) -> Result<Vec<PathBuf>, Error> {
-    let staging = tempfile::Builder::new()
-        .prefix(".s1-extract-")
-        .tempdir_in(into)
-        .map_err(|e| Error::io(into, e))?;
-    for entry in plan {
-        let staged = staging.path().join(&entry.relative);
-        if entry.is_dir {
-            fs::create_dir_all(&staged).map_err(|e| Error::io(&staged, e))?;
-            continue;
-        }
-        if let Some(parent) = staged.parent() {
-            fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        let shown = entry.relative.display().to_string();
-        let mut reader = archive
-            .by_index_decrypt(entry.index, password.expose_secret().as_bytes())
-            .map_err(|e| archive_error(zip, decrypt_message(&shown, &e)))?;
-        let mut out = fs::File::create(&staged).map_err(|e| Error::io(&staged, e))?;
-        io::copy(&mut reader, &mut out).map_err(|e| {
-            archive_error(
-                zip,
-                format!(
-                    "entry {shown:?} could not be read ({e}): wrong password or damaged archive"
-                ),
-            )
-        })?;
-    }
-    let mut written = Vec::new();
-    for entry in plan {
-        let target = into.join(&entry.relative);
-        if entry.is_dir {
-            fs::create_dir_all(&target).map_err(|e| Error::io(&target, e))?;
-            continue;
-        }
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        fs::rename(staging.path().join(&entry.relative), &target)
-            .map_err(|e| Error::io(&target, e))?;
-        written.push(target);
-    }
-    Ok(written)
-}
-
-fn decrypt_message(entry: &str, error: &zip::result::ZipError) -> String {
-    match error {
-        zip::result::ZipError::InvalidPassword => {
-            format!("wrong password for the archive (entry {entry:?})")
-        }
-        other => format!("entry {entry:?} cannot be opened: {other}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1093,25 +1031,6 @@ mod tests {
             Collection::new("1", at).since(),
             parse_time("2024-05-01T09:59:40Z").unwrap()
         );
-    }
-
-    #[test]
-    fn entry_names() {
-        for bad in [
-            "/abs.txt",
-            "\\abs.txt",
-            "C:\\x.txt",
-            "c:x",
-            "../evil.txt",
-            "a/../../b",
-            "a\\..\\b",
-            "a\0b",
-        ] {
-            assert!(unsafe_name(bad).is_some(), "{bad:?} passed");
-        }
-        for good in ["a.txt", "dir/a.txt", "dir/", "a..b.txt", "..hidden"] {
-            assert_eq!(unsafe_name(good), None, "{good:?} refused");
-        }
     }
 
     #[test]

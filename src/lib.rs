@@ -27,9 +27,12 @@
 //! SentinelOne expects (`ids=1,2`).
 
 mod call;
+mod cleanup;
 mod client;
 mod download;
 mod error;
+mod extract;
+mod limits;
 pub mod pagination;
 mod poll;
 pub mod quota;
@@ -64,6 +67,7 @@ pub use client::{
 };
 pub use download::{DownloadListener, DownloadProgress, Downloaded};
 pub use error::{ApiErrorDetail, Error, OPERATION_HEADER};
+pub use limits::{DEFAULT_CALL_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_READ_IDLE_TIMEOUT};
 pub use poll::Polling;
 pub use sentinelone_generated::CsvList;
 pub use transport::{RetryPolicy, retry_after};

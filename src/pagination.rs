@@ -1,6 +1,14 @@
 //! Cursor pagination for every list operation, without per-operation code:
 //! any builder that implements [`Pageable`] (codegen implements it for every
 //! cursor-paged operation) becomes a lazy stream of pages or items.
+//!
+//! A console that pages forever is stopped: a cursor it already returned,
+//! or [`MAX_EMPTY_PAGES`] empty pages in a row that still carry a cursor,
+//! end the stream with [`Error::Decode`]. A page holding more items than
+//! the `limit` it was asked for is refused by the transport while it is
+//! read, before it is decoded.
+
+use std::collections::HashSet;
 
 use futures_util::stream::{self, Stream, TryStreamExt};
 use sentinelone_generated::Pageable;
@@ -10,6 +18,65 @@ use crate::Error;
 /// Items asked for per page unless told otherwise.
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;
 
+/// Empty pages in a row, each still carrying a next cursor, after which a
+/// walk stops with an error.
+pub const MAX_EMPTY_PAGES: u32 = 3;
+
+/// A walk along a list's cursor: refuses a cursor the console already
+/// returned, and a run of [`MAX_EMPTY_PAGES`] empty pages that still carry
+/// a cursor (a console that would page forever).
+///
+/// ```
+/// use sentinelone::pagination::CursorWalk;
+///
+/// let mut walk = CursorWalk::default();
+/// assert_eq!(walk.next("list_agents", 2, Some("c1")).unwrap().as_deref(), Some("c1"));
+/// assert!(walk.next("list_agents", 2, Some("c1")).is_err()); // repeated
+/// assert_eq!(walk.next("list_agents", 0, None).unwrap(), None); // the end
+/// ```
+#[derive(Debug, Default)]
+pub struct CursorWalk {
+    seen: HashSet<String>,
+    empty_in_a_row: u32,
+}
+
+impl CursorWalk {
+    /// The cursor to follow after a page of `operation` that held `items`
+    /// items and named `next` as the next cursor; `None` at the end (no
+    /// cursor, or an empty one).
+    pub fn next(
+        &mut self,
+        operation: &str,
+        items: usize,
+        next: Option<&str>,
+    ) -> Result<Option<String>, Error> {
+        let Some(next) = next.filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
+        let refused = |message: String| Error::Decode {
+            operation: operation.to_string(),
+            excerpt: next.to_string(),
+            message,
+        };
+        if items == 0 {
+            self.empty_in_a_row += 1;
+            if self.empty_in_a_row >= MAX_EMPTY_PAGES {
+                return Err(refused(format!(
+                    "the console returned {MAX_EMPTY_PAGES} empty pages in a row, each with a next cursor; stopped paging"
+                )));
+            }
+        } else {
+            self.empty_in_a_row = 0;
+        }
+        if !self.seen.insert(next.to_string()) {
+            return Err(refused(
+                "the console returned a cursor it had already returned".into(),
+            ));
+        }
+        Ok(Some(next.to_string()))
+    }
+}
+
 enum State<P> {
     Next { request: P, cursor: Option<String> },
     Done,
@@ -17,22 +84,22 @@ enum State<P> {
 
 /// Streams the pages of `request`, `page_size` items each, following
 /// `nextCursor` until it is null or absent. The next page is only fetched
-/// when the consumer asks for it. A cursor the console repeats is an error
-/// (it would loop forever).
+/// when the consumer asks for it. A cursor the console repeats, or
+/// [`MAX_EMPTY_PAGES`] empty pages in a row that still carry a cursor, are
+/// an error (it would loop forever).
 pub fn pages<P: Pageable>(
     request: P,
     page_size: u32,
 ) -> impl Stream<Item = Result<P::Output, Error>> + Send {
-    let seen: Vec<String> = Vec::new();
     stream::try_unfold(
         (
             State::Next {
                 request,
                 cursor: None,
             },
-            seen,
+            CursorWalk::default(),
         ),
-        move |(state, mut seen)| async move {
+        move |(state, mut walk)| async move {
             let State::Next { request, cursor } = state else {
                 return Ok(None);
             };
@@ -43,24 +110,15 @@ pub fn pages<P: Pageable>(
                 .await
                 .map_err(|e| Error::from_raw(P::OPERATION_ID, e))?
                 .into_inner();
-            let next = match P::next_cursor(&page) {
-                Some(c) if !c.is_empty() => {
-                    if seen.iter().any(|s| s == c) {
-                        return Err(Error::Decode {
-                            operation: P::OPERATION_ID.to_string(),
-                            excerpt: c.to_string(),
-                            message: "the console returned a cursor it had already returned".into(),
-                        });
-                    }
-                    seen.push(c.to_string());
-                    State::Next {
-                        request,
-                        cursor: Some(c.to_string()),
-                    }
-                }
-                _ => State::Done,
+            let next = walk.next(P::OPERATION_ID, P::item_count(&page), P::next_cursor(&page))?;
+            let next = match next {
+                Some(cursor) => State::Next {
+                    request,
+                    cursor: Some(cursor),
+                },
+                None => State::Done,
             };
-            Ok(Some((page, (next, seen))))
+            Ok(Some((page, (next, walk))))
         },
     )
 }

@@ -2,6 +2,7 @@
 //! running, a file being uploaded, a script task finishing): checks spaced
 //! with exponential backoff, and an overall time limit.
 
+use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -126,11 +127,29 @@ impl Poll {
         self.started.elapsed()
     }
 
+    /// When the limit passes.
+    pub(crate) fn deadline(&self) -> Instant {
+        crate::limits::later(self.started, self.polling.timeout)
+    }
+
     /// The error for giving up on `waiting_for`.
     pub(crate) fn timed_out(&self, waiting_for: impl Into<String>) -> Error {
         Error::WaitTimeout {
             waiting_for: waiting_for.into(),
             after: self.elapsed(),
+        }
+    }
+
+    /// Runs one check (`work`) within the limit: when the limit passes
+    /// first, the check is dropped and [`Error::WaitTimeout`] returned.
+    pub(crate) async fn within<T>(
+        &self,
+        waiting_for: impl FnOnce() -> String,
+        work: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout_at(self.deadline(), work).await {
+            Ok(done) => done,
+            Err(_) => Err(self.timed_out(waiting_for())),
         }
     }
 

@@ -50,6 +50,7 @@ pub struct ScriptRun {
     input_params: Option<String>,
     runtime_timeout: Option<Duration>,
     polling: Polling,
+    overwrite: bool,
 }
 
 impl fmt::Debug for ScriptRun {
@@ -72,6 +73,7 @@ impl fmt::Debug for ScriptRun {
             )
             .field("runtime_timeout", &self.runtime_timeout)
             .field("polling", &self.polling)
+            .field("overwrite", &self.overwrite)
             .finish()
     }
 }
@@ -97,6 +99,7 @@ impl ScriptRun {
             input_params: None,
             runtime_timeout: None,
             polling: Polling::default(),
+            overwrite: false,
         }
     }
 
@@ -154,6 +157,14 @@ impl ScriptRun {
     /// How to wait for the tasks to end (default: [`Polling::default`]).
     pub fn polling(mut self, polling: Polling) -> Self {
         self.polling = polling;
+        self
+    }
+
+    /// Let [`run_and_collect`] replace files that already exist in the
+    /// results directory (default: an existing file stops it with
+    /// [`Error::Io`] naming the file, and is left as it was).
+    pub fn overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
         self
     }
 }
@@ -454,16 +465,20 @@ async fn wait_for_tasks(
     polling: Polling,
 ) -> Result<Vec<TaskStatus>, Error> {
     let mut poll = Poll::start(polling)?;
+    let mut done = 0;
     loop {
-        let tasks = task_statuses(client, parent).await?;
-        let done = tasks.iter().filter(|t| t.state.is_final()).count();
+        let waiting_for = |done: usize| {
+            format!("remote script tasks of parent task {parent} ({done} of {expected} finished)")
+        };
+        let tasks = poll
+            .within(|| waiting_for(done), task_statuses(client, parent))
+            .await?;
+        done = tasks.iter().filter(|t| t.state.is_final()).count();
         if done == tasks.len() && done as u64 >= expected {
             return Ok(tasks);
         }
         tracing::debug!(parent, done, expected, "remote script tasks still running");
-        let waiting_for =
-            format!("remote script tasks of parent task {parent} ({done} of {expected} finished)");
-        poll.pause(|| waiting_for).await?;
+        poll.pause(|| waiting_for(done)).await?;
     }
 }
 
@@ -591,20 +606,22 @@ fn text(value: &Value, keys: &[&str]) -> Option<String> {
 }
 
 /// Downloads each link into `dir` (created if missing), one file per link
-/// named after the console's file name (reduced to a safe file name; made
-/// unique with the task id when two links share one).
+/// named after the console's file name (reduced to a safe file name: its
+/// last component; made unique with the task id when two links share one).
 ///
-/// Links on the console go through the client with the token; links on any
-/// other host (storage) are fetched without it. Each file is written
-/// atomically; the first failure stops the command, files already written
-/// stay.
+/// A file that already exists in `dir` is replaced only when `overwrite`;
+/// otherwise it stops the command with [`Error::Io`] naming it, the file
+/// left as it was. Links on the console go through the client with the
+/// token; links on any other host (storage) are fetched without it. Each
+/// file is written atomically; the first failure stops the command, files
+/// already written stay.
 ///
 /// ```no_run
 /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
 /// use sentinelone::scripts;
 ///
 /// let links = scripts::result_links(client, &["1819000000000000001".into()]).await?;
-/// let files = scripts::download_results(client, &links.links, "results".as_ref()).await?;
+/// let files = scripts::download_results(client, &links.links, "results".as_ref(), false).await?;
 /// println!("{} files", files.len());
 /// # Ok(())
 /// # }
@@ -613,12 +630,14 @@ pub async fn download_results(
     client: &Client,
     links: &[ResultLink],
     dir: &Path,
+    overwrite: bool,
 ) -> Result<Vec<Downloaded>, Error> {
     let mut used = HashSet::new();
     let mut files = Vec::with_capacity(links.len());
     for (i, link) in links.iter().enumerate() {
         let name = unique_name(link, i, &mut used);
-        let file = download::link(client, &link.download_url, DOWNLOAD, &dir.join(name)).await?;
+        let dest = dir.join(name);
+        let file = download::link(client, &link.download_url, DOWNLOAD, &dest, overwrite).await?;
         tracing::info!(path = %file.path.display(), bytes = file.bytes, "script result saved");
         files.push(file);
     }
@@ -686,7 +705,8 @@ pub struct CollectedResults {
 
 /// Runs the script, waits for its tasks ([`run`]), then fetches the result
 /// links of the completed tasks ([`result_links`]) and downloads them into
-/// `dir` ([`download_results`]).
+/// `dir` ([`download_results`], replacing existing files only with
+/// [`ScriptRun::overwrite`]).
 ///
 /// Only runs whose output goes to `SentinelCloud` have results to fetch;
 /// with another destination, or when no task completed, no links are asked
@@ -731,7 +751,7 @@ pub async fn run_and_collect(
         });
     }
     let links = result_links(client, &completed).await?;
-    let files = download_results(client, &links.links, dir).await?;
+    let files = download_results(client, &links.links, dir, script.overwrite).await?;
     Ok(CollectedResults {
         run: result,
         links,

@@ -12,42 +12,88 @@ use sentinelone_generated::{Transport, TransportFuture};
 use tokio::time::Instant;
 
 use crate::error::OPERATION_HEADER;
+use crate::limits::{self, Answer, CallLimits};
 use crate::quota::{Key, Limiter, Quotas};
 use crate::wait::{WaitEvent, WaitListener, WaitReason};
 
 /// How persistent the transport is.
+///
+/// A request is sent at most `max_attempts` times, and never past the
+/// client's call deadline ([`crate::ClientBuilder::call_deadline`]): a
+/// wait that would end after it fails the call as a timeout instead.
+///
+/// - After a connection failure, a timeout or a 5xx (idempotent requests
+///   only, but for connection failures), the wait is [`RetryPolicy::backoff`]:
+///   `base_delay` doubling per retry, capped at `max_delay`.
+/// - After a 429, the wait is the Retry-After the console sent (at most
+///   `max_retry_after`). Without one, it is [`RetryPolicy::throttle_backoff`]:
+///   `throttle_base_delay` (1 s) doubling per 429 (1 s, 2 s, 4 s ...),
+///   capped at `max_delay`, and never shorter than the endpoint's quota
+///   period.
+///
+/// Both backoffs use "equal jitter": a wait of `d` is drawn between `d/2`
+/// and `d`, so clients throttled together spread out without retrying
+/// early.
+///
+/// ```
+/// use std::time::Duration;
+/// use sentinelone::RetryPolicy;
+///
+/// let policy = RetryPolicy::default();
+/// assert_eq!(policy.throttle_base_delay, Duration::from_secs(1));
+/// let third = policy.throttle_backoff(3);
+/// assert!(third >= Duration::from_secs(2) && third <= Duration::from_secs(4));
+/// ```
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     /// Attempts per request, the first included.
     pub max_attempts: u32,
-    /// First backoff delay; doubles each retry, with full jitter.
+    /// First backoff delay after a failure; doubles each retry.
     pub base_delay: Duration,
-    /// Longest backoff delay.
+    /// Longest backoff delay (after a failure or a 429).
     pub max_delay: Duration,
     /// Longest wait honoured from a Retry-After header.
     pub max_retry_after: Duration,
+    /// First wait after a 429 that says nothing of when to come back;
+    /// doubles with each 429 of the call.
+    pub throttle_base_delay: Duration,
 }
 
 impl Default for RetryPolicy {
+    /// 4 attempts; failures back off from 500 ms, 429s from 1 s, both up
+    /// to 30 s; a Retry-After is honoured up to 5 minutes.
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 4,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(300),
+            throttle_base_delay: Duration::from_secs(1),
         }
     }
 }
 
 impl RetryPolicy {
-    /// Exponential backoff with full jitter for retry number `retry` (1-based).
+    /// The wait before retry number `retry` (1-based) after a failure:
+    /// `base_delay` doubling, capped at `max_delay`, with equal jitter.
     pub fn backoff(&self, retry: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
-        let cap = exp.min(self.max_delay);
-        cap.mul_f64(0.5 + fastrand::f64() * 0.5)
+        jittered(self.base_delay, retry, self.max_delay)
     }
+
+    /// The wait after the `throttled`-th 429 (1-based) of a call that came
+    /// without Retry-After: `throttle_base_delay` doubling, capped at
+    /// `max_delay`, with equal jitter.
+    pub fn throttle_backoff(&self, throttled: u32) -> Duration {
+        jittered(self.throttle_base_delay, throttled, self.max_delay)
+    }
+}
+
+/// `base` doubled `retry - 1` times, capped at `max`, then drawn between
+/// half of it and all of it.
+fn jittered(base: Duration, retry: u32, max: Duration) -> Duration {
+    let exp = base.saturating_mul(1u32 << retry.saturating_sub(1).min(16));
+    let cap = exp.min(max);
+    cap.mul_f64(0.5 + fastrand::f64() * 0.5)
 }
 
 /// The wait a 429 asks for: its Retry-After (seconds or HTTP date).
@@ -87,6 +133,7 @@ pub(crate) struct FacadeTransport {
     pub(crate) limiter: Arc<Limiter>,
     pub(crate) retry: RetryPolicy,
     pub(crate) listener: Option<WaitListener>,
+    pub(crate) limits: CallLimits,
 }
 
 impl FacadeTransport {
@@ -111,18 +158,23 @@ impl FacadeTransport {
         tokio::time::sleep_until(until).await;
     }
 
-    /// Sends `request` for `operation`, within quota, retrying what is safe.
+    /// Sends `request` for `operation`, within quota, retrying what is
+    /// safe, all before the call deadline; the answer's body is read
+    /// through the limits `answer` calls for.
     pub(crate) async fn send(
         &self,
         client: &reqwest::Client,
         request: Request,
         operation: &'static str,
+        answer: Answer,
     ) -> reqwest::Result<Response> {
         if let Some(refused) = crate::refusal::check(operation, &request) {
             return Ok(refused);
         }
+        let deadline = limits::later(Instant::now(), self.limits.call_deadline);
         let method = request.method().clone();
         let path = request.url().path().to_string();
+        let max_items = limits::page_limit(&request, operation);
         let rule = self.quotas.rule_for(method.as_str(), &path);
         let key = rule
             .as_ref()
@@ -133,9 +185,10 @@ impl FacadeTransport {
             .unwrap_or_else(|| crate::quota::endpoint_label(&path));
         let mut pending = Some(request);
         let mut attempt = 0;
+        let mut throttled = 0;
         loop {
             attempt += 1;
-            let current = pending.take().expect("a request for every attempt");
+            let mut current = pending.take().expect("a request for every attempt");
             // Keep a copy for a retry; streamed bodies cannot be copied and
             // are sent once.
             let spare = if attempt < self.retry.max_attempts {
@@ -151,43 +204,48 @@ impl FacadeTransport {
                     wait: slot.saturating_duration_since(Instant::now()),
                     reason: WaitReason::Quota,
                 };
-                self.wait(slot, event).await;
+                self.wait_within(deadline, slot, event).await?;
             }
-            let outcome = client.execute(current).await;
+            self.limits.bound_attempt(&mut current, deadline, answer);
+            let outcome = client
+                .execute(current)
+                .await
+                .map(|r| self.limits.bound_body(r, answer, max_items));
             let Some(spare) = spare else {
                 return finish(outcome, operation).await;
             };
             match outcome {
                 Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
-                    let asked = retry_after(response.headers());
-                    let wait = asked
-                        .or(rule.as_ref().map(|r| r.period))
-                        .unwrap_or_else(|| self.retry.backoff(attempt))
-                        .min(self.retry.max_retry_after);
-                    let until = Instant::now() + wait;
+                    throttled += 1;
+                    let wait = self.throttle_wait(response.headers(), rule.as_ref(), throttled);
+                    let until = limits::later(Instant::now(), wait);
                     if let Some(key) = &key {
                         self.limiter.block_until(key, until);
                     }
-                    let reason = WaitReason::Throttled;
                     let event = WaitEvent {
                         operation,
                         endpoint: endpoint.clone(),
                         wait,
-                        reason,
+                        reason: WaitReason::Throttled,
                     };
-                    self.wait(until, event).await;
+                    self.wait_within(deadline, until, event).await?;
                 }
                 Ok(response) if response.status().is_server_error() && idempotent(&method) => {
-                    self.backoff(operation, &endpoint, attempt).await;
+                    self.backoff(deadline, operation, &endpoint, attempt)
+                        .await?;
                 }
                 Ok(response) => return finish(Ok(response), operation).await,
                 // Nothing reached the server: safe for any method.
-                Err(e) if e.is_connect() => self.backoff(operation, &endpoint, attempt).await,
+                Err(e) if e.is_connect() => {
+                    self.backoff(deadline, operation, &endpoint, attempt)
+                        .await?
+                }
                 // The request may have reached the server (a timeout, a
                 // connection reset or closed before the answer): only an
                 // idempotent request may be sent again.
                 Err(e) if retryable_after_sending(&e) && idempotent(&method) => {
-                    self.backoff(operation, &endpoint, attempt).await
+                    self.backoff(deadline, operation, &endpoint, attempt)
+                        .await?
                 }
                 Err(e) => return Err(e),
             }
@@ -195,7 +253,50 @@ impl FacadeTransport {
         }
     }
 
-    async fn backoff(&self, operation: &'static str, endpoint: &str, attempt: u32) {
+    /// The wait after the `throttled`-th 429 of a call: the Retry-After
+    /// asked for, else the policy's throttle backoff (never shorter than
+    /// the endpoint's quota period); at most `max_retry_after`.
+    fn throttle_wait(
+        &self,
+        headers: &HeaderMap,
+        rule: Option<&crate::quota::Rule>,
+        throttled: u32,
+    ) -> Duration {
+        let wait = retry_after(headers).unwrap_or_else(|| {
+            let backoff = self.retry.throttle_backoff(throttled);
+            rule.map_or(backoff, |r| backoff.max(r.period))
+        });
+        wait.min(self.retry.max_retry_after)
+    }
+
+    /// Waits until `until` unless that passes `deadline`: then the call
+    /// fails at once with a timeout.
+    async fn wait_within(
+        &self,
+        deadline: Instant,
+        until: Instant,
+        event: WaitEvent,
+    ) -> reqwest::Result<()> {
+        if until > deadline {
+            tracing::info!(
+                target: "sentinelone::transport",
+                operation = event.operation,
+                wait_ms = event.wait.as_millis() as u64,
+                "not waiting: the call deadline would pass"
+            );
+            return Err(limits::deadline_error(event.operation, self.limits.call_deadline).await);
+        }
+        self.wait(until, event).await;
+        Ok(())
+    }
+
+    async fn backoff(
+        &self,
+        deadline: Instant,
+        operation: &'static str,
+        endpoint: &str,
+        attempt: u32,
+    ) -> reqwest::Result<()> {
         let wait = self.retry.backoff(attempt);
         let event = WaitEvent {
             operation,
@@ -203,7 +304,8 @@ impl FacadeTransport {
             wait,
             reason: WaitReason::Retry,
         };
-        self.wait(Instant::now() + wait, event).await;
+        self.wait_within(deadline, limits::later(Instant::now(), wait), event)
+            .await
     }
 }
 
@@ -251,7 +353,8 @@ impl Transport for FacadeTransport {
         request: Request,
         info: &'a OperationInfo,
     ) -> TransportFuture<'a> {
-        Box::pin(self.send(client, request, info.operation_id))
+        let answer = Answer::of(info.operation_id);
+        Box::pin(self.send(client, request, info.operation_id, answer))
     }
 }
 

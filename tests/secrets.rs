@@ -118,6 +118,7 @@ fn builder(url: &str) -> ClientBuilder {
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(20),
             max_retry_after: Duration::from_secs(5),
+            throttle_base_delay: Duration::from_millis(5),
         },
     )
 }

@@ -165,6 +165,9 @@ pub fn pageable_impls(spec: &OpenAPI, client: &syn::File) -> proc_macro2::TokenS
                 fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
                     page.data.unwrap_or_default()
                 }
+                fn item_count(page: &Self::Output) -> usize {
+                    page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+                }
             }
         });
     }

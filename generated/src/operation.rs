@@ -33,4 +33,7 @@ pub trait Pageable: Operation + Clone {
 
     /// The page's items.
     fn into_items(page: Self::Output) -> Vec<Self::Item>;
+
+    /// How many items the page holds.
+    fn item_count(page: &Self::Output) -> usize;
 }

@@ -17,6 +17,9 @@ impl<'a> crate::Pageable for crate::builder::ListAccounts<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListActivities<'a> {
     type Item = crate::types::ActivityViewListResponseDataItem;
@@ -32,6 +35,9 @@ impl<'a> crate::Pageable for crate::builder::ListActivities<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListAgents<'a> {
@@ -49,6 +55,9 @@ impl<'a> crate::Pageable for crate::builder::ListAgents<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListAgentPassphrases<'a> {
     type Item = crate::types::AgentPassphraseListResponseDataItem;
@@ -64,6 +73,9 @@ impl<'a> crate::Pageable for crate::builder::ListAgentPassphrases<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListAgentTags<'a> {
@@ -81,6 +93,9 @@ impl<'a> crate::Pageable for crate::builder::ListAgentTags<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::GetApplicationManagementInventory<'a> {
     type Item = crate::types::ApplicationInventoryListResponseDataItem;
@@ -96,6 +111,9 @@ impl<'a> crate::Pageable for crate::builder::GetApplicationManagementInventory<'
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable
@@ -114,6 +132,9 @@ for crate::builder::ListApplicationManagementInventoryEndpoints<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListApplicationManagementRisks<'a> {
     type Item = crate::types::BaseRisksCveListResponseDataItem;
@@ -129,6 +150,9 @@ impl<'a> crate::Pageable for crate::builder::ListApplicationManagementRisks<'a> 
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable
@@ -147,6 +171,9 @@ for crate::builder::ListApplicationManagementRisksAggregatedApplications<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListApplicationManagementRisksCves<'a> {
     type Item = crate::types::RiskyCvEsListResponseDataItem;
@@ -162,6 +189,9 @@ impl<'a> crate::Pageable for crate::builder::ListApplicationManagementRisksCves<
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable
@@ -180,6 +210,9 @@ for crate::builder::ListApplicationManagementRisksEndpoints<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListAlerts<'a> {
     type Item = crate::types::AlertInformationListResponseDataItem;
@@ -195,6 +228,9 @@ impl<'a> crate::Pageable for crate::builder::ListAlerts<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListCloudDetectionRules<'a> {
@@ -212,6 +248,9 @@ impl<'a> crate::Pageable for crate::builder::ListCloudDetectionRules<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListConfigOverrides<'a> {
     type Item = crate::types::ConfigOverrideDataItemResponse;
@@ -227,6 +266,9 @@ impl<'a> crate::Pageable for crate::builder::ListConfigOverrides<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::GetContentUpdatesInventory<'a> {
@@ -244,6 +286,9 @@ impl<'a> crate::Pageable for crate::builder::GetContentUpdatesInventory<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListDeviceControlRules<'a> {
     type Item = crate::types::DeviceDataItemResponse;
@@ -259,6 +304,9 @@ impl<'a> crate::Pageable for crate::builder::ListDeviceControlRules<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListDeviceControlEvents<'a> {
@@ -276,6 +324,9 @@ impl<'a> crate::Pageable for crate::builder::ListDeviceControlEvents<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListDvEvents<'a> {
     type Item = crate::types::DeepVisibilityEventEntityListResponseDataItem;
@@ -291,6 +342,9 @@ impl<'a> crate::Pageable for crate::builder::ListDvEvents<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListDvEventsByType<'a> {
@@ -308,6 +362,9 @@ impl<'a> crate::Pageable for crate::builder::ListDvEventsByType<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListExclusions<'a> {
     type Item = crate::types::ExclusionSchemaGetListResponseDataItem;
@@ -324,6 +381,9 @@ impl<'a> crate::Pageable for crate::builder::ListExclusions<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListFilters<'a> {
     type Item = crate::types::FilterViewDataItemResponse;
@@ -339,6 +399,9 @@ impl<'a> crate::Pageable for crate::builder::ListFilters<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable
@@ -357,6 +420,9 @@ for crate::builder::ListFirewallControlProtocolsByFirewallRuleCategory<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListGroups<'a> {
     type Item = crate::types::SummarizedGroupListResponseDataItem;
@@ -372,6 +438,9 @@ impl<'a> crate::Pageable for crate::builder::ListGroups<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListInstalledApplications<'a> {
@@ -389,6 +458,9 @@ impl<'a> crate::Pageable for crate::builder::ListInstalledApplications<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListInstalledApplicationsCves<'a> {
     type Item = crate::types::CveViewListResponseDataItem;
@@ -404,6 +476,9 @@ impl<'a> crate::Pageable for crate::builder::ListInstalledApplicationsCves<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListLocations<'a> {
@@ -421,6 +496,9 @@ impl<'a> crate::Pageable for crate::builder::ListLocations<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListRangerGateways<'a> {
     type Item = crate::types::GatewayViewDataItemResponse;
@@ -436,6 +514,9 @@ impl<'a> crate::Pageable for crate::builder::ListRangerGateways<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListRemoteScripts<'a> {
@@ -453,6 +534,9 @@ impl<'a> crate::Pageable for crate::builder::ListRemoteScripts<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListRemoteScriptStatuses<'a> {
     type Item = crate::types::TaskListResponseDataItem;
@@ -468,6 +552,9 @@ impl<'a> crate::Pageable for crate::builder::ListRemoteScriptStatuses<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListReportTasks<'a> {
@@ -485,6 +572,9 @@ impl<'a> crate::Pageable for crate::builder::ListReportTasks<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListReports<'a> {
     type Item = crate::types::ReportDataListResponseDataItem;
@@ -500,6 +590,9 @@ impl<'a> crate::Pageable for crate::builder::ListReports<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListRestrictions<'a> {
@@ -517,6 +610,9 @@ impl<'a> crate::Pageable for crate::builder::ListRestrictions<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::GetRoguesTableView<'a> {
     type Item = crate::types::RoguesTableViewListResponseDataItem;
@@ -532,6 +628,9 @@ impl<'a> crate::Pageable for crate::builder::GetRoguesTableView<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListServiceUsers<'a> {
@@ -549,6 +648,9 @@ impl<'a> crate::Pageable for crate::builder::ListServiceUsers<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListTags<'a> {
     type Item = crate::types::TagDataItemResponse;
@@ -564,6 +666,9 @@ impl<'a> crate::Pageable for crate::builder::ListTags<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable
@@ -582,6 +687,9 @@ for crate::builder::ListTasksConfigurationExplicitSubscopes<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListThreatIntelligenceIocs<'a> {
     type Item = crate::types::IndicatorListDataItemResponse;
@@ -597,6 +705,9 @@ impl<'a> crate::Pageable for crate::builder::ListThreatIntelligenceIocs<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListThreats<'a> {
@@ -614,6 +725,9 @@ impl<'a> crate::Pageable for crate::builder::ListThreats<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListThreatExploreEvents<'a> {
     type Item = crate::types::ThreatEventEntityListResponseDataItem;
@@ -629,6 +743,9 @@ impl<'a> crate::Pageable for crate::builder::ListThreatExploreEvents<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListThreatNotes<'a> {
@@ -646,6 +763,9 @@ impl<'a> crate::Pageable for crate::builder::ListThreatNotes<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::GetThreatTimeline<'a> {
     type Item = crate::types::TimelineViewListResponseDataItem;
@@ -661,6 +781,9 @@ impl<'a> crate::Pageable for crate::builder::GetThreatTimeline<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }
 impl<'a> crate::Pageable for crate::builder::ListUpdateAgentPackages<'a> {
@@ -678,6 +801,9 @@ impl<'a> crate::Pageable for crate::builder::ListUpdateAgentPackages<'a> {
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
     }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+    }
 }
 impl<'a> crate::Pageable for crate::builder::ListUsers<'a> {
     type Item = crate::types::GetUserListListResponseDataItem;
@@ -693,5 +819,8 @@ impl<'a> crate::Pageable for crate::builder::ListUsers<'a> {
     }
     fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
         page.data.unwrap_or_default()
+    }
+    fn item_count(page: &Self::Output) -> usize {
+        page.data.as_ref().map_or(0, ::std::vec::Vec::len)
     }
 }

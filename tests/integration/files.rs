@@ -1401,7 +1401,7 @@ async fn save_response_writes_the_body_atomically_and_reports_its_size() {
     let dest = dir.path().join("reports/agents.csv");
 
     let saved = client
-        .save_response(response, "export_agents", &dest)
+        .save_response(response, "export_agents", &dest, false)
         .await
         .unwrap();
 
@@ -1430,7 +1430,7 @@ async fn save_response_refuses_a_destination_that_is_not_a_file_path() {
     let dest = dir.path().join("..");
 
     let err = client
-        .save_response(response, "export_agents", &dest)
+        .save_response(response, "export_agents", &dest, false)
         .await
         .unwrap_err();
 

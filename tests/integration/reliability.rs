@@ -51,6 +51,7 @@ fn retries(attempts: u32) -> RetryPolicy {
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(20),
         max_retry_after: Duration::from_millis(50),
+        throttle_base_delay: Duration::from_millis(5),
     }
 }
 

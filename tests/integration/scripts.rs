@@ -506,7 +506,7 @@ async fn links_are_fetched_and_downloaded_without_leaking_the_token() {
     assert_eq!(links.links.len(), 2);
     assert_eq!(links.errors[0].message.as_deref(), Some("no output"));
     let dir = tempfile::tempdir().unwrap();
-    let files = scripts::download_results(&client, &links.links, dir.path())
+    let files = scripts::download_results(&client, &links.links, dir.path(), false)
         .await
         .expect("downloads");
     file.assert_async().await;
@@ -689,7 +689,7 @@ async fn link_and_download_failures() {
         file_name: Some("gone.zip".into()),
         download_url: bucket.url("/bucket/gone.zip"),
     };
-    let err = scripts::download_results(&client, &[link], dir.path())
+    let err = scripts::download_results(&client, &[link], dir.path(), false)
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403));

@@ -32,6 +32,7 @@ fn fast_retry(max_attempts: u32) -> RetryPolicy {
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(40),
         max_retry_after: Duration::from_secs(5),
+        throttle_base_delay: Duration::from_millis(10),
     }
 }
 

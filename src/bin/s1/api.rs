@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use clap::builder::{BoolishValueParser, PossibleValuesParser, TypedValueParser};
 use clap::{Arg, ArgAction, ArgMatches, Command};
+use sentinelone::pagination::CursorWalk;
 use sentinelone::raw::{
     self, BodyUse, OPERATIONS, OperationSpec, ParamKind, ParamLocation, ParamSpec, ResponseKind,
 };
@@ -25,6 +26,7 @@ use crate::output;
 const BODY: &str = "body";
 const ALL: &str = "all";
 const OUTPUT: &str = "output";
+const OVERWRITE: &str = "overwrite";
 
 /// How `s1 api --help` ends.
 const API_HELP: &str = "\
@@ -36,7 +38,8 @@ or the option repeated. --body takes JSON, or @FILE to read it from a file
 Output: the answer decoded into its typed response, as JSON (indented on a
 terminal, one line when piped). With --all (paged lists), every item of
 every page as JSON Lines: one compact item per line, pages followed by
-their cursor. With --output FILE, a file answer is written to FILE.";
+their cursor. With --output FILE, a file answer is written to FILE (an
+existing FILE is replaced only with --overwrite).";
 
 /// One parsed `s1 api` invocation: the operation and its arguments.
 pub struct ApiCall {
@@ -112,13 +115,21 @@ fn operation_command(spec: &'static OperationSpec) -> Command {
         );
     }
     if let ResponseKind::Binary(kind) = spec.response {
-        cmd = cmd.arg(
-            Arg::new(OUTPUT)
-                .long(OUTPUT)
-                .value_name("FILE")
-                .value_parser(clap::value_parser!(PathBuf))
-                .help(format!("Write the answer ({kind}) to FILE")),
-        );
+        cmd = cmd
+            .arg(
+                Arg::new(OUTPUT)
+                    .long(OUTPUT)
+                    .value_name("FILE")
+                    .value_parser(clap::value_parser!(PathBuf))
+                    .help(format!("Write the answer ({kind}) to FILE")),
+            )
+            .arg(
+                Arg::new(OVERWRITE)
+                    .long(OVERWRITE)
+                    .action(ArgAction::SetTrue)
+                    .requires(OUTPUT)
+                    .help("Replace FILE when it exists (default: refuse)"),
+            );
     }
     cmd
 }
@@ -199,7 +210,10 @@ pub async fn run(client: &Client, call: &ApiCall) -> Result<(), Failure> {
             output::json(&decode(spec, &bytes)?)
         }
         (ResponseKind::Binary(_), Some(path)) => {
-            let saved = client.save_response(response, spec.id, path).await?;
+            let overwrite = call.matches.get_flag_or_false(OVERWRITE);
+            let saved = client
+                .save_response(response, spec.id, path, overwrite)
+                .await?;
             let path = saved.path.display().to_string();
             eprintln!(
                 "wrote {} bytes to {}",
@@ -386,31 +400,20 @@ async fn print_all_pages(client: &Client, request: &Request) -> Result<(), Failu
         .iter()
         .find(|(name, _)| *name == "cursor")
         .map(|(_, value)| value.clone());
-    let mut seen = Vec::new();
+    let mut walk = CursorWalk::default();
     loop {
         let response = request.send(client, cursor.as_deref()).await?;
         let page = decode(spec, &body_bytes(spec, response).await?)?;
-        for item in page_items(&page) {
+        let items = page_items(&page);
+        for item in items {
             output::json_line(item)?;
         }
         let next = page
             .pointer("/pagination/nextCursor")
-            .and_then(Value::as_str)
-            .filter(|c| !c.is_empty());
-        match next {
-            None => return Ok(()),
-            Some(next) if seen.iter().any(|c| c == next) => {
-                return Err(Error::Decode {
-                    operation: spec.id.to_string(),
-                    excerpt: next.to_string(),
-                    message: "the console returned a cursor it had already returned".into(),
-                }
-                .into());
-            }
-            Some(next) => {
-                seen.push(next.to_string());
-                cursor = Some(next.to_string());
-            }
+            .and_then(Value::as_str);
+        cursor = walk.next(spec.id, items.len(), next)?;
+        if cursor.is_none() {
+            return Ok(());
         }
     }
 }

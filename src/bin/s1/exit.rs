@@ -13,7 +13,8 @@ pub const SUCCESS: u8 = 0;
 pub const API_ERROR: u8 = 1;
 /// The command line or an input was wrong; nothing was sent.
 pub const USAGE: u8 = 2;
-/// The console's answer could not be decoded.
+/// The console's answer could not be decoded, or was larger than the
+/// client reads.
 pub const DECODE: u8 = 3;
 /// A request or a wait ran out of time.
 pub const TIMEOUT: u8 = 4;
@@ -24,16 +25,32 @@ pub const TRANSPORT: u8 = 5;
 /// FAILED, a fetch the console refused).
 pub const JOB_FAILED: u8 = 6;
 
+/// Interrupted by SIGINT (Ctrl-C): 128 + 2, as shells report it.
+pub const INTERRUPTED: u8 = 130;
+/// Stopped by SIGTERM: 128 + 15.
+pub const TERMINATED: u8 = 143;
+
+/// A signal that stopped a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
 /// The exit codes, for `s1 --help`.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
   1  the console answered an error (HTTP error status, still rate limited)
   2  usage error: bad arguments or input, nothing sent
-  3  the console's answer could not be decoded
+  3  the console's answer could not be decoded (or was too large)
   4  timeout: a request or a wait ran out of time
   5  connection, transport or local file error
-  6  a console job failed (e.g. a Deep Visibility query ended FAILED)";
+  6  a console job failed (e.g. a Deep Visibility query ended FAILED)
+  130  interrupted by SIGINT (Ctrl-C); 143: stopped by SIGTERM. What the
+       command started on the console is cancelled, its partial files removed";
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -49,6 +66,8 @@ pub enum Failure {
         /// The exit code of the first failure.
         code: u8,
     },
+    /// A signal stopped the command; its clean-up has run.
+    Interrupted(Signal),
 }
 
 impl Failure {
@@ -63,6 +82,8 @@ impl Failure {
             Failure::Library(error) => code_of(error),
             Failure::Usage(_) => USAGE,
             Failure::Steps { code, .. } => *code,
+            Failure::Interrupted(Signal::Interrupt) => INTERRUPTED,
+            Failure::Interrupted(Signal::Terminate) => TERMINATED,
         }
     }
 
@@ -84,6 +105,8 @@ impl std::fmt::Display for Failure {
             Failure::Library(error) => error.fmt(f),
             Failure::Usage(message) => f.write_str(message),
             Failure::Steps { failed, .. } => write!(f, "{failed} step(s) failed"),
+            Failure::Interrupted(Signal::Interrupt) => f.write_str("interrupted (SIGINT)"),
+            Failure::Interrupted(Signal::Terminate) => f.write_str("stopped (SIGTERM)"),
         }
     }
 }
@@ -99,7 +122,7 @@ pub fn code_of(error: &Error) -> u8 {
     match error {
         Error::Api { .. } | Error::RateLimited { .. } => API_ERROR,
         Error::InvalidInput { .. } => USAGE,
-        Error::Decode { .. } => DECODE,
+        Error::Decode { .. } | Error::ResponseTooLarge { .. } => DECODE,
         Error::Timeout { .. } | Error::WaitTimeout { .. } => TIMEOUT,
         Error::Transport { .. } | Error::Io { .. } | Error::Archive { .. } => TRANSPORT,
         Error::JobFailed { .. } => JOB_FAILED,
@@ -138,6 +161,11 @@ mod tests {
             detail: None,
         };
         assert_eq!(code_of(&job), JOB_FAILED);
+        let large = Error::ResponseTooLarge {
+            operation: "x".into(),
+            limit: 1,
+        };
+        assert_eq!(code_of(&large), DECODE);
         assert_eq!(Failure::usage("x").code(), USAGE);
         assert_eq!(SUCCESS, 0);
     }

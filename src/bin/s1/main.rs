@@ -13,19 +13,29 @@ mod output;
 mod progress;
 mod tour;
 
+use std::future::Future;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
+use sentinelone::Client;
 
 use crate::args::{Cli, Command};
 use crate::exit::Failure;
 use crate::progress::Progress;
 
+/// How long an interrupted command's clean-up (a query to cancel on the
+/// console) may take before `s1` exits anyway.
+const CLEANUP_GRACE: Duration = Duration::from_secs(3);
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let progress = Progress::new(cli.global.quiet);
-    let outcome = run(cli, &progress).await;
+    let outcome = match connect(&cli, &progress) {
+        Ok(client) => until_signal(run(cli, client.as_ref(), &progress), client.as_ref()).await,
+        Err(failure) => Err(failure),
+    };
     progress.clear();
     match outcome {
         Ok(()) => ExitCode::from(exit::SUCCESS),
@@ -36,28 +46,95 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Runs the command the line asked for.
-async fn run(cli: Cli, progress: &Progress) -> Result<(), Failure> {
-    let global = &cli.global;
+/// The client of the console the command talks to; none for the tour,
+/// which runs its own.
+fn connect(cli: &Cli, progress: &Progress) -> Result<Option<Client>, Failure> {
     match cli.command {
-        Command::Api(call) => api::run(&global.client(progress)?, &call).await,
-        Command::Agents(command) => commands::agents::run(&global.client(progress)?, command).await,
-        Command::Threats(command) => {
-            commands::threats::run(&global.client(progress)?, command).await
+        Command::Tour => Ok(None),
+        _ => cli.global.client(progress).map(Some),
+    }
+}
+
+/// Runs `command` until it ends or SIGINT / SIGTERM arrives. On a signal
+/// the command is dropped, so that the library's guards undo what it
+/// started (a running query is cancelled, a partial download removed), and
+/// that clean-up gets [`CLEANUP_GRACE`] to finish.
+async fn until_signal(
+    command: impl Future<Output = Result<(), Failure>>,
+    client: Option<&Client>,
+) -> Result<(), Failure> {
+    let signals =
+        Signals::listen().map_err(|e| Failure::usage(format!("cannot listen for signals: {e}")))?;
+    let signal = tokio::select! {
+        outcome = command => return outcome,
+        signal = signals.next() => signal,
+    };
+    if let Some(client) = client
+        && !client.finish_cleanup(CLEANUP_GRACE).await
+    {
+        eprintln!("s1: clean-up did not finish within {CLEANUP_GRACE:?}");
+    }
+    Err(Failure::Interrupted(signal))
+}
+
+/// SIGINT and SIGTERM, listened for from before the command starts.
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn next(mut self) -> exit::Signal {
+        tokio::select! {
+            _ = self.interrupt.recv() => exit::Signal::Interrupt,
+            _ = self.terminate.recv() => exit::Signal::Terminate,
         }
-        Command::Files(command) => commands::files::run(&global.client(progress)?, command).await,
-        Command::Dv(command) => {
-            commands::dv::run(&global.client(progress)?, command, progress).await
+    }
+}
+
+/// Ctrl-C, where there are no Unix signals.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn listen() -> std::io::Result<Self> {
+        Ok(Signals)
+    }
+
+    async fn next(self) -> exit::Signal {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => exit::Signal::Interrupt,
+            Err(_) => std::future::pending().await,
         }
-        Command::Pq(args) => {
-            commands::dv::power_query(&global.client(progress)?, &args, progress).await
-        }
-        Command::Scripts(command) => {
-            commands::scripts::run(&global.client(progress)?, command).await
-        }
-        Command::TestConnection(format) => {
-            commands::connection::run(&global.client(progress)?, &format).await
-        }
+    }
+}
+
+/// Runs the command the line asked for, with `client` (none for the tour).
+async fn run(cli: Cli, client: Option<&Client>, progress: &Progress) -> Result<(), Failure> {
+    let global = &cli.global;
+    let Some(client) = client else {
+        return tour::run(global, progress).await;
+    };
+    match cli.command {
+        Command::Api(call) => api::run(client, &call).await,
+        Command::Agents(command) => commands::agents::run(client, command).await,
+        Command::Threats(command) => commands::threats::run(client, command).await,
+        Command::Files(command) => commands::files::run(client, command).await,
+        Command::Dv(command) => commands::dv::run(client, command, progress).await,
+        Command::Pq(args) => commands::dv::power_query(client, &args, progress).await,
+        Command::Scripts(command) => commands::scripts::run(client, command).await,
+        Command::TestConnection(format) => commands::connection::run(client, &format).await,
         Command::Tour => tour::run(global, progress).await,
     }
 }

@@ -43,6 +43,7 @@ pub fn raw_client(server: &MockServer) -> Client {
 }
 
 pub mod scripted;
+pub mod streaming;
 
 /// A facade client of `server` for composite-command tests: plain HTTP,
 /// its own limiter, no quotas (the stand-in does not enforce them), one
@@ -59,6 +60,7 @@ pub fn facade_client(server: &MockServer) -> sentinelone::Client {
             base_delay: std::time::Duration::from_millis(10),
             max_delay: std::time::Duration::from_millis(20),
             max_retry_after: std::time::Duration::from_secs(1),
+            throttle_base_delay: std::time::Duration::from_millis(10),
         })
         .timeout(std::time::Duration::from_secs(5))
         .build()

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use secrecy::SecretString;
-use sentinelone::files::{self, FetchOptions, FetchRequest, FetchedFiles};
+use sentinelone::files::{self, ExtractLimits, FetchOptions, FetchRequest, FetchedFiles};
 use sentinelone::{Client, Polling};
 use serde_json::json;
 
@@ -35,9 +35,21 @@ pub struct CollectArgs {
     /// The zip file to write
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Replace the --out file when it exists (default: refuse; extraction
+    /// never replaces a file)
+    #[arg(long)]
+    overwrite: bool,
     /// Also extract the archive into DIR
     #[arg(long, value_name = "DIR")]
     extract: Option<PathBuf>,
+    /// Most bytes the archive may unpack to, per file and in all
+    #[arg(long, value_name = "BYTES", requires = "extract",
+          default_value_t = files::DEFAULT_MAX_TOTAL_BYTES)]
+    max_extract_bytes: u64,
+    /// Most entries the archive may hold
+    #[arg(long, value_name = "N", requires = "extract",
+          default_value_t = files::DEFAULT_MAX_ENTRIES)]
+    max_extract_entries: usize,
     /// The environment variable holding the archive password (10+
     /// characters: upper and lower case, a digit, a symbol). When it is
     /// unset and --extract is given, a one-time password is generated
@@ -50,6 +62,22 @@ pub struct CollectArgs {
 }
 
 impl CollectArgs {
+    /// Where and how the fetched archive is written and extracted.
+    fn options(&self) -> FetchOptions {
+        let limits = ExtractLimits::default()
+            .max_total_bytes(self.max_extract_bytes)
+            .max_entry_bytes(self.max_extract_bytes)
+            .max_entries(self.max_extract_entries);
+        let mut options = FetchOptions::new(&self.out)
+            .overwrite(self.overwrite)
+            .extract_limits(limits)
+            .polling(self.wait.polling(Polling::default()));
+        if let Some(dir) = &self.extract {
+            options = options.extract_into(dir);
+        }
+        options
+    }
+
     /// The archive password: from the environment, or generated when the
     /// archive is extracted here (nobody needs to know it then).
     fn password(&self) -> Result<SecretString, Failure> {
@@ -81,11 +109,7 @@ pub async fn run(client: &Client, command: FilesCommand) -> Result<(), Failure> 
 
 async fn collect(client: &Client, args: &CollectArgs) -> Result<(), Failure> {
     let request = FetchRequest::new(args.paths.clone(), args.password()?);
-    let mut options = FetchOptions::new(&args.out).polling(args.wait.polling(Polling::default()));
-    if let Some(dir) = &args.extract {
-        options = options.extract_into(dir);
-    }
-    let fetched = files::fetch(client, &args.agent_id, &request, &options).await?;
+    let fetched = files::fetch(client, &args.agent_id, &request, &args.options()).await?;
     print(&fetched, args.format.format())
 }
 

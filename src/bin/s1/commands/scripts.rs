@@ -61,6 +61,9 @@ pub struct RunArgs {
     /// Download the results of the completed tasks into DIR
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Replace files that already exist in the --out DIR (default: refuse)
+    #[arg(long, requires = "out")]
+    overwrite: bool,
     #[command(flatten)]
     pub(crate) wait: WaitArgs,
     #[command(flatten)]
@@ -74,7 +77,8 @@ impl RunArgs {
             .agent_ids(self.agent_ids.clone())
             .group_ids(self.group_ids.clone())
             .site_ids(self.site_ids.clone())
-            .polling(self.wait.polling(Polling::default()));
+            .polling(self.wait.polling(Polling::default()))
+            .overwrite(self.overwrite);
         if let Some(params) = &self.input_params {
             run = run.input_params(params);
         }
