@@ -1057,7 +1057,8 @@ where
         return Err(Error::JobFailed {
             job: job.to_string(),
             state: status.state.as_str().to_string(),
-            detail: status.error,
+            // Console text: an echoed secret must not reach the message.
+            detail: status.error.map(|d| crate::redact::redact(&d).into_owned()),
         });
     }
 }

@@ -328,6 +328,11 @@ pub async fn run(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult,
             ..Default::default()
         },
     };
+    // An answer that echoes the result password must not show it in an error.
+    let _redacted = script
+        .password
+        .as_ref()
+        .map(|p| crate::redact::register(p.expose_secret()));
     let answer = client.run_remote_script().body(body).call().await?;
     let data = answer.data.unwrap_or_default();
     let affected = data
@@ -534,11 +539,8 @@ pub async fn result_links(client: &Client, task_ids: &[String]) -> Result<Result
     let bytes = response.bytes().await.map_err(|e| {
         Error::from_raw(FETCH_FILES, progenitor_client::Error::ResponseBodyError(e))
     })?;
-    let body: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-        operation: FETCH_FILES.into(),
-        excerpt: crate::error::excerpt(&bytes),
-        message: e.to_string(),
-    })?;
+    let body: Value =
+        serde_json::from_slice(&bytes).map_err(|e| Error::decode(FETCH_FILES, &bytes, e))?;
     let mut links = ResultLinks::default();
     if let Some(data) = body.get("data") {
         collect_links(data, &mut links);
