@@ -17,6 +17,7 @@ mod exclusions;
 mod files;
 mod fixtures_decode;
 mod generated_client;
+mod hostile_secrets;
 mod limiter;
 mod operation_table;
 mod pagination;
