@@ -127,22 +127,21 @@ async fn a_redirected_fetch_files_sends_the_password_nowhere_else() {
     );
 }
 
-fn kill(client: &Client) -> impl std::future::Future<Output = Result<(), Error>> + '_ {
-    async move {
-        client
-            .mitigate_threats()
-            .action(MitigateThreatsAction::Kill)
-            .body(ThreatsMitigateRequest {
-                data: Default::default(),
-                filter: ThreatFilter {
-                    ids: vec!["1234".into()],
-                    ..Default::default()
-                },
-            })
-            .call()
-            .await
-            .map(|_| ())
-    }
+/// A kill of threat 1234, sent through the generated operation.
+async fn kill(client: &Client) -> Result<(), Error> {
+    client
+        .mitigate_threats()
+        .action(MitigateThreatsAction::Kill)
+        .body(ThreatsMitigateRequest {
+            data: Default::default(),
+            filter: ThreatFilter {
+                ids: vec!["1234".into()],
+                ..Default::default()
+            },
+        })
+        .call()
+        .await
+        .map(|_| ())
 }
 
 #[tokio::test]
