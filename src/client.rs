@@ -87,8 +87,9 @@ impl Client {
 
     /// Sends a hand-built request (a multipart upload, a download link)
     /// through the same transport as every generated operation: same
-    /// authentication, quotas and retry rules. `operation` names it in waits
-    /// and errors.
+    /// authentication, quotas and retry rules; a redirect is not followed
+    /// but is an [`Error::Redirected`]. `operation` names it in waits and
+    /// errors.
     pub async fn execute(
         &self,
         request: reqwest::Request,

@@ -46,11 +46,11 @@ pub fn pages<P: Pageable>(
             let next = match P::next_cursor(&page) {
                 Some(c) if !c.is_empty() => {
                     if seen.iter().any(|s| s == c) {
-                        return Err(Error::Decode {
-                            operation: P::OPERATION_ID.to_string(),
-                            excerpt: c.to_string(),
-                            message: "the console returned a cursor it had already returned".into(),
-                        });
+                        return Err(Error::decode(
+                            P::OPERATION_ID,
+                            c.as_bytes(),
+                            "the console returned a cursor it had already returned",
+                        ));
                     }
                     seen.push(c.to_string());
                     State::Next {

@@ -386,11 +386,11 @@ async fn print_all_pages(client: &Client, request: &Request) -> Result<(), Failu
         match next {
             None => return Ok(()),
             Some(next) if seen.iter().any(|c| c == next) => {
-                return Err(Error::Decode {
-                    operation: spec.id.to_string(),
-                    excerpt: next.to_string(),
-                    message: "the console returned a cursor it had already returned".into(),
-                }
+                return Err(Error::decode(
+                    spec.id,
+                    next.as_bytes(),
+                    "the console returned a cursor it had already returned",
+                )
                 .into());
             }
             Some(next) => {
