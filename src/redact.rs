@@ -48,8 +48,9 @@ pub(crate) fn register(secret: &str) -> Registered {
 }
 
 /// The forms `secret` may be echoed in: as sent, as a JSON string's
-/// content, URL-encoded (`+` or `%20` for spaces). Longest first, so a
-/// longer form is replaced before a shorter one inside it.
+/// content, URL-encoded (`+` or `%20` for spaces), and in lower case (a
+/// host name in a URL is lowered when parsed). Longest first, so a longer
+/// form is replaced before a shorter one inside it.
 fn forms(secret: &str) -> Vec<SecretString> {
     if secret.is_empty() {
         return Vec::new();
@@ -62,7 +63,8 @@ fn forms(secret: &str) -> Vec<SecretString> {
         .to_string();
     let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
     let percent = form.replace('+', "%20");
-    let mut all = vec![secret.to_string(), json, form, percent];
+    let lower = secret.to_lowercase();
+    let mut all = vec![secret.to_string(), json, form, percent, lower];
     all.retain(|f| !f.is_empty());
     all.sort_by_key(|f| std::cmp::Reverse(f.len()));
     all.dedup();
@@ -104,6 +106,7 @@ mod tests {
         let clean = redact(&text);
         assert!(!clean.contains("Sec"), "{clean}");
         assert_eq!(clean.matches(REDACTED).count(), 4, "{clean}");
+        assert_eq!(redact(&secret.to_lowercase()), REDACTED);
         drop(kept);
         assert!(redact(&text).contains(secret));
     }

@@ -178,6 +178,23 @@ async fn a_302_on_test_connection_is_an_error_naming_the_foreign_host() {
 }
 
 #[tokio::test]
+async fn a_redirect_without_a_location_or_to_the_token_names_no_secret() {
+    let console = scripted_server(vec![
+        reply(302, &[], ""),
+        redirect(301, &format!("http://{TOKEN}.evil.example:8081/x")),
+    ])
+    .await;
+    let client = client(&console.url);
+    let err = client.get_system_info().call().await.unwrap_err();
+    assert_redirect_refused(&err, 302, "get_system_info", "no location");
+    // The host comes back lowered by URL parsing; redacted all the same.
+    let err = client.get_system_info().call().await.unwrap_err();
+    assert_redirect_refused(&err, 301, "get_system_info", "[redacted].evil.example:8081");
+    assert!(!err.to_string().contains(&TOKEN.to_lowercase()), "{err}");
+    assert_eq!(console.seen().len(), 2);
+}
+
+#[tokio::test]
 async fn a_hand_built_request_does_not_follow_a_redirect() {
     let foreign = scripted_server(vec![reply(200, &[], "{}")]).await;
     let console = scripted_server(vec![redirect(307, &format!("{}/x", foreign.url))]).await;
