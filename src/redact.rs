@@ -29,7 +29,9 @@ struct Forms(Vec<SecretString>);
 
 /// Keeps a secret out of error text while it, or a clone, lives.
 #[derive(Clone)]
-pub(crate) struct Registered(#[allow(dead_code)] Arc<Forms>);
+pub(crate) struct Registered {
+    _forms: Arc<Forms>,
+}
 
 fn live() -> MutexGuard<'static, Vec<Weak<Forms>>> {
     // A panic elsewhere while holding the lock leaves a usable list.
@@ -44,7 +46,7 @@ pub(crate) fn register(secret: &str) -> Registered {
     let mut live = live();
     live.retain(|w| w.strong_count() > 0);
     live.push(Arc::downgrade(&forms));
-    Registered(forms)
+    Registered { _forms: forms }
 }
 
 /// The forms `secret` may be echoed in: as sent, as a JSON string's
