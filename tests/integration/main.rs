@@ -19,6 +19,7 @@ mod fixtures_decode;
 mod generated_client;
 mod hostile_files;
 mod hostile_limits;
+mod hostile_secrets;
 mod limiter;
 mod operation_table;
 mod pagination;
