@@ -50,13 +50,17 @@ pub struct Client {
     raw: sentinelone_generated::Client,
     http: reqwest::Client,
     /// For links away from the console (pre-signed storage URLs): same
-    /// proxy and certificates, never the API token.
+    /// proxy and certificates, never the API token; follows at most
+    /// [`LINK_REDIRECTS`] redirects.
     links: reqwest::Client,
     download_timeout: Duration,
     download_listener: Option<DownloadListener>,
     /// Kept for the one call that takes the token in its body
-    /// (`users/api-token-details`); never printed.
+    /// (`users/api-token-details`); never printed. Trimmed, as in the
+    /// Authorization header.
     token: SecretString,
+    /// Keeps the token redacted from error text while the client lives.
+    _redacted: crate::redact::Registered,
     transport: Arc<FacadeTransport>,
     /// Background clean-up work (see [`Client::finish_cleanup`]).
     pub(crate) cleanup: Cleanup,
@@ -89,8 +93,9 @@ impl Client {
 
     /// Sends a hand-built request (a multipart upload, a download link)
     /// through the same transport as every generated operation: same
-    /// authentication, quotas and retry rules. `operation` names it in waits
-    /// and errors.
+    /// authentication, quotas and retry rules; a redirect is not followed
+    /// but is an [`Error::Redirected`]. `operation` names it in waits and
+    /// errors.
     ///
     /// The answer's body is capped at
     /// [`ClientBuilder::max_response_bytes`] unless `operation` is one the
@@ -216,6 +221,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default time for a whole file download (fetched files, script results).
 pub const DEFAULT_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Redirects a download link (away from the console, without the token)
+/// may take before it is an error. Requests to the console follow none.
+pub const LINK_REDIRECTS: usize = 3;
 
 impl ClientBuilder {
     /// The console root, e.g. `https://usea1.sentinelone.net`.
@@ -224,9 +232,13 @@ impl ClientBuilder {
         self
     }
 
-    /// The API token (kept as a secret; sent only in the Authorization header).
+    /// The API token (kept as a secret). Surrounding whitespace is removed
+    /// here, once: the Authorization header and the one call that sends the
+    /// token in its body (`users/api-token-details`) send the same value.
     pub fn api_token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(SecretString::from(token.into()));
+        let mut given: String = token.into();
+        self.token = Some(SecretString::from(given.trim().to_string()));
+        secrecy::zeroize::Zeroize::zeroize(&mut given);
         self
     }
 
@@ -242,7 +254,24 @@ impl ClientBuilder {
         self
     }
 
-    /// An HTTP(S) proxy for every request.
+    /// An HTTP(S) proxy for every request to an `https://` console (and
+    /// for the download links it hands out).
+    ///
+    /// Without one, the usual environment variables (`HTTPS_PROXY`,
+    /// `ALL_PROXY`, `NO_PROXY`, ...) apply to an `https://` console. A
+    /// plain `http://` console ([`ClientBuilder::allow_http`]) never goes
+    /// through a proxy, from the environment or given here: the proxy would
+    /// read the token in clear text. Giving a proxy for an `http://` console
+    /// makes [`ClientBuilder::build`] fail.
+    ///
+    /// ```
+    /// let client = sentinelone::Client::builder()
+    ///     .console_url("https://usea1.sentinelone.net")
+    ///     .api_token("…")
+    ///     .proxy("http://proxy.internal:3128")
+    ///     .build();
+    /// assert!(client.is_ok());
+    /// ```
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = Some(url.into());
         self
@@ -261,7 +290,9 @@ impl ClientBuilder {
     }
 
     /// Allows an `http://` console URL. Only for local tests and stand-ins:
-    /// the token would otherwise cross the network in clear text.
+    /// the token would otherwise cross the network in clear text. Requests
+    /// to an `http://` console never go through a proxy: environment
+    /// proxies are ignored and a [`ClientBuilder::proxy`] is refused.
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
         self
@@ -366,13 +397,26 @@ impl ClientBuilder {
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);
-        let http = self
+        let plain_http = console.starts_with("http://");
+        if plain_http && self.proxy.is_some() {
+            return Err(Error::invalid(
+                "a proxy was given for an http:// console: the proxy would read the API token in clear text; use an https:// console, or no proxy",
+            ));
+        }
+        let mut console_http = self
             .http_builder()?
             .default_headers(headers)
+            // The token never follows a redirect: a 3xx is an error.
+            .redirect(reqwest::redirect::Policy::none());
+        if plain_http {
+            console_http = console_http.no_proxy();
+        }
+        let http = console_http
             .build()
             .map_err(|e| Error::invalid(format!("HTTP client: {e}")))?;
         let links = self
             .http_builder()?
+            .redirect(reqwest::redirect::Policy::limited(LINK_REDIRECTS))
             .build()
             .map_err(|e| Error::invalid(format!("HTTP client: {e}")))?;
 
@@ -397,6 +441,7 @@ impl ClientBuilder {
             links,
             download_timeout: self.download_timeout.unwrap_or(DEFAULT_DOWNLOAD_TIMEOUT),
             download_listener: self.download_listener.clone(),
+            _redacted: crate::redact::register(token.expose_secret()),
             token,
             transport,
             cleanup: Cleanup::default(),
@@ -495,7 +540,7 @@ fn parse_console_url(url: Option<&str>, allow_http: bool) -> Result<String, Erro
 }
 
 fn auth_header(token: &SecretString) -> Result<HeaderValue, Error> {
-    let token = token.expose_secret().trim();
+    let token = token.expose_secret();
     if token.is_empty() {
         return Err(Error::invalid("the API token is empty"));
     }
@@ -509,8 +554,8 @@ fn auth_header(token: &SecretString) -> Result<HeaderValue, Error> {
 /// keeping the token anywhere else.
 fn fingerprint(token: &SecretString) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    // Trimmed, as in the header: the same token, however given, shares quotas.
-    token.expose_secret().trim().hash(&mut hasher);
+    // Trimmed by the builder: the same token, however given, shares quotas.
+    token.expose_secret().hash(&mut hasher);
     hasher.finish()
 }
 

@@ -43,7 +43,6 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::{debug, info, warn};
 
-use crate::error::excerpt;
 use crate::poll::{Poll, Polling};
 use crate::prelude::*;
 use crate::raw::types;
@@ -1084,7 +1083,8 @@ where
         return Err(Error::JobFailed {
             job: job.to_string(),
             state: status.state.as_str().to_string(),
-            detail: status.error,
+            // Console text: an echoed secret must not reach the message.
+            detail: status.error.map(|d| crate::redact::redact(&d).into_owned()),
         });
     }
 }
@@ -1318,11 +1318,8 @@ fn error_text(errors: Option<&[serde_json::Map<String, Value>]>) -> Option<Strin
 
 /// A decode error for an answer of `operation` that lacks `what`.
 fn missing(operation: &str, body: &impl Serialize, what: &str) -> Error {
-    Error::Decode {
-        operation: operation.to_string(),
-        excerpt: excerpt(&serde_json::to_vec(body).unwrap_or_default()),
-        message: format!("the answer has no {what}"),
-    }
+    let body = serde_json::to_vec(body).unwrap_or_default();
+    Error::decode(operation, &body, format!("the answer has no {what}"))
 }
 
 #[cfg(test)]

@@ -10,6 +10,10 @@ use sentinelone_generated::types::ApiError;
 /// errors converted from the raw client can say which call failed.
 pub const OPERATION_HEADER: &str = "x-sentinelone-operation";
 
+/// Header the transport adds to a redirect (3xx) answer, naming where it
+/// pointed (`host[:port]`, secrets redacted); the redirect is not followed.
+pub(crate) const REDIRECT_HEADER: &str = "x-sentinelone-redirect";
+
 /// Longest body excerpt a decode error carries.
 const EXCERPT_LEN: usize = 300;
 
@@ -36,6 +40,18 @@ pub enum Error {
         operation: String,
         /// SentinelOne's error list (may be empty).
         errors: Vec<ApiErrorDetail>,
+    },
+    /// The console answered with a redirect (3xx). Requests carrying the
+    /// token never follow redirects: the token, a request body or an action
+    /// must not reach another host, nor be sent twice.
+    Redirected {
+        /// operationId of the call.
+        operation: String,
+        /// HTTP status (301, 302, 303, 307, 308, ...).
+        status: u16,
+        /// Where the redirect pointed: `host[:port]`, or a note when the
+        /// answer named no usable location.
+        location: String,
     },
     /// Still throttled (HTTP 429) after the retries allowed.
     RateLimited {
@@ -133,6 +149,7 @@ impl Error {
     pub fn operation(&self) -> Option<&str> {
         match self {
             Error::Api { operation, .. }
+            | Error::Redirected { operation, .. }
             | Error::RateLimited { operation, .. }
             | Error::Timeout { operation }
             | Error::Transport { operation, .. }
@@ -145,9 +162,28 @@ impl Error {
     /// The HTTP status, for errors the console answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Api { status, .. } => Some(*status),
+            Error::Api { status, .. } | Error::Redirected { status, .. } => Some(*status),
             Error::RateLimited { .. } => Some(429),
             _ => None,
+        }
+    }
+
+    /// An [`Error::Decode`] for a `body` of `operation` that did not match
+    /// (`message` says how). The excerpt and the message are console text:
+    /// both have the API token and any archive password in flight redacted.
+    ///
+    /// ```
+    /// let err = sentinelone::Error::decode("get_system_info", b"<html>", "expected JSON");
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "get_system_info: unexpected response body (expected JSON); body starts: <html>"
+    /// );
+    /// ```
+    pub fn decode(operation: &str, body: &[u8], message: impl fmt::Display) -> Self {
+        Error::Decode {
+            operation: operation.to_string(),
+            excerpt: excerpt(body),
+            message: crate::redact::redact(&message.to_string()).into_owned(),
         }
     }
 
@@ -157,27 +193,17 @@ impl Error {
         let operation = operation.to_string();
         match error {
             Raw::ErrorResponse(value) => {
-                if let Some(refused) = crate::refusal::error(value.headers()) {
-                    return refused;
-                }
                 let status = value.status().as_u16();
-                let retry_after = crate::transport::retry_after(value.headers());
-                let body = value.into_inner();
-                api_or_throttled(operation, status, retry_after, details(body))
+                let headers = value.headers().clone();
+                answered(operation, status, &headers, details(value.into_inner()))
             }
-            Raw::UnexpectedResponse(response) => {
-                if let Some(refused) = crate::refusal::error(response.headers()) {
-                    return refused;
-                }
-                let status = response.status().as_u16();
-                let retry_after = crate::transport::retry_after(response.headers());
-                api_or_throttled(operation, status, retry_after, Vec::new())
-            }
-            Raw::InvalidResponsePayload(bytes, e) => Error::Decode {
+            Raw::UnexpectedResponse(response) => answered(
                 operation,
-                excerpt: excerpt(&bytes),
-                message: e.to_string(),
-            },
+                response.status().as_u16(),
+                response.headers(),
+                Vec::new(),
+            ),
+            Raw::InvalidResponsePayload(bytes, e) => Error::decode(&operation, &bytes, e),
             Raw::CommunicationError(e) | Raw::ResponseBodyError(e) | Raw::InvalidUpgrade(e) => {
                 if let Some(limit) = crate::limits::limit_error(&e) {
                     from_limit(operation, limit)
@@ -204,11 +230,7 @@ fn from_limit(operation: String, limit: &crate::limits::LimitError) -> Error {
             operation,
             limit: *cap,
         },
-        crate::limits::LimitError::TooManyItems { .. } => Error::Decode {
-            operation,
-            excerpt: String::new(),
-            message: limit.to_string(),
-        },
+        crate::limits::LimitError::TooManyItems { .. } => Error::decode(&operation, b"", limit),
     }
 }
 
@@ -216,55 +238,68 @@ fn from_limit(operation: String, limit: &crate::limits::LimitError) -> Error {
 /// (through `Client::execute`): its status and SentinelOne's error list
 /// when the body carries one.
 pub(crate) async fn from_error_response(operation: &str, response: reqwest::Response) -> Error {
-    if let Some(refused) = crate::refusal::error(response.headers()) {
-        return refused;
-    }
     let status = response.status().as_u16();
-    let retry_after = crate::transport::retry_after(response.headers());
+    let headers = response.headers().clone();
     let errors = match response.bytes().await {
         Ok(bytes) => serde_json::from_slice::<ApiError>(&bytes)
             .map(details)
             .unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    api_or_throttled(operation.to_string(), status, retry_after, errors)
+    answered(operation.to_string(), status, &headers, errors)
 }
 
-fn api_or_throttled(
+/// The error for a console answer that is not a success: a refused
+/// redirect, still throttled, or the console's error list; or the request
+/// the transport refused to send (see `crate::refusal`).
+fn answered(
     operation: String,
     status: u16,
-    retry_after: Option<Duration>,
+    headers: &reqwest::header::HeaderMap,
     errors: Vec<ApiErrorDetail>,
 ) -> Error {
-    if status == 429 {
-        Error::RateLimited {
+    if let Some(refused) = crate::refusal::error(headers) {
+        return refused;
+    }
+    match status {
+        300..=399 => Error::Redirected {
             operation,
-            retry_after,
-        }
-    } else {
-        Error::Api {
+            status,
+            location: headers
+                .get(REDIRECT_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("no location")
+                .to_string(),
+        },
+        429 => Error::RateLimited {
+            operation,
+            retry_after: crate::transport::retry_after(headers),
+        },
+        _ => Error::Api {
             status,
             operation,
             errors,
-        }
+        },
     }
 }
 
+/// The console's error list, secrets redacted.
 fn details(body: ApiError) -> Vec<ApiErrorDetail> {
+    let clean = |text: Option<String>| text.map(|t| crate::redact::redact(&t).into_owned());
     body.errors
         .unwrap_or_default()
         .into_iter()
         .map(|e| ApiErrorDetail {
             code: e.code,
-            title: e.title,
-            detail: e.detail,
+            title: clean(e.title),
+            detail: clean(e.detail),
         })
         .collect()
 }
 
-/// The first characters of a body, for error messages.
+/// The first characters of a body, for error messages, secrets redacted.
 pub fn excerpt(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
+    let text = crate::redact::redact_lossy(bytes);
     let mut cut: String = text.chars().take(EXCERPT_LEN).collect();
     if text.chars().count() > EXCERPT_LEN {
         cut.push('…');
@@ -293,7 +328,17 @@ fn operation_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
 }
 
 impl fmt::Display for Error {
+    /// The message, with any secret still registered redacted (the console
+    /// text in it was redacted when the error was made).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        self.render(&mut text)?;
+        f.write_str(&crate::redact::redact(&text))
+    }
+}
+
+impl Error {
+    fn render(&self, f: &mut impl fmt::Write) -> fmt::Result {
         match self {
             Error::Api {
                 status,
@@ -313,6 +358,14 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Error::Redirected {
+                operation,
+                status,
+                location,
+            } => write!(
+                f,
+                "{operation}: the console answered {status} redirecting to {location}; redirects are not followed"
+            ),
             Error::RateLimited {
                 operation,
                 retry_after,
@@ -325,7 +378,9 @@ impl fmt::Display for Error {
                 None => write!(f, "{operation}: still rate limited after retries"),
             },
             Error::Timeout { operation } => write!(f, "{operation}: timed out"),
-            Error::Transport { operation, source } => write!(f, "{operation}: {source}"),
+            Error::Transport { operation, source } => {
+                write!(f, "{operation}: {}", with_causes(source))
+            }
             Error::Decode {
                 operation,
                 excerpt,
@@ -363,6 +418,23 @@ impl fmt::Display for Error {
             Error::Archive { path, message } => write!(f, "{}: {message}", path.display()),
         }
     }
+}
+
+/// `error` and the causes below it (`error sending request: client error
+/// (Connect): tcp connect error: Connection refused (os error 111)`),
+/// leaving out a cause whose text is already shown.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        let more = current.to_string();
+        if !more.is_empty() && !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = current.source();
+    }
+    text
 }
 
 impl std::error::Error for Error {

@@ -358,6 +358,8 @@ pub async fn collect(
         },
     };
     let requested_at = Utc::now();
+    // An answer that echoes the password must not show it in an error.
+    let _redacted = crate::redact::register(request.password.expose_secret());
     tracing::info!(agent_id = %agent_id, files = body.data.files.len(), "asking the agent for files");
     let answer = client
         .fetch_agent_files()
@@ -550,15 +552,13 @@ pub async fn threat_cloud_link(client: &Client, threat_id: &str) -> Result<Cloud
             url: url.trim().to_string(),
             file_name: data.file_name.filter(|n| !n.is_empty()),
         }),
-        None => Err(Error::Decode {
-            operation: "download_threat_from_cloud".into(),
-            excerpt: crate::error::excerpt(
-                serde_json::to_string(&answer)
-                    .unwrap_or_default()
-                    .as_bytes(),
-            ),
-            message: format!("no downloadUrl for threat {threat_id}"),
-        }),
+        None => Err(Error::decode(
+            "download_threat_from_cloud",
+            serde_json::to_string(&answer)
+                .unwrap_or_default()
+                .as_bytes(),
+            format!("no downloadUrl for threat {threat_id}"),
+        )),
     }
 }
 
@@ -742,6 +742,8 @@ async fn request_threat_file(
             ..Default::default()
         },
     };
+    // An answer that echoes the password must not show it in an error.
+    let _redacted = crate::redact::register(password.expose_secret());
     tracing::info!(threat_id = %threat_id, "asking for the threat's file");
     let answer = client.fetch_threat_file().body(body).call().await?;
     match answer.data.and_then(|d| d.affected) {

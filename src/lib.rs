@@ -36,6 +36,7 @@ mod limits;
 pub mod pagination;
 mod poll;
 pub mod quota;
+mod redact;
 mod refusal;
 mod transport;
 pub mod uploads;
@@ -63,7 +64,7 @@ pub use sentinelone_generated as raw;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_TIMEOUT,
-    ENV_API_TOKEN, ENV_CONSOLE_URL,
+    ENV_API_TOKEN, ENV_CONSOLE_URL, LINK_REDIRECTS,
 };
 pub use download::{DownloadListener, DownloadProgress, Downloaded};
 pub use error::{ApiErrorDetail, Error, OPERATION_HEADER};

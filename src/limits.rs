@@ -182,10 +182,7 @@ pub(crate) fn bytes_text(bytes: u64) -> String {
 /// `max_items` is set, more items in one of the page's arrays) have been
 /// read. A `Content-Length` above the cap fails before reading anything.
 fn limit_body(response: Response, cap: u64, max_items: Option<u64>) -> Response {
-    let mut head = http::Response::new(());
-    *head.status_mut() = response.status();
-    *head.version_mut() = response.version();
-    *head.headers_mut() = response.headers().clone();
+    let head = head_of(&response);
     let body = if response.content_length().is_some_and(|n| n > cap) {
         // Dropping the response closes the connection unread.
         drop(response);
@@ -206,6 +203,20 @@ fn limit_body(response: Response, cap: u64, max_items: Option<u64>) -> Response 
     };
     let (parts, ()) = head.into_parts();
     Response::from(http::Response::from_parts(parts, body))
+}
+
+/// The head of `response` (status, version, headers and the URL it came
+/// from), to give it another body.
+pub(crate) fn head_of(response: &Response) -> http::Response<()> {
+    use reqwest::ResponseBuilderExt;
+    let mut head = http::Response::builder()
+        .status(response.status())
+        .version(response.version())
+        .url(response.url().clone())
+        .body(())
+        .unwrap_or_default();
+    *head.headers_mut() = response.headers().clone();
+    head
 }
 
 type BodyError = Box<dyn std::error::Error + Send + Sync>;

@@ -53,11 +53,7 @@ impl CursorWalk {
         let Some(next) = next.filter(|c| !c.is_empty()) else {
             return Ok(None);
         };
-        let refused = |message: String| Error::Decode {
-            operation: operation.to_string(),
-            excerpt: next.to_string(),
-            message,
-        };
+        let refused = |message: String| Error::decode(operation, next.as_bytes(), message);
         if items == 0 {
             self.empty_in_a_row += 1;
             if self.empty_in_a_row >= MAX_EMPTY_PAGES {

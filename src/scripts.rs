@@ -339,6 +339,11 @@ pub async fn run(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult,
             ..Default::default()
         },
     };
+    // An answer that echoes the result password must not show it in an error.
+    let _redacted = script
+        .password
+        .as_ref()
+        .map(|p| crate::redact::register(p.expose_secret()));
     let answer = client.run_remote_script().body(body).call().await?;
     let data = answer.data.unwrap_or_default();
     let affected = data
@@ -360,10 +365,12 @@ pub async fn run(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult,
     if affected == 0 {
         return Ok(result);
     }
-    let parent = result.parent_task_id.clone().ok_or_else(|| Error::Decode {
-        operation: "run_remote_script".into(),
-        excerpt: String::new(),
-        message: format!("the script was sent to {affected} agents but no parentTaskId came back"),
+    let parent = result.parent_task_id.clone().ok_or_else(|| {
+        Error::decode(
+            "run_remote_script",
+            b"",
+            format!("the script was sent to {affected} agents but no parentTaskId came back"),
+        )
     })?;
     result.tasks = wait_for_tasks(client, &parent, affected, script.polling).await?;
     Ok(result)
@@ -550,11 +557,8 @@ pub async fn result_links(client: &Client, task_ids: &[String]) -> Result<Result
     let bytes = response.bytes().await.map_err(|e| {
         Error::from_raw(FETCH_FILES, progenitor_client::Error::ResponseBodyError(e))
     })?;
-    let body: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-        operation: FETCH_FILES.into(),
-        excerpt: crate::error::excerpt(&bytes),
-        message: e.to_string(),
-    })?;
+    let body: Value =
+        serde_json::from_slice(&bytes).map_err(|e| Error::decode(FETCH_FILES, &bytes, e))?;
     let mut links = ResultLinks::default();
     if let Some(data) = body.get("data") {
         collect_links(data, &mut links);

@@ -11,7 +11,7 @@ use sentinelone_generated::types::ApiError;
 use sentinelone_generated::{Transport, TransportFuture};
 use tokio::time::Instant;
 
-use crate::error::OPERATION_HEADER;
+use crate::error::{OPERATION_HEADER, REDIRECT_HEADER};
 use crate::limits::{self, Answer, CallLimits};
 use crate::quota::{Key, Limiter, Quotas};
 use crate::wait::{WaitEvent, WaitListener, WaitReason};
@@ -309,10 +309,12 @@ impl FacadeTransport {
     }
 }
 
-/// Names the operation on the response, for error reporting, and makes an
-/// error status readable as SentinelOne's error list even when the body is
-/// not one (a proxy's HTML page, an empty 503): its status then survives
-/// decoding, with the body's start as the detail.
+/// Names the operation on the response, for error reporting; marks a
+/// redirect (never followed) with where it pointed; and makes an error
+/// status readable as SentinelOne's error list even when the body is not
+/// one (a proxy's HTML page, an empty 503): its status then survives
+/// decoding, with the body's start as the detail. Secrets the console echoes
+/// in an error body are redacted before anything reads it.
 async fn finish(
     outcome: reqwest::Result<Response>,
     operation: &'static str,
@@ -322,12 +324,16 @@ async fn finish(
         .headers_mut()
         .insert(OPERATION_HEADER, HeaderValue::from_static(operation));
     let status = response.status();
+    if status.is_redirection() {
+        mark_redirect(&mut response, operation);
+        return Ok(response);
+    }
     if !(status.is_client_error() || status.is_server_error()) {
         return Ok(response);
     }
-    let mut headers = response.headers().clone();
-    let version = response.version();
+    let mut head = limits::head_of(&response);
     let body = response.bytes().await?;
+    let body = bytes::Bytes::from(crate::redact::redact_lossy(&body));
     let readable = serde_json::from_slice::<ApiError>(&body).is_ok();
     let body = if readable {
         body
@@ -335,15 +341,51 @@ async fn finish(
         let title = status.canonical_reason().unwrap_or("HTTP error");
         let detail = crate::error::excerpt(&body);
         let list = serde_json::json!({"errors": [{"title": title, "detail": detail}]});
+        let headers = head.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.remove(CONTENT_LENGTH);
         bytes::Bytes::from(list.to_string())
     };
-    let mut rebuilt = http::Response::new(body);
-    *rebuilt.status_mut() = status;
-    *rebuilt.version_mut() = version;
-    *rebuilt.headers_mut() = headers;
-    Ok(Response::from(rebuilt))
+    let (parts, ()) = head.into_parts();
+    Ok(Response::from(http::Response::from_parts(parts, body)))
+}
+
+/// Records on a redirect answer where it pointed ([`REDIRECT_HEADER`]), for
+/// the error that reports it. The client that carries the token follows no
+/// redirect, so nothing was sent there.
+fn mark_redirect(response: &mut Response, operation: &str) {
+    let target = redirect_target(response);
+    tracing::warn!(
+        target: "sentinelone::transport",
+        operation,
+        status = response.status().as_u16(),
+        location = %target,
+        "the console answered a redirect; not followed"
+    );
+    let value = HeaderValue::from_str(&target)
+        .unwrap_or_else(|_| HeaderValue::from_static("an unreadable location"));
+    response.headers_mut().insert(REDIRECT_HEADER, value);
+}
+
+/// `host[:port]` of a redirect's Location (resolved against the request
+/// URL), secrets redacted.
+fn redirect_target(response: &Response) -> String {
+    let Some(location) = response.headers().get(reqwest::header::LOCATION) else {
+        return "no location".to_string();
+    };
+    let target = location
+        .to_str()
+        .ok()
+        .and_then(|l| response.url().join(l).ok());
+    let Some(target) = target else {
+        return "an unreadable location".to_string();
+    };
+    let host = target.host_str().unwrap_or("no host");
+    let shown = match target.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    crate::redact::redact(&shown).into_owned()
 }
 
 impl Transport for FacadeTransport {

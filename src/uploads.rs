@@ -67,11 +67,7 @@ impl Client {
             operation: operation.to_string(),
             source: e.without_url(),
         })?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-            operation: operation.to_string(),
-            excerpt: crate::error::excerpt(&bytes),
-            message: e.to_string(),
-        })
+        serde_json::from_slice(&bytes).map_err(|e| Error::decode(operation, &bytes, e))
     }
 
     /// Imports exclusions from a CSV file (`POST /exclusions/import`).

@@ -20,6 +20,7 @@ mod generated_client;
 mod hostile_files;
 mod hostile_input;
 mod hostile_limits;
+mod hostile_secrets;
 mod limiter;
 mod operation_table;
 mod pagination;

@@ -379,16 +379,7 @@ async fn body_bytes(spec: &OperationSpec, response: reqwest::Response) -> Result
 fn decode(spec: &OperationSpec, bytes: &[u8]) -> Result<Value, Error> {
     let decoded =
         raw::decode_typed(spec.id, bytes).unwrap_or_else(|| serde_json::from_slice(bytes));
-    decoded.map_err(|e| Error::Decode {
-        operation: spec.id.to_string(),
-        excerpt: excerpt(bytes),
-        message: e.to_string(),
-    })
-}
-
-/// The start of a body, for a decode error.
-fn excerpt(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).chars().take(200).collect()
+    decoded.map_err(|e| Error::decode(spec.id, bytes, e))
 }
 
 /// `--all`: every page, following `pagination.nextCursor`, each item

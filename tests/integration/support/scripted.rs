@@ -67,11 +67,18 @@ pub fn delayed(delay: Duration, r: Reply) -> Reply {
 pub struct Scripted {
     pub url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
+    script: Arc<Mutex<VecDeque<Reply>>>,
 }
 
 impl Scripted {
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
+    }
+
+    /// Adds `answer` at the end of the script, e.g. once another server's
+    /// URL it names is known.
+    pub fn push(&self, answer: Reply) {
+        self.script.lock().unwrap().push_back(answer);
     }
 }
 
@@ -80,7 +87,7 @@ pub async fn scripted_server(script: Vec<Reply>) -> Scripted {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let script = Arc::new(Mutex::new(VecDeque::from(script)));
-    let record = seen.clone();
+    let (record, answers) = (seen.clone(), script.clone());
     tokio::spawn(async move {
         loop {
             let Ok((mut socket, _)) = listener.accept().await else {
@@ -148,7 +155,11 @@ pub async fn scripted_server(script: Vec<Reply>) -> Scripted {
             });
         }
     });
-    Scripted { url, seen }
+    Scripted {
+        url,
+        seen,
+        script: answers,
+    }
 }
 
 // ---------------------------------------------------------------------------
