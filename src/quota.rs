@@ -131,7 +131,7 @@ pub const API_PREFIX: &str = "/web/api/v2.1";
 
 /// How a request path is named in waits and logs: below the API prefix,
 /// without the leading slash (`agents`, `dv/init-query`).
-pub fn endpoint_label(path: &str) -> String {
+pub(crate) fn endpoint_label(path: &str) -> String {
     path.strip_prefix(API_PREFIX)
         .unwrap_or(path)
         .trim_start_matches('/')
@@ -194,7 +194,7 @@ impl Quotas {
 
     /// The rule for a request: its documented quota, or the default one
     /// (labelled with the request path).
-    pub fn rule_for(&self, method: &str, path: &str) -> Option<Rule> {
+    pub(crate) fn rule_for(&self, method: &str, path: &str) -> Option<Rule> {
         let relative = path.strip_prefix(API_PREFIX).unwrap_or(path);
         if let Some(q) = self
             .rules
@@ -215,40 +215,35 @@ impl Quotas {
             bucket: format!("{} {}", method.to_ascii_uppercase(), relative),
         })
     }
-
-    /// The period to wait after a 429 without Retry-After, if a quota applies.
-    pub fn period_for(&self, method: &str, path: &str) -> Option<Duration> {
-        self.rule_for(method, path).map(|r| r.period)
-    }
 }
 
 /// The quota one request falls under.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
+pub(crate) struct Rule {
     /// Who it is counted against.
-    pub scope: Scope,
+    pub(crate) scope: Scope,
     /// One request per this period.
-    pub period: Duration,
+    pub(crate) period: Duration,
     /// Short name for waits and logs.
-    pub label: String,
+    pub(crate) label: String,
     /// What requests share the allowance (method and path template).
-    pub bucket: String,
+    pub(crate) bucket: String,
 }
 
 /// What one allowance is keyed by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Key {
+pub(crate) struct Key {
     /// Console origin.
-    pub console: String,
+    pub(crate) console: String,
     /// Fingerprint of the token for [`Scope::Token`] rules; never the token.
-    pub token: Option<u64>,
+    pub(crate) token: Option<u64>,
     /// Method and path template.
-    pub bucket: String,
+    pub(crate) bucket: String,
 }
 
 impl Key {
     /// The key of `rule` for a console and token fingerprint.
-    pub fn new(rule: &Rule, console: &str, token_fingerprint: u64) -> Self {
+    pub(crate) fn new(rule: &Rule, console: &str, token_fingerprint: u64) -> Self {
         Key {
             console: console.to_string(),
             token: (rule.scope == Scope::Token).then_some(token_fingerprint),
@@ -257,7 +252,10 @@ impl Key {
     }
 }
 
-/// Hands out request slots: one per period per key, in order of asking.
+/// Hands out request slots: one per period per endpoint (per token, or per
+/// console for the per-IP quotas), in order of asking. Share one between
+/// clients with [`crate::ClientBuilder::limiter`]; by default every client
+/// uses [`Limiter::global`].
 #[derive(Debug, Default)]
 pub struct Limiter {
     next_free: Mutex<HashMap<Key, Instant>>,
@@ -278,7 +276,7 @@ impl Limiter {
 
     /// Reserves the next slot for `key` and returns when it starts (now, if
     /// the key is free). The caller waits until then.
-    pub fn reserve(&self, key: &Key, period: Duration) -> Instant {
+    pub(crate) fn reserve(&self, key: &Key, period: Duration) -> Instant {
         let now = Instant::now();
         let spacing = period.mul_f64(1.0 + SAFETY_MARGIN);
         let mut map = self.next_free.lock().expect("limiter lock");
@@ -289,7 +287,7 @@ impl Limiter {
 
     /// Keeps `key` closed until at least `until` (after a 429), so other
     /// tasks do not hit the endpoint while it is throttled.
-    pub fn block_until(&self, key: &Key, until: Instant) {
+    pub(crate) fn block_until(&self, key: &Key, until: Instant) {
         let mut map = self.next_free.lock().expect("limiter lock");
         let entry = map.entry(key.clone()).or_insert(until);
         if *entry < until {
@@ -322,6 +320,433 @@ mod tests {
                 .with_default_period(None)
                 .rule_for("GET", "/web/api/v2.1/agents")
                 .is_none()
+        );
+    }
+
+    // The table and the limiter, on tokio's paused clock (moved from the
+    // integration tests when `Key`, `Rule` and the limiter's slots stopped
+    // being public): every documented quota (its period, scope and label,
+    // and that successive slots of one key are `period * (1 +
+    // SAFETY_MARGIN)` apart); per-token rules are not shared between tokens
+    // while per-console rules are; two tasks sharing a key are spaced by
+    // one period; `block_until` pushes the next slot out (and never pulls
+    // it in); templated paths and default rules; `with_rule` and
+    // `with_default_period`.
+
+    const CONSOLE: &str = "https://usea1.sentinelone.net";
+    const OTHER_CONSOLE: &str = "https://euce1.sentinelone.net";
+    /// Two token fingerprints.
+    const TOKEN_A: u64 = 0xA;
+    const TOKEN_B: u64 = 0xB;
+
+    /// The documented limits, written out independently of `QUOTAS`:
+    /// (method, a concrete path below the API prefix, period, scope, label).
+    const DOCUMENTED: &[(&str, &str, u64, Scope, &str)] = &[
+        (
+            "POST",
+            "/dv/init-query",
+            60_000,
+            Scope::Token,
+            "dv/init-query",
+        ),
+        (
+            "GET",
+            "/dv/query-status",
+            1_000,
+            Scope::Token,
+            "dv/query-status",
+        ),
+        (
+            "GET",
+            "/update/agent/download/225494730938493804",
+            30_000,
+            Scope::Token,
+            "update/agent/download",
+        ),
+        (
+            "GET",
+            "/update/agent/download/225494730938493804/9",
+            30_000,
+            Scope::Token,
+            "update/agent/download",
+        ),
+        ("POST", "/users/login", 1_000, Scope::Console, "users/login"),
+        (
+            "GET",
+            "/system/status",
+            1_000,
+            Scope::Console,
+            "system/status",
+        ),
+        (
+            "GET",
+            "/system/status/cache",
+            1_000,
+            Scope::Console,
+            "system/status/cache",
+        ),
+        (
+            "GET",
+            "/system/status/db",
+            1_000,
+            Scope::Console,
+            "system/status/db",
+        ),
+    ];
+
+    fn spacing(period: Duration) -> Duration {
+        period.mul_f64(1.0 + SAFETY_MARGIN)
+    }
+
+    fn rule(method: &str, relative: &str) -> Rule {
+        Quotas::default()
+            .rule_for(method, &format!("{API_PREFIX}{relative}"))
+            .unwrap_or_else(|| panic!("a rule for {method} {relative}"))
+    }
+
+    /// Replaces every `{param}` segment of a quota path with a value.
+    fn concrete(template: &str) -> String {
+        template
+            .split('/')
+            .map(|s| if s.starts_with('{') { "42" } else { s })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    #[test]
+    fn the_table_holds_exactly_the_documented_limits() {
+        assert_eq!(QUOTAS.len(), DOCUMENTED.len(), "{QUOTAS:#?}");
+        for &(method, path, period_ms, scope, label) in DOCUMENTED {
+            let r = rule(method, path);
+            assert_eq!(
+                r.period,
+                Duration::from_millis(period_ms),
+                "{method} {path}"
+            );
+            assert_eq!(r.scope, scope, "{method} {path}");
+            assert_eq!(r.label, label, "{method} {path}");
+        }
+        // update/agent/download is documented as 2 per minute.
+        assert_eq!(
+            rule("GET", "/update/agent/download/1/2").period * 2,
+            Duration::from_secs(60)
+        );
+        // The safety margin is small and positive.
+        const { assert!(SAFETY_MARGIN > 0.0 && SAFETY_MARGIN <= 0.1) };
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_quota_spaces_successive_slots_of_one_key() {
+        let limiter = Limiter::new();
+        let t0 = Instant::now();
+        for q in QUOTAS {
+            let r = rule(q.method, &concrete(q.path));
+            assert_eq!(r.period, q.period, "{q:?}");
+            assert_eq!(r.scope, q.scope, "{q:?}");
+            assert_eq!(r.label, q.label, "{q:?}");
+            let key = Key::new(&r, CONSOLE, TOKEN_A);
+            let slots: Vec<Instant> = (0..4).map(|_| limiter.reserve(&key, r.period)).collect();
+            assert_eq!(slots[0], t0, "a fresh key is free now: {q:?}");
+            for pair in slots.windows(2) {
+                assert_eq!(pair[1] - pair[0], spacing(q.period), "{q:?}");
+            }
+        }
+        // The spacings in seconds, as documented plus 5 %.
+        let secs = |m: &str, p: &str| spacing(rule(m, p).period).as_secs_f64();
+        assert!((secs("POST", "/dv/init-query") - 63.0).abs() < 1e-9);
+        assert!((secs("GET", "/dv/query-status") - 1.05).abs() < 1e-9);
+        assert!((secs("GET", "/update/agent/download/1") - 31.5).abs() < 1e-9);
+        assert!((secs("POST", "/users/login") - 1.05).abs() < 1e-9);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn per_token_rules_are_not_shared_between_tokens() {
+        let limiter = Limiter::new();
+        for q in QUOTAS.iter().filter(|q| q.scope == Scope::Token) {
+            let r = rule(q.method, &concrete(q.path));
+            let a = Key::new(&r, CONSOLE, TOKEN_A);
+            let b = Key::new(&r, CONSOLE, TOKEN_B);
+            assert_ne!(a, b, "{q:?}");
+            assert_eq!(a.token, Some(TOKEN_A));
+            let now = Instant::now();
+            assert_eq!(limiter.reserve(&a, r.period), now, "{q:?}");
+            assert_eq!(
+                limiter.reserve(&b, r.period),
+                now,
+                "token B waits for A: {q:?}"
+            );
+            assert_eq!(limiter.reserve(&a, r.period), now + spacing(r.period));
+            assert_eq!(limiter.reserve(&b, r.period), now + spacing(r.period));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn per_console_rules_are_shared_between_tokens_but_not_consoles() {
+        let limiter = Limiter::new();
+        let console_rules: Vec<&Quota> = QUOTAS
+            .iter()
+            .filter(|q| q.scope == Scope::Console)
+            .collect();
+        assert_eq!(
+            console_rules.len(),
+            4,
+            "users/login and system/status(/cache,/db)"
+        );
+        for q in console_rules {
+            let r = rule(q.method, &concrete(q.path));
+            let a = Key::new(&r, CONSOLE, TOKEN_A);
+            let b = Key::new(&r, CONSOLE, TOKEN_B);
+            let elsewhere = Key::new(&r, OTHER_CONSOLE, TOKEN_A);
+            assert_eq!(a, b, "{q:?}");
+            assert_eq!(a.token, None, "a console key carries no token");
+            let now = Instant::now();
+            assert_eq!(limiter.reserve(&a, r.period), now, "{q:?}");
+            assert_eq!(
+                limiter.reserve(&b, r.period),
+                now + spacing(r.period),
+                "token B shares the console's allowance: {q:?}"
+            );
+            assert_eq!(limiter.reserve(&elsewhere, r.period), now, "{q:?}");
+        }
+    }
+
+    #[test]
+    fn distinct_endpoints_and_path_values_map_to_the_right_buckets() {
+        let q = Quotas::default();
+        let dl = |p: &str| {
+            q.rule_for("GET", &format!("{API_PREFIX}/update/agent/download/{p}"))
+                .unwrap()
+        };
+        // Different ids of one template share the bucket.
+        assert_eq!(dl("1/2").bucket, dl("3/4").bucket);
+        assert_eq!(dl("1").bucket, dl("5").bucket);
+        // The status endpoints are three separate allowances.
+        let status = rule("GET", "/system/status");
+        let cache = rule("GET", "/system/status/cache");
+        let db = rule("GET", "/system/status/db");
+        assert_ne!(status.bucket, cache.bucket);
+        assert_ne!(cache.bucket, db.bucket);
+        // Default rules are per endpoint.
+        assert_ne!(
+            rule("GET", "/agents").bucket,
+            rule("GET", "/threats").bucket
+        );
+        assert_ne!(
+            rule("GET", "/agents").bucket,
+            rule("POST", "/agents").bucket
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_tasks_sharing_a_key_are_spaced_by_one_period() {
+        let limiter = Limiter::new();
+        let r = rule("GET", "/dv/query-status");
+        let key = Key::new(&r, CONSOLE, TOKEN_A);
+        let start = Instant::now();
+        let task = |limiter: Arc<Limiter>, key: Key, period: Duration| {
+            tokio::spawn(async move {
+                let slot = limiter.reserve(&key, period);
+                tokio::time::sleep_until(slot).await;
+                Instant::now()
+            })
+        };
+        let first = task(limiter.clone(), key.clone(), r.period);
+        let second = task(limiter.clone(), key.clone(), r.period);
+        let (a, b) = (first.await.unwrap(), second.await.unwrap());
+        let (early, late) = if a <= b { (a, b) } else { (b, a) };
+        assert_eq!(early, start, "the first task goes at once");
+        let gap = late - early;
+        assert!(
+            gap >= spacing(r.period) && gap <= spacing(r.period) + Duration::from_millis(2),
+            "gap {gap:?}, expected {:?}",
+            spacing(r.period)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn block_until_pushes_the_next_slot_out_and_never_in() {
+        let limiter = Limiter::new();
+        let r = rule("GET", "/dv/query-status");
+        let key = Key::new(&r, CONSOLE, TOKEN_A);
+        let t0 = Instant::now();
+        assert_eq!(limiter.reserve(&key, r.period), t0);
+        limiter.block_until(&key, t0 + Duration::from_secs(10));
+        // An earlier block does not pull the slot back in.
+        limiter.block_until(&key, t0 + Duration::from_secs(5));
+        let after_block = limiter.reserve(&key, r.period);
+        assert_eq!(after_block, t0 + Duration::from_secs(10));
+        assert_eq!(
+            limiter.reserve(&key, r.period),
+            t0 + Duration::from_secs(10) + spacing(r.period)
+        );
+
+        // A block on a key never used holds it closed too.
+        let fresh = Key::new(&r, CONSOLE, TOKEN_B);
+        limiter.block_until(&fresh, t0 + Duration::from_secs(3));
+        assert_eq!(
+            limiter.reserve(&fresh, r.period),
+            t0 + Duration::from_secs(3)
+        );
+
+        // A block in the past changes nothing; a key whose time has passed is free.
+        tokio::time::advance(Duration::from_secs(60)).await;
+        let now = Instant::now();
+        limiter.block_until(&fresh, t0);
+        assert_eq!(limiter.reserve(&fresh, r.period), now);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_free_key_is_free_now_not_at_its_old_slot() {
+        let limiter = Limiter::new();
+        let r = rule("POST", "/dv/init-query");
+        let key = Key::new(&r, CONSOLE, TOKEN_A);
+        let t0 = Instant::now();
+        assert_eq!(limiter.reserve(&key, r.period), t0);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(limiter.reserve(&key, r.period), t0 + spacing(r.period));
+        tokio::time::advance(Duration::from_secs(300)).await;
+        let now = Instant::now();
+        assert_eq!(limiter.reserve(&key, r.period), now);
+        assert_eq!(limiter.reserve(&key, r.period), now + spacing(r.period));
+    }
+
+    #[test]
+    fn templated_paths_match_by_segment() {
+        let q = Quotas::default();
+        let get = |p: &str| q.rule_for("GET", p);
+        let dl = get("/web/api/v2.1/update/agent/download/1/2").unwrap();
+        assert_eq!(dl.period, Duration::from_secs(30));
+        assert_eq!(dl.label, "update/agent/download");
+        assert_eq!(
+            dl.bucket,
+            "GET /update/agent/download/{site_id}/{package_id}"
+        );
+        let dl1 = get("/web/api/v2.1/update/agent/download/1").unwrap();
+        assert_eq!(dl1.bucket, "GET /update/agent/download/{package_id}");
+        // One segment too many: no documented rule, the default one.
+        let deeper = get("/web/api/v2.1/update/agent/download/1/2/3").unwrap();
+        assert_eq!(deeper.period, DEFAULT_PERIOD);
+        assert_eq!(deeper.label, "update/agent/download/1/2/3");
+        // A literal segment must match exactly.
+        assert_eq!(
+            get("/web/api/v2.1/dv/query-statuses").unwrap().period,
+            DEFAULT_PERIOD
+        );
+        assert_eq!(
+            get("/web/api/v2.1/dv/query-status/").unwrap().period,
+            DEFAULT_PERIOD
+        );
+        // Methods count, case-insensitively.
+        assert_eq!(
+            q.rule_for("get", "/web/api/v2.1/dv/query-status")
+                .unwrap()
+                .period,
+            Duration::from_secs(1)
+        );
+        let wrong_method = q.rule_for("GET", "/web/api/v2.1/dv/init-query").unwrap();
+        assert_eq!(wrong_method.period, DEFAULT_PERIOD);
+        assert_eq!(wrong_method.bucket, "GET /dv/init-query");
+        assert_eq!(
+            q.rule_for("POST", "/web/api/v2.1/dv/init-query")
+                .map(|r| r.period),
+            Some(Duration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn default_rules_are_labelled_with_the_path() {
+        let q = Quotas::default();
+        let agents = q.rule_for("GET", "/web/api/v2.1/agents").unwrap();
+        assert_eq!(
+            agents,
+            Rule {
+                scope: Scope::Token,
+                period: DEFAULT_PERIOD,
+                label: "agents".into(),
+                bucket: "GET /agents".into(),
+            }
+        );
+        assert_eq!(DEFAULT_PERIOD, Duration::from_millis(100));
+        let post = q
+            .rule_for("post", "/web/api/v2.1/agents/actions/connect")
+            .unwrap();
+        assert_eq!(post.label, "agents/actions/connect");
+        assert_eq!(post.bucket, "POST /agents/actions/connect");
+
+        let unlimited = Quotas::default().with_default_period(None);
+        assert_eq!(unlimited.rule_for("GET", "/web/api/v2.1/agents"), None);
+        assert_eq!(
+            unlimited
+                .rule_for("GET", "/web/api/v2.1/agents")
+                .map(|r| r.period),
+            None
+        );
+        // The documented rules stay.
+        assert_eq!(
+            unlimited
+                .rule_for("POST", "/web/api/v2.1/dv/init-query")
+                .unwrap()
+                .period,
+            Duration::from_secs(60)
+        );
+        let slower = Quotas::default().with_default_period(Some(Duration::from_secs(2)));
+        assert_eq!(
+            slower
+                .rule_for("GET", "/web/api/v2.1/agents")
+                .map(|r| r.period),
+            Some(Duration::from_secs(2))
+        );
+    }
+
+    #[test]
+    fn with_rule_replaces_a_rule_and_adds_new_ones() {
+        let replaced = Quotas::default().with_rule(Quota {
+            method: "GET",
+            path: "/dv/query-status",
+            scope: Scope::Console,
+            period: Duration::from_secs(5),
+            label: "dv/status-slow",
+        });
+        let r = replaced
+            .rule_for("GET", "/web/api/v2.1/dv/query-status")
+            .unwrap();
+        assert_eq!(r.period, Duration::from_secs(5));
+        assert_eq!(r.scope, Scope::Console);
+        assert_eq!(r.label, "dv/status-slow");
+        // Other rules are untouched.
+        assert_eq!(
+            replaced
+                .rule_for("POST", "/web/api/v2.1/dv/init-query")
+                .unwrap()
+                .period,
+            Duration::from_secs(60)
+        );
+
+        let added = Quotas::default().with_rule(Quota {
+            method: "GET",
+            path: "/agents",
+            scope: Scope::Token,
+            period: Duration::from_secs(7),
+            label: "agents-custom",
+        });
+        let r = added.rule_for("GET", "/web/api/v2.1/agents").unwrap();
+        assert_eq!(r.period, Duration::from_secs(7));
+        assert_eq!(r.label, "agents-custom");
+
+        // Replacing twice keeps one rule: the last.
+        let twice = replaced.with_rule(Quota {
+            method: "GET",
+            path: "/dv/query-status",
+            scope: Scope::Token,
+            period: Duration::from_secs(2),
+            label: "dv/status-2",
+        });
+        let r = twice
+            .rule_for("GET", "/web/api/v2.1/dv/query-status")
+            .unwrap();
+        assert_eq!(
+            (r.period, r.label.as_str()),
+            (Duration::from_secs(2), "dv/status-2")
         );
     }
 }

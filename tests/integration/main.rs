@@ -21,7 +21,6 @@ mod hostile_files;
 mod hostile_input;
 mod hostile_limits;
 mod hostile_secrets;
-mod limiter;
 mod operation_table;
 mod pagination;
 mod reliability;
