@@ -184,7 +184,7 @@ pub async fn move_to_group(
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| Error::from_raw(OPERATION, progenitor_client::Error::ResponseBodyError(e)))?;
+        .map_err(|e| Error::transport(OPERATION, e))?;
     let moved = serde_json::from_slice::<Value>(&bytes)
         .ok()
         .and_then(|v| v.pointer("/data/agentsMoved").and_then(Value::as_i64));

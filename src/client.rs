@@ -45,6 +45,14 @@ pub const ENV_API_TOKEN: &str = "S1_API_TOKEN";
 /// # Ok(())
 /// # }
 /// ```
+///
+/// `?` converts a generated call's error into [`Error`], naming the
+/// operation (`.call()` does too, and also when no answer came). The
+/// client's transport reads an error answer itself, once (secrets
+/// redacted), and hands the raw client a failure carrying the result: the
+/// raw `progenitor_client::Error` of an error answer is a
+/// `CommunicationError`, not an `ErrorResponse`; convert it to read its
+/// status and SentinelOne's error list.
 #[derive(Clone)]
 pub struct Client {
     raw: sentinelone_generated::Client,
@@ -124,17 +132,12 @@ impl Client {
         operation: &'static str,
         answer: Answer,
     ) -> Result<reqwest::Response, Error> {
-        let response = self
-            .transport
+        // The transport answers a success, or fails with what went wrong:
+        // an error answer is read there, once.
+        self.transport
             .send(&self.http, request, operation, answer)
             .await
-            .map_err(|e| {
-                Error::from_raw(operation, progenitor_client::Error::CommunicationError(e))
-            })?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(crate::error::from_error_response(operation, response).await)
+            .map_err(|e| Error::transport(operation, e))
     }
 
     /// A request builder for `method` on `path` below the console URL (for

@@ -93,11 +93,16 @@ pub(crate) async fn link(
         .timeout(client.download_timeout())
         .send()
         .await
-        .map_err(|e| Error::from_raw(operation, progenitor_client::Error::CommunicationError(e)))?;
+        .map_err(|e| Error::transport(operation, e))?;
     if !response.status().is_success() {
-        return Err(Error::from_raw(
+        let status = response.status().as_u16();
+        let url = response.url();
+        return Err(crate::error::answered(
             operation,
-            progenitor_client::Error::UnexpectedResponse(response),
+            status,
+            response.headers(),
+            Some(url),
+            Vec::new(),
         ));
     }
     save(client, response, operation, dest, overwrite).await
@@ -185,9 +190,7 @@ pub(crate) async fn save(
     let listener = client.download_listener();
     let mut body = response.bytes_stream();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            Error::from_raw(operation, progenitor_client::Error::ResponseBodyError(e))
-        })?;
+        let chunk = chunk.map_err(|e| Error::transport(operation, e))?;
         file.write_all(&chunk)
             .await
             .map_err(|e| Error::io(temp.path(), e))?;

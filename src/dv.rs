@@ -1156,7 +1156,7 @@ impl<P: Operation + Clone> Operation for RetryConflict<P> {
         let mut pause = CONFLICT_PAUSE;
         for _ in 0..CONFLICT_RETRIES {
             match self.0.clone().send_operation().await {
-                Err(e) if e.status() == Some(reqwest::StatusCode::CONFLICT) => {
+                Err(e) if crate::error::raw_status(&e) == Some(409) => {
                     debug!(
                         operation = P::OPERATION_ID,
                         pause_ms = pause.as_millis() as u64,

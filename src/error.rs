@@ -4,15 +4,11 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use reqwest::header::HeaderMap;
 use sentinelone_generated::types::ApiError;
 
-/// Header the transport adds to every response, naming its operation, so
-/// errors converted from the raw client can say which call failed.
-pub const OPERATION_HEADER: &str = "x-sentinelone-operation";
-
-/// Header the transport adds to a redirect (3xx) answer, naming where it
-/// pointed (`host[:port]`, secrets redacted); the redirect is not followed.
-pub(crate) const REDIRECT_HEADER: &str = "x-sentinelone-redirect";
+use crate::failure::{Failure, Kind, OperationName};
+use crate::limits::LimitError;
 
 /// Longest body excerpt a decode error carries.
 const EXCERPT_LEN: usize = 300;
@@ -187,34 +183,100 @@ impl Error {
         }
     }
 
+    /// An [`Error::Timeout`] of `operation`.
+    pub fn timeout(operation: &str) -> Self {
+        Error::Timeout {
+            operation: operation.to_string(),
+        }
+    }
+
+    /// An [`Error::Api`]: `operation` answered `status` with `errors`
+    /// (console text: redact it first, as [`Error::from_raw`] does).
+    pub fn api(operation: &str, status: u16, errors: Vec<ApiErrorDetail>) -> Self {
+        Error::Api {
+            status,
+            operation: operation.to_string(),
+            errors,
+        }
+    }
+
+    /// The error for a `reqwest` error of `operation`: connecting, sending,
+    /// or reading an answer's body (of a response from
+    /// [`crate::Client::execute`] or a generated operation) failed. What the
+    /// client's transport decided travels inside it and comes back as
+    /// itself (the request refused, the call deadline, the body cap, an
+    /// error answer, a redirect); a timeout is an [`Error::Timeout`];
+    /// anything else an [`Error::Transport`].
+    pub fn transport(operation: &str, error: reqwest::Error) -> Self {
+        if let Some(failure) = Failure::find(&error) {
+            return Error::from_failure(operation, failure);
+        }
+        if error.is_timeout() {
+            return Error::timeout(operation);
+        }
+        Error::Transport {
+            operation: operation.to_string(),
+            source: error.without_url(),
+        }
+    }
+
+    /// The error a failure of the transport stands for.
+    fn from_failure(operation: &str, failure: &Failure) -> Self {
+        match &failure.kind {
+            Kind::Refused { reason } => Error::invalid(reason.clone()),
+            Kind::Deadline { .. } => Error::timeout(operation),
+            Kind::Limit(LimitError::TooLarge { cap }) => Error::ResponseTooLarge {
+                operation: operation.to_string(),
+                limit: *cap,
+            },
+            Kind::Limit(limit @ LimitError::TooManyItems { .. }) => {
+                Error::decode(operation, b"", limit)
+            }
+            Kind::Redirected { status, location } => Error::Redirected {
+                operation: operation.to_string(),
+                status: *status,
+                location: location.clone(),
+            },
+            Kind::Answered {
+                status: 429,
+                retry_after,
+                ..
+            } => Error::RateLimited {
+                operation: operation.to_string(),
+                retry_after: *retry_after,
+            },
+            Kind::Answered { status, errors, .. } => Error::api(operation, *status, errors.clone()),
+        }
+    }
+
     /// Converts a raw client error of `operation`.
     pub fn from_raw(operation: &str, error: progenitor_client::Error<ApiError>) -> Self {
         use progenitor_client::Error as Raw;
-        let operation = operation.to_string();
         match error {
+            // Through the client's transport, error answers and redirects
+            // arrive as failures (below); these come from a raw client with
+            // another transport.
             Raw::ErrorResponse(value) => {
                 let status = value.status().as_u16();
                 let headers = value.headers().clone();
-                answered(operation, status, &headers, details(value.into_inner()))
+                answered(
+                    operation,
+                    status,
+                    &headers,
+                    None,
+                    details(value.into_inner()),
+                )
             }
             Raw::UnexpectedResponse(response) => answered(
                 operation,
                 response.status().as_u16(),
                 response.headers(),
+                Some(response.url()),
                 Vec::new(),
             ),
-            Raw::InvalidResponsePayload(bytes, e) => Error::decode(&operation, &bytes, e),
+            Raw::InvalidResponsePayload(bytes, e) => Error::decode(operation, &bytes, e),
             Raw::CommunicationError(e) | Raw::ResponseBodyError(e) | Raw::InvalidUpgrade(e) => {
-                if let Some(limit) = crate::limits::limit_error(&e) {
-                    from_limit(operation, limit)
-                } else if e.is_timeout() {
-                    Error::Timeout { operation }
-                } else {
-                    Error::Transport {
-                        operation,
-                        source: e.without_url(),
-                    }
-                }
+                Error::transport(operation, e)
             }
             Raw::InvalidRequest(message) | Raw::Custom(message) => Error::InvalidInput {
                 message: format!("{operation}: {message}"),
@@ -223,63 +285,86 @@ impl Error {
     }
 }
 
-/// The error for an answer of `operation` that ran into `limit`.
-fn from_limit(operation: String, limit: &crate::limits::LimitError) -> Error {
-    match limit {
-        crate::limits::LimitError::TooLarge { cap } => Error::ResponseTooLarge {
-            operation,
-            limit: *cap,
-        },
-        crate::limits::LimitError::TooManyItems { .. } => Error::decode(&operation, b"", limit),
+/// The HTTP status of a raw client error, without converting it: the
+/// answer progenitor decoded, or the one the client's transport read (an
+/// error answer or a redirect reaches progenitor as a failure, not as a
+/// response).
+pub(crate) fn raw_status(error: &progenitor_client::Error<ApiError>) -> Option<u16> {
+    use progenitor_client::Error as Raw;
+    if let Raw::CommunicationError(e) | Raw::ResponseBodyError(e) | Raw::InvalidUpgrade(e) = error {
+        match Failure::find(e).map(|f| &f.kind) {
+            Some(Kind::Answered { status, .. } | Kind::Redirected { status, .. }) => {
+                return Some(*status);
+            }
+            _ => {}
+        }
     }
+    error.status().map(|s| s.as_u16())
 }
 
-/// The error for a non-success `response` of `operation` sent by hand
-/// (through `Client::execute`): its status and SentinelOne's error list
-/// when the body carries one.
-pub(crate) async fn from_error_response(operation: &str, response: reqwest::Response) -> Error {
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let errors = match response.bytes().await {
-        Ok(bytes) => serde_json::from_slice::<ApiError>(&bytes)
-            .map(details)
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
-    answered(operation.to_string(), status, &headers, errors)
-}
-
-/// The error for a console answer that is not a success: a refused
-/// redirect, still throttled, or the console's error list; or the request
-/// the transport refused to send (see `crate::refusal`).
-fn answered(
-    operation: String,
+/// The error for a console answer of `operation` that is not a success
+/// and did not come through the client's transport (a raw client's, a
+/// download link's): a redirect, still throttled, or the console's error
+/// list. `url` is the answer's, to resolve a relative redirect.
+pub(crate) fn answered(
+    operation: &str,
     status: u16,
-    headers: &reqwest::header::HeaderMap,
+    headers: &HeaderMap,
+    url: Option<&url::Url>,
     errors: Vec<ApiErrorDetail>,
 ) -> Error {
-    if let Some(refused) = crate::refusal::error(headers) {
-        return refused;
-    }
     match status {
         300..=399 => Error::Redirected {
-            operation,
+            operation: operation.to_string(),
             status,
-            location: headers
-                .get(REDIRECT_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("no location")
-                .to_string(),
+            location: match url {
+                Some(url) => redirect_target(headers, url),
+                None => "an unreadable location".to_string(),
+            },
         },
         429 => Error::RateLimited {
-            operation,
+            operation: operation.to_string(),
             retry_after: crate::transport::retry_after(headers),
         },
-        _ => Error::Api {
-            status,
-            operation,
-            errors,
-        },
+        _ => Error::api(operation, status, errors),
+    }
+}
+
+/// `host[:port]` of a redirect's Location (resolved against `url`, the
+/// answer's), secrets redacted; a note when there is none.
+pub(crate) fn redirect_target(headers: &HeaderMap, url: &url::Url) -> String {
+    let Some(location) = headers.get(reqwest::header::LOCATION) else {
+        return "no location".to_string();
+    };
+    let target = location.to_str().ok().and_then(|l| url.join(l).ok());
+    let Some(target) = target else {
+        return "an unreadable location".to_string();
+    };
+    let host = target.host_str().unwrap_or("no host");
+    let shown = match target.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    crate::redact::redact(&shown).into_owned()
+}
+
+/// The details of an error answer with `status` and `body`, parsed once:
+/// SentinelOne's error list when the body is one, else the status's reason
+/// with the body's start (a gateway's HTML page, an empty 503). Secrets
+/// redacted.
+pub(crate) fn error_list(status: reqwest::StatusCode, body: &[u8]) -> Vec<ApiErrorDetail> {
+    match serde_json::from_slice::<ApiError>(body) {
+        Ok(list) => details(list),
+        Err(_) => vec![ApiErrorDetail {
+            code: None,
+            title: Some(
+                status
+                    .canonical_reason()
+                    .unwrap_or("HTTP error")
+                    .to_string(),
+            ),
+            detail: Some(excerpt(body)),
+        }],
     }
 }
 
@@ -308,23 +393,24 @@ pub fn excerpt(bytes: &[u8]) -> String {
 }
 
 impl From<progenitor_client::Error<ApiError>> for Error {
-    /// Converts a raw client error; the operation comes from the header the
-    /// transport sets on responses (`unknown` when there was no response).
+    /// Converts a raw client error, naming the operation when the client's
+    /// transport handled it: a failure it carries knows it, and so does an
+    /// answer it passed on (named in the response's extensions). `unknown` otherwise (a connection that failed, a body
+    /// that did not decode: `.call()` names those).
     fn from(error: progenitor_client::Error<ApiError>) -> Self {
+        use progenitor_client::Error as Raw;
         let operation = match &error {
-            progenitor_client::Error::ErrorResponse(v) => operation_of(v.headers()),
-            progenitor_client::Error::UnexpectedResponse(r) => operation_of(r.headers()),
+            Raw::UnexpectedResponse(r) => r
+                .extensions()
+                .get::<OperationName>()
+                .map(|name| name.0.to_string()),
+            Raw::CommunicationError(e) | Raw::ResponseBodyError(e) | Raw::InvalidUpgrade(e) => {
+                Failure::find(e).map(|f| f.operation.clone())
+            }
             _ => None,
         };
         Error::from_raw(operation.as_deref().unwrap_or("unknown"), error)
     }
-}
-
-fn operation_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    headers
-        .get(OPERATION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
 }
 
 impl fmt::Display for Error {

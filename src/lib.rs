@@ -32,12 +32,13 @@ mod client;
 mod download;
 mod error;
 mod extract;
+mod failure;
 mod limits;
 pub mod pagination;
 mod poll;
 pub mod quota;
 mod redact;
-mod refusal;
+mod retry;
 mod transport;
 pub mod uploads;
 mod validate;
@@ -67,7 +68,7 @@ pub use client::{
     ENV_API_TOKEN, ENV_CONSOLE_URL, LINK_REDIRECTS,
 };
 pub use download::{DownloadListener, DownloadProgress, Downloaded};
-pub use error::{ApiErrorDetail, Error, OPERATION_HEADER};
+pub use error::{ApiErrorDetail, Error};
 pub use limits::{DEFAULT_CALL_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_READ_IDLE_TIMEOUT};
 pub use poll::Polling;
 pub use sentinelone_generated::CsvList;

@@ -29,6 +29,8 @@ use reqwest::{Request, Response};
 use sentinelone_generated::ResponseKind;
 use tokio::time::Instant;
 
+use crate::failure::{Failure, Kind};
+
 /// Default cap on an answer decoded in memory: 64 MiB. The largest real
 /// pages are a few MiB (1000 agents at ~3.3 KB each, 1000 threats at
 /// ~8 KB); 64 MiB leaves room for verbose Deep Visibility pages.
@@ -101,10 +103,11 @@ impl CallLimits {
         response: Response,
         answer: Answer,
         max_items: Option<u64>,
+        operation: &str,
     ) -> Response {
         match answer {
             Answer::File => response,
-            Answer::Decoded => limit_body(response, self.max_response_bytes, max_items),
+            Answer::Decoded => limit_body(response, self.max_response_bytes, max_items, operation),
         }
     }
 }
@@ -154,18 +157,6 @@ impl fmt::Display for LimitError {
 
 impl std::error::Error for LimitError {}
 
-/// The limit `error` ran into, if reading stopped at one.
-pub(crate) fn limit_error(error: &reqwest::Error) -> Option<&LimitError> {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(cause) = source {
-        if let Some(limit) = cause.downcast_ref::<LimitError>() {
-            return Some(limit);
-        }
-        source = cause.source();
-    }
-    None
-}
-
 /// `bytes` for people: `64 MiB`, `1.5 KiB`, `300 bytes`.
 pub(crate) fn bytes_text(bytes: u64) -> String {
     const KIB: u64 = 1024;
@@ -181,15 +172,17 @@ pub(crate) fn bytes_text(bytes: u64) -> String {
 /// `response` whose body fails once more than `cap` bytes (or, when
 /// `max_items` is set, more items in one of the page's arrays) have been
 /// read. A `Content-Length` above the cap fails before reading anything.
-fn limit_body(response: Response, cap: u64, max_items: Option<u64>) -> Response {
+/// The body fails with a [`Failure`] of `operation`.
+fn limit_body(response: Response, cap: u64, max_items: Option<u64>, operation: &str) -> Response {
     let head = head_of(&response);
     let body = if response.content_length().is_some_and(|n| n > cap) {
         // Dropping the response closes the connection unread.
         drop(response);
-        let refused = stream::iter([Err::<Bytes, LimitError>(LimitError::TooLarge { cap })]);
+        let failure = Failure::new(operation, Kind::Limit(LimitError::TooLarge { cap }));
+        let refused = stream::iter([Err::<Bytes, Failure>(failure)]);
         reqwest::Body::wrap_stream(refused)
     } else {
-        let mut budget = Budget::new(cap, max_items);
+        let mut budget = Budget::new(cap, max_items, operation);
         let counted = response
             .bytes_stream()
             .map(move |chunk| budget.check(chunk?))
@@ -207,7 +200,7 @@ fn limit_body(response: Response, cap: u64, max_items: Option<u64>) -> Response 
 
 /// The head of `response` (status, version, headers and the URL it came
 /// from), to give it another body.
-pub(crate) fn head_of(response: &Response) -> http::Response<()> {
+fn head_of(response: &Response) -> http::Response<()> {
     use reqwest::ResponseBuilderExt;
     let mut head = http::Response::builder()
         .status(response.status())
@@ -226,27 +219,32 @@ struct Budget {
     read: u64,
     cap: u64,
     items: Option<ItemCounter>,
+    operation: String,
 }
 
 impl Budget {
-    fn new(cap: u64, max_items: Option<u64>) -> Self {
+    fn new(cap: u64, max_items: Option<u64>, operation: &str) -> Self {
         Budget {
             read: 0,
             cap,
             items: max_items.map(ItemCounter::new),
+            operation: operation.to_string(),
         }
     }
 
     /// Counts `chunk`; fails once it takes the body past a limit.
     fn check(&mut self, chunk: Bytes) -> Result<Bytes, BodyError> {
         self.read = self.read.saturating_add(chunk.len() as u64);
+        let mut passed = None;
         if self.read > self.cap {
-            return Err(Box::new(LimitError::TooLarge { cap: self.cap }));
+            passed = Some(LimitError::TooLarge { cap: self.cap });
+        } else if let Some(items) = &mut self.items {
+            passed = items.feed(&chunk).err();
         }
-        if let Some(items) = &mut self.items {
-            items.feed(&chunk)?;
+        match passed {
+            None => Ok(chunk),
+            Some(limit) => Err(Box::new(Failure::new(&self.operation, Kind::Limit(limit)))),
         }
-        Ok(chunk)
     }
 }
 
@@ -352,26 +350,6 @@ impl ItemCounter {
     }
 }
 
-/// A reqwest error that reads as a timeout (`is_timeout()`), for a call
-/// whose deadline would pass before its next attempt: the transport can
-/// only fail with reqwest errors.
-pub(crate) async fn deadline_error(operation: &str, deadline: Duration) -> reqwest::Error {
-    let cause = std::io::Error::new(
-        std::io::ErrorKind::TimedOut,
-        format!(
-            "{operation}: the call deadline ({:.1} s) would pass before the next attempt",
-            deadline.as_secs_f64()
-        ),
-    );
-    let failing = stream::iter([Err::<Bytes, std::io::Error>(cause)]);
-    let response = Response::from(http::Response::new(reqwest::Body::wrap_stream(failing)));
-    match response.bytes().await {
-        Err(error) => error,
-        // A body whose only chunk is an error cannot be read whole.
-        Ok(_) => unreachable!("a failing body was read"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,10 +384,13 @@ mod tests {
         let chunks = (0..10).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b' '; 100])));
         let body = reqwest::Body::wrap_stream(stream::iter(chunks));
         let response = Response::from(http::Response::new(body));
-        let error = limit_body(response, 450, None).bytes().await.unwrap_err();
+        let error = limit_body(response, 450, None, "op")
+            .bytes()
+            .await
+            .unwrap_err();
         assert_eq!(
-            limit_error(&error),
-            Some(&LimitError::TooLarge { cap: 450 })
+            Failure::find(&error).map(|f| &f.kind),
+            Some(&Kind::Limit(LimitError::TooLarge { cap: 450 }))
         );
     }
 

@@ -554,9 +554,10 @@ pub async fn result_links(client: &Client, task_ids: &[String]) -> Result<Result
         .build()
         .map_err(|e| Error::invalid(format!("{FETCH_FILES}: {e}")))?;
     let response = client.execute(request, FETCH_FILES).await?;
-    let bytes = response.bytes().await.map_err(|e| {
-        Error::from_raw(FETCH_FILES, progenitor_client::Error::ResponseBodyError(e))
-    })?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| Error::transport(FETCH_FILES, e))?;
     let body: Value =
         serde_json::from_slice(&bytes).map_err(|e| Error::decode(FETCH_FILES, &bytes, e))?;
     let mut links = ResultLinks::default();

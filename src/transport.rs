@@ -1,19 +1,28 @@
 //! The one transport every request goes through: quotas, 429 handling and
 //! retries, for generated operations and hand-written requests alike.
+//!
+//! Progenitor's hook hands it each request with the operation's
+//! `OperationInfo`. It refuses a request whose path moved, then loops: wait
+//! for the quota slot, send, classify the outcome ([`crate::retry`]), wait
+//! (throttle or backoff, within the call deadline) or stop. A success goes
+//! back untouched but for its operation's name in the response's
+//! extensions; anything else goes back as a `reqwest::Error` carrying a
+//! typed [`Failure`] (an error answer's body is read and parsed here, once,
+//! and not passed on), turned into [`crate::Error`] in one place.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use progenitor_client::OperationInfo;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
-use reqwest::{Method, Request, Response, StatusCode};
-use sentinelone_generated::types::ApiError;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Request, Response};
 use sentinelone_generated::{Transport, TransportFuture};
 use tokio::time::Instant;
 
-use crate::error::{OPERATION_HEADER, REDIRECT_HEADER};
+use crate::failure::{Failure, Kind, OperationName};
 use crate::limits::{self, Answer, CallLimits};
 use crate::quota::{Key, Limiter, Quotas};
+use crate::retry::{self, Fault, Outcome, Retry};
 use crate::wait::{WaitEvent, WaitListener, WaitReason};
 
 /// How persistent the transport is.
@@ -109,22 +118,6 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-/// Whether a request may be sent again after the server may have seen it.
-fn idempotent(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
-    )
-}
-
-/// A failure while sending or awaiting the answer, after which the server
-/// may or may not have seen the request: a timeout, or the connection reset
-/// or closed before the answer's head arrived. (Not a request that could
-/// not be built, nor a redirect refused.)
-fn retryable_after_sending(error: &reqwest::Error) -> bool {
-    error.is_timeout() || error.is_request()
-}
-
 /// What the transport shares between clones of a client.
 pub(crate) struct FacadeTransport {
     pub(crate) console: String,
@@ -159,8 +152,13 @@ impl FacadeTransport {
     }
 
     /// Sends `request` for `operation`, within quota, retrying what is
-    /// safe, all before the call deadline; the answer's body is read
-    /// through the limits `answer` calls for.
+    /// safe (see [`crate::retry`]), all before the call deadline; the
+    /// answer's body is read through the limits `answer` calls for.
+    ///
+    /// A success comes back as it came, its operation in its extensions
+    /// ([`OperationName`]). Anything else is an error: `reqwest`'s own, or
+    /// one carrying a [`Failure`] (the request refused, the deadline, a
+    /// redirect, an error answer read once into SentinelOne's error list).
     pub(crate) async fn send(
         &self,
         client: &reqwest::Client,
@@ -168,8 +166,28 @@ impl FacadeTransport {
         operation: &'static str,
         answer: Answer,
     ) -> reqwest::Result<Response> {
-        if let Some(refused) = crate::refusal::check(operation, &request) {
-            return Ok(refused);
+        match self.attempts(client, request, operation, answer).await {
+            Ok(response) => Ok(response),
+            Err(Stop::Sent(error)) => Err(error),
+            Err(Stop::Failed(kind)) => Err(Failure::new(operation, kind).into_reqwest().await),
+        }
+    }
+
+    /// The retry loop: quota wait, send, classify, wait or return.
+    async fn attempts(
+        &self,
+        client: &reqwest::Client,
+        request: Request,
+        operation: &'static str,
+        answer: Answer,
+    ) -> Result<Response, Stop> {
+        if let Err(refusal) = crate::validate::request_path(operation, request.url()) {
+            tracing::warn!(operation, "request refused before sending: {refusal}");
+            let reason = match refusal {
+                crate::Error::InvalidInput { message } => message,
+                other => other.to_string(),
+            };
+            return Err(Stop::Failed(Kind::Refused { reason }));
         }
         let deadline = limits::later(Instant::now(), self.limits.call_deadline);
         let method = request.method().clone();
@@ -210,14 +228,19 @@ impl FacadeTransport {
             let outcome = client
                 .execute(current)
                 .await
-                .map(|r| self.limits.bound_body(r, answer, max_items));
-            let Some(spare) = spare else {
-                return finish(outcome, operation).await;
+                .map(|r| self.limits.bound_body(r, answer, max_items, operation));
+            let seen = match &outcome {
+                Ok(response) => Outcome::Answered {
+                    status: response.status(),
+                    retry_after: retry_after(response.headers()),
+                },
+                Err(error) => Outcome::Failed(Fault::of(error)),
             };
-            match outcome {
-                Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
+            let verdict = retry::classify(&method, seen);
+            match (verdict, spare) {
+                (Retry::AfterThrottle(asked), Some(spare)) => {
                     throttled += 1;
-                    let wait = self.throttle_wait(response.headers(), rule.as_ref(), throttled);
+                    let wait = self.throttle_wait(asked, rule.as_ref(), throttled);
                     let until = limits::later(Instant::now(), wait);
                     if let Some(key) = &key {
                         self.limiter.block_until(key, until);
@@ -229,40 +252,37 @@ impl FacadeTransport {
                         reason: WaitReason::Throttled,
                     };
                     self.wait_within(deadline, until, event).await?;
+                    pending = Some(spare);
                 }
-                Ok(response) if response.status().is_server_error() && idempotent(&method) => {
+                (Retry::AfterBackoff, Some(spare)) => {
                     self.backoff(deadline, operation, &endpoint, attempt)
                         .await?;
+                    pending = Some(spare);
                 }
-                Ok(response) => return finish(Ok(response), operation).await,
-                // Nothing reached the server: safe for any method.
-                Err(e) if e.is_connect() => {
-                    self.backoff(deadline, operation, &endpoint, attempt)
-                        .await?
+                (verdict, _) => {
+                    tracing::debug!(
+                        target: "sentinelone::transport",
+                        operation,
+                        attempt,
+                        ?verdict,
+                        "final attempt"
+                    );
+                    return self.finish(outcome, operation, answer).await;
                 }
-                // The request may have reached the server (a timeout, a
-                // connection reset or closed before the answer): only an
-                // idempotent request may be sent again.
-                Err(e) if retryable_after_sending(&e) && idempotent(&method) => {
-                    self.backoff(deadline, operation, &endpoint, attempt)
-                        .await?
-                }
-                Err(e) => return Err(e),
             }
-            pending = Some(spare);
         }
     }
 
     /// The wait after the `throttled`-th 429 of a call: the Retry-After
-    /// asked for, else the policy's throttle backoff (never shorter than
+    /// `asked` for, else the policy's throttle backoff (never shorter than
     /// the endpoint's quota period); at most `max_retry_after`.
     fn throttle_wait(
         &self,
-        headers: &HeaderMap,
+        asked: Option<Duration>,
         rule: Option<&crate::quota::Rule>,
         throttled: u32,
     ) -> Duration {
-        let wait = retry_after(headers).unwrap_or_else(|| {
+        let wait = asked.unwrap_or_else(|| {
             let backoff = self.retry.throttle_backoff(throttled);
             rule.map_or(backoff, |r| backoff.max(r.period))
         });
@@ -276,7 +296,7 @@ impl FacadeTransport {
         deadline: Instant,
         until: Instant,
         event: WaitEvent,
-    ) -> reqwest::Result<()> {
+    ) -> Result<(), Stop> {
         if until > deadline {
             tracing::info!(
                 target: "sentinelone::transport",
@@ -284,7 +304,9 @@ impl FacadeTransport {
                 wait_ms = event.wait.as_millis() as u64,
                 "not waiting: the call deadline would pass"
             );
-            return Err(limits::deadline_error(event.operation, self.limits.call_deadline).await);
+            return Err(Stop::Failed(Kind::Deadline {
+                deadline: self.limits.call_deadline,
+            }));
         }
         self.wait(until, event).await;
         Ok(())
@@ -296,7 +318,7 @@ impl FacadeTransport {
         operation: &'static str,
         endpoint: &str,
         attempt: u32,
-    ) -> reqwest::Result<()> {
+    ) -> Result<(), Stop> {
         let wait = self.retry.backoff(attempt);
         let event = WaitEvent {
             operation,
@@ -309,83 +331,66 @@ impl FacadeTransport {
     }
 }
 
-/// Names the operation on the response, for error reporting; marks a
-/// redirect (never followed) with where it pointed; and makes an error
-/// status readable as SentinelOne's error list even when the body is not
-/// one (a proxy's HTML page, an empty 503): its status then survives
-/// decoding, with the body's start as the detail. Secrets the console echoes
-/// in an error body are redacted before anything reads it.
-async fn finish(
-    outcome: reqwest::Result<Response>,
-    operation: &'static str,
-) -> reqwest::Result<Response> {
-    let mut response = outcome?;
-    response
-        .headers_mut()
-        .insert(OPERATION_HEADER, HeaderValue::from_static(operation));
-    let status = response.status();
-    if status.is_redirection() {
-        mark_redirect(&mut response, operation);
-        return Ok(response);
-    }
-    if !(status.is_client_error() || status.is_server_error()) {
-        return Ok(response);
-    }
-    let mut head = limits::head_of(&response);
-    let body = response.bytes().await?;
-    let body = bytes::Bytes::from(crate::redact::redact_lossy(&body));
-    let readable = serde_json::from_slice::<ApiError>(&body).is_ok();
-    let body = if readable {
-        body
-    } else {
-        let title = status.canonical_reason().unwrap_or("HTTP error");
-        let detail = crate::error::excerpt(&body);
-        let list = serde_json::json!({"errors": [{"title": title, "detail": detail}]});
-        let headers = head.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.remove(CONTENT_LENGTH);
-        bytes::Bytes::from(list.to_string())
-    };
-    let (parts, ()) = head.into_parts();
-    Ok(Response::from(http::Response::from_parts(parts, body)))
+/// Why the retry loop stopped without a success.
+enum Stop {
+    /// `reqwest` failed (or reading an error answer did).
+    Sent(reqwest::Error),
+    /// The transport decided.
+    Failed(Kind),
 }
 
-/// Records on a redirect answer where it pointed ([`REDIRECT_HEADER`]), for
-/// the error that reports it. The client that carries the token follows no
-/// redirect, so nothing was sent there.
-fn mark_redirect(response: &mut Response, operation: &str) {
-    let target = redirect_target(response);
-    tracing::warn!(
-        target: "sentinelone::transport",
-        operation,
-        status = response.status().as_u16(),
-        location = %target,
-        "the console answered a redirect; not followed"
-    );
-    let value = HeaderValue::from_str(&target)
-        .unwrap_or_else(|_| HeaderValue::from_static("an unreadable location"));
-    response.headers_mut().insert(REDIRECT_HEADER, value);
+impl From<reqwest::Error> for Stop {
+    fn from(error: reqwest::Error) -> Self {
+        Stop::Sent(error)
+    }
 }
 
-/// `host[:port]` of a redirect's Location (resolved against the request
-/// URL), secrets redacted.
-fn redirect_target(response: &Response) -> String {
-    let Some(location) = response.headers().get(reqwest::header::LOCATION) else {
-        return "no location".to_string();
-    };
-    let target = location
-        .to_str()
-        .ok()
-        .and_then(|l| response.url().join(l).ok());
-    let Some(target) = target else {
-        return "an unreadable location".to_string();
-    };
-    let host = target.host_str().unwrap_or("no host");
-    let shown = match target.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_string(),
-    };
-    crate::redact::redact(&shown).into_owned()
+impl FacadeTransport {
+    /// The last attempt's outcome as the call's: a success, named
+    /// ([`OperationName`]); a redirect (never followed) as where it pointed;
+    /// an error status as SentinelOne's error list, its body read and parsed
+    /// here, once (secrets redacted), whatever it holds: a proxy's HTML page,
+    /// an empty 503. An error body is held to the byte cap even when a file
+    /// was asked for.
+    async fn finish(
+        &self,
+        outcome: reqwest::Result<Response>,
+        operation: &'static str,
+        answer: Answer,
+    ) -> Result<Response, Stop> {
+        let mut response = outcome?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = crate::error::redirect_target(response.headers(), response.url());
+            tracing::warn!(
+                target: "sentinelone::transport",
+                operation,
+                status = status.as_u16(),
+                location = %location,
+                "the console answered a redirect; not followed"
+            );
+            return Err(Stop::Failed(Kind::Redirected {
+                status: status.as_u16(),
+                location,
+            }));
+        }
+        if status.is_client_error() || status.is_server_error() {
+            let retry_after = retry_after(response.headers());
+            if answer == Answer::File {
+                response = self
+                    .limits
+                    .bound_body(response, Answer::Decoded, None, operation);
+            }
+            let body = response.bytes().await?;
+            return Err(Stop::Failed(Kind::Answered {
+                status: status.as_u16(),
+                retry_after,
+                errors: crate::error::error_list(status, &body),
+            }));
+        }
+        response.extensions_mut().insert(OperationName(operation));
+        Ok(response)
+    }
 }
 
 impl Transport for FacadeTransport {
@@ -403,6 +408,7 @@ impl Transport for FacadeTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::HeaderValue;
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {

@@ -63,10 +63,10 @@ impl Client {
             .build()
             .map_err(|e| Error::invalid(format!("{operation}: {e}")))?;
         let response = self.execute(request, operation).await?;
-        let bytes = response.bytes().await.map_err(|e| Error::Transport {
-            operation: operation.to_string(),
-            source: e.without_url(),
-        })?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Error::transport(operation, e))?;
         serde_json::from_slice(&bytes).map_err(|e| Error::decode(operation, &bytes, e))
     }
 

@@ -558,6 +558,84 @@ async fn a_decode_error_from_call_names_the_operation() {
     assert_eq!(err.operation(), Some("list_agents"), "{err}");
 }
 
+/// `?` on a generated call (the `From` conversion) names the operation
+/// for whatever the transport decided or passed on: a redirect, a status
+/// the spec does not declare, a body over the cap, a refused path. The
+/// transport adds no header to the answer.
+#[tokio::test]
+async fn question_mark_names_the_operation_of_every_answer_the_transport_handles() {
+    let server = scripted_server(vec![
+        reply(302, &[("Location", "https://elsewhere.example:8443/x")], ""),
+        reply(201, &[("x-probe", "1")], r#"{"data":[]}"#),
+        reply(
+            200,
+            &[],
+            &format!(r#"{{"data":[], "pad":"{}"}}"#, "x".repeat(4096)),
+        ),
+    ])
+    .await;
+    let (client, _) = client_with(
+        &server.url,
+        Quotas::default().with_default_period(None),
+        fast_retry(1),
+    );
+    let err = Error::from(client.list_agents().send().await.unwrap_err());
+    match &err {
+        Error::Redirected {
+            operation,
+            status,
+            location,
+        } => {
+            assert_eq!(
+                (operation.as_str(), *status, location.as_str()),
+                ("list_agents", 302, "elsewhere.example:8443")
+            );
+        }
+        other => panic!("expected Redirected, got {other:?}"),
+    }
+
+    let raw = client.list_agents().send().await.unwrap_err();
+    let sentinelone::raw::Error::UnexpectedResponse(response) = &raw else {
+        panic!("expected UnexpectedResponse, got {raw:?}");
+    };
+    assert_eq!(response.headers()["x-probe"], "1");
+    assert!(
+        response
+            .headers()
+            .keys()
+            .all(|name| !name.as_str().starts_with("x-sentinelone")),
+        "{:?}",
+        response.headers()
+    );
+    let err = Error::from(raw);
+    assert_eq!(err.operation(), Some("list_agents"), "{err:?}");
+    assert_eq!(err.status(), Some(201), "{err:?}");
+
+    let capped = builder(&server.url, TOKEN, Quotas::none(), fast_retry(1))
+        .max_response_bytes(1024)
+        .build()
+        .unwrap();
+    let err = Error::from(capped.list_agents().send().await.unwrap_err());
+    assert!(
+        matches!(&err, Error::ResponseTooLarge { operation, limit: 1024 } if operation == "list_agents"),
+        "{err:?}"
+    );
+
+    let err = Error::from(
+        client
+            .get_threat_timeline()
+            .threat_id("..")
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        matches!(&err, Error::InvalidInput { message } if message.starts_with("get_threat_timeline: path parameter threat_id")),
+        "{err:?}"
+    );
+    assert_eq!(server.seen().len(), 3, "the refused path was not sent");
+}
+
 #[tokio::test]
 async fn hand_built_requests_go_through_the_same_transport() {
     let server = scripted_server(vec![
@@ -602,7 +680,7 @@ async fn the_default_quota_spaces_two_quick_calls_of_one_endpoint() {
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
     // The second call reserved the slot 100 ms (+5 % margin) after the
-    // first (tests/limiter.rs checks the margin exactly on a paused clock;
+    // first (the unit tests of src/quota.rs check the margin exactly on a paused clock;
     // here the second reservation may come a little after the first)...
     let quota = events_of(&events, WaitReason::Quota);
     assert_eq!(quota.len(), 1, "{quota:?}");

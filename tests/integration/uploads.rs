@@ -126,3 +126,71 @@ async fn upload_errors_name_the_operation() {
     assert_eq!(err.operation(), Some("import_restrictions"));
     assert!(!format!("{err:?}").contains(TOKEN));
 }
+
+/// A multipart body is a stream, sent once: a console that never answers
+/// is a timeout of the upload, as for any other call.
+#[tokio::test]
+async fn an_upload_the_console_never_answers_is_a_timeout_naming_it() {
+    use crate::support::scripted::{delayed, reply, scripted_server};
+    use std::time::{Duration, Instant};
+
+    let server = scripted_server(vec![delayed(
+        Duration::from_secs(3600),
+        reply(200, &[], "{}"),
+    )])
+    .await;
+    let client = Client::builder()
+        .console_url(&server.url)
+        .api_token(TOKEN)
+        .allow_http(true)
+        .limiter(sentinelone::quota::Limiter::new())
+        .quotas(sentinelone::quota::Quotas::none())
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.upload_csv_filter("computerName", false, &UploadFile::new("h.csv", "web-01\n")),
+    )
+    .await
+    .expect("finished in time")
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Timeout { operation } if operation == "upload_csv_filter"),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(server.seen().len(), 1, "a stream is sent once");
+}
+
+/// The answer's head came, then its body stalled: a timeout too, not a
+/// transport error.
+#[tokio::test]
+async fn an_upload_answer_that_stalls_is_a_timeout_naming_it() {
+    use crate::support::streaming::{Hostile, hostile_server};
+    use std::time::Duration;
+
+    let server = hostile_server(Hostile::stalling("application/json", 1024, br#"{"data": "#));
+    let client = Client::builder()
+        .console_url(&server.url)
+        .api_token(TOKEN)
+        .allow_http(true)
+        .limiter(sentinelone::quota::Limiter::new())
+        .quotas(sentinelone::quota::Quotas::none())
+        .read_idle_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let err = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.import_exclusions(&UploadFile::new("e.csv", "x\n"), None),
+    )
+    .await
+    .expect("finished in time")
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Timeout { operation } if operation == "import_exclusions"),
+        "{err:?}"
+    );
+    assert_eq!(server.requests(), 1);
+}

@@ -372,7 +372,7 @@ async fn body_bytes(spec: &OperationSpec, response: reqwest::Response) -> Result
         .bytes()
         .await
         .map(|b| b.to_vec())
-        .map_err(|e| Error::from_raw(spec.id, progenitor_client::Error::ResponseBodyError(e)))
+        .map_err(|e| Error::transport(spec.id, e))
 }
 
 /// The answer decoded into the operation's typed response, as JSON.
