@@ -291,13 +291,14 @@ impl Error {
 /// response).
 pub(crate) fn raw_status(error: &progenitor_client::Error<ApiError>) -> Option<u16> {
     use progenitor_client::Error as Raw;
-    if let Raw::CommunicationError(e) | Raw::ResponseBodyError(e) | Raw::InvalidUpgrade(e) = error {
-        match Failure::find(e).map(|f| &f.kind) {
-            Some(Kind::Answered { status, .. } | Kind::Redirected { status, .. }) => {
-                return Some(*status);
-            }
-            _ => {}
+    let answered = match error {
+        Raw::CommunicationError(e) | Raw::ResponseBodyError(e) | Raw::InvalidUpgrade(e) => {
+            Failure::find(e).map(|f| &f.kind)
         }
+        _ => None,
+    };
+    if let Some(Kind::Answered { status, .. } | Kind::Redirected { status, .. }) = answered {
+        return Some(*status);
     }
     error.status().map(|s| s.as_u16())
 }
