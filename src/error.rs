@@ -533,3 +533,88 @@ impl std::error::Error for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_body_is_read_as_the_list_or_as_its_start() {
+        let _token = crate::redact::register("unit-error-secret");
+        let list = error_list(
+            reqwest::StatusCode::BAD_REQUEST,
+            br#"{"errors":[{"code":4000010,"title":"Bad","detail":"echo unit-error-secret"}]}"#,
+        );
+        assert_eq!(
+            list,
+            vec![ApiErrorDetail {
+                code: Some(4000010),
+                title: Some("Bad".into()),
+                detail: Some("echo [redacted]".into()),
+            }]
+        );
+        let html = error_list(
+            reqwest::StatusCode::BAD_GATEWAY,
+            b"<html>unit-error-secret</html>",
+        );
+        assert_eq!(
+            html,
+            vec![ApiErrorDetail {
+                code: None,
+                title: Some("Bad Gateway".into()),
+                detail: Some("<html>[redacted]</html>".into()),
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn every_failure_becomes_its_error_and_keeps_its_status() {
+        let answered = |status, retry_after| Kind::Answered {
+            status,
+            retry_after,
+            errors: Vec::new(),
+        };
+        let cases = [
+            (
+                Kind::Refused {
+                    reason: "op: no".into(),
+                },
+                "invalid input: op: no",
+                None,
+            ),
+            (
+                Kind::Deadline {
+                    deadline: Duration::from_secs(1),
+                },
+                "op: timed out",
+                None,
+            ),
+            (
+                Kind::Redirected {
+                    status: 307,
+                    location: "elsewhere.example".into(),
+                },
+                "op: the console answered 307 redirecting to elsewhere.example; redirects are not followed",
+                Some(307),
+            ),
+            (
+                answered(429, Some(Duration::from_secs(9))),
+                "op: still rate limited after retries (console asked to wait 9 s)",
+                Some(429),
+            ),
+            (
+                answered(503, None),
+                "op: SentinelOne answered HTTP 503",
+                Some(503),
+            ),
+        ];
+        for (kind, text, status) in cases {
+            let reqwest_error = Failure::new("op", kind).into_reqwest().await;
+            let raw = progenitor_client::Error::<ApiError>::CommunicationError(reqwest_error);
+            assert_eq!(raw_status(&raw), status, "{text}");
+            let error = Error::from(raw);
+            assert_eq!(error.to_string(), text);
+            assert_eq!(error.status(), status, "{text}");
+        }
+    }
+}
