@@ -279,6 +279,31 @@ async fn downloads_are_not_held_to_the_page_cap() {
     assert_eq!(std::fs::read(&dest).unwrap(), content);
 }
 
+/// A file answer is not capped, but an error answer of a file operation is
+/// read into memory (once, for its error list): it is held to the cap.
+#[tokio::test]
+async fn the_error_answer_of_a_download_is_held_to_the_cap() {
+    let mut answer = reply(404, &[], &"e".repeat(256 * 1024));
+    answer.raw = answer.raw.replace("application/json", "text/html");
+    let server = scripted_server(vec![answer]).await;
+    let client = client_of(&server.url, quick_retry(1))
+        .max_response_bytes(1024)
+        .build()
+        .unwrap();
+    let error = client
+        .download_agent_upload()
+        .agent_id("1234567890")
+        .activity_id("9876543210")
+        .call()
+        .await
+        .map(|_| ())
+        .expect_err("404");
+    assert!(
+        matches!(&error, Error::ResponseTooLarge { operation, limit: 1024 } if operation == "download_agent_upload"),
+        "{error:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 11. Stalls
 
