@@ -119,7 +119,7 @@ pub async fn broadcast(client: &Client, request: &Broadcast) -> Result<AgentActi
         ));
     }
     let resolved = if hosts.is_empty() {
-        Resolved::default()
+        MatchedAgents::default()
     } else {
         resolve_hosts(client, &hosts).await?
     };
@@ -231,14 +231,14 @@ fn affected(count: Option<i64>) -> Option<u64> {
 
 /// Hosts turned into agents.
 #[derive(Debug, Default)]
-pub(crate) struct Resolved {
+pub(crate) struct MatchedAgents {
     /// Matched agents, each once, in the order found.
     pub(crate) agents: Vec<MatchedAgent>,
     /// Inputs that matched nothing.
     pub(crate) unmatched: Vec<String>,
 }
 
-impl Resolved {
+impl MatchedAgents {
     pub(crate) fn ids(&self) -> Vec<String> {
         self.agents.iter().map(|a| a.id.clone()).collect()
     }
@@ -267,7 +267,10 @@ fn classify(host: &str) -> Host<'_> {
 
 /// Resolves host names and IPs (already trimmed, non-blank) to agents with
 /// exact matches only. Fails naming the hosts when none matches.
-pub(crate) async fn resolve_hosts(client: &Client, hosts: &[String]) -> Result<Resolved, Error> {
+pub(crate) async fn resolve_hosts(
+    client: &Client,
+    hosts: &[String],
+) -> Result<MatchedAgents, Error> {
     let mut names = Vec::new();
     let mut ips = Vec::new();
     for host in hosts {
@@ -306,7 +309,7 @@ pub(crate) async fn resolve_hosts(client: &Client, hosts: &[String]) -> Result<R
 fn match_hosts(
     hosts: &[String],
     candidates: &[AgentViewListResponseDataItem],
-) -> Result<Resolved, Error> {
+) -> Result<MatchedAgents, Error> {
     let mut matched = Vec::new();
     let mut unmatched = Vec::new();
     for host in hosts {
@@ -323,7 +326,7 @@ fn match_hosts(
             computer_name: agent.computer_name.clone(),
         })
         .collect();
-    Ok(Resolved { agents, unmatched })
+    Ok(MatchedAgents { agents, unmatched })
 }
 
 fn agent_matches(agent: &AgentViewListResponseDataItem, host: &str) -> bool {

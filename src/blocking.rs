@@ -11,10 +11,8 @@ use crate::raw::types::{
     PostFirewallRequest, PostFirewallRequestData, PostRestrictionRequest,
     PostRestrictionRequestData, RestrictionType,
 };
+use crate::vocab::{OsType, Scope};
 use crate::{Client, Error, validate};
-
-/// Operating systems a blocklist entry or a firewall rule applies to.
-pub type OsType = crate::raw::types::FirewallOsTypesItem;
 
 /// How the values of a firewall rule's remote hosts are written.
 pub type RemoteHostType = crate::raw::types::FirewallRemoteHostType;
@@ -98,7 +96,8 @@ pub struct HashBlock {
 ///
 /// ```no_run
 /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::blocking::{self, BlockHashes, HashOutcome, OsType};
+/// use sentinelone::blocking::{self, BlockHashes, HashOutcome};
+/// use sentinelone::vocab::OsType;
 ///
 /// let request = BlockHashes::new(
 ///     ["3395856ce81f2b7382dee72602f798b642f14140"],
@@ -172,16 +171,6 @@ fn already_exists(error: &Error) -> bool {
                 .flatten()
                 .any(|text| text.to_lowercase().contains("already exist"))
         })
-}
-
-/// Where a firewall rule applies: the whole tenant, or accounts, sites
-/// and/or groups.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Scope {
-    tenant: bool,
-    account_ids: Vec<String>,
-    site_ids: Vec<String>,
-    group_ids: Vec<String>,
 }
 
 /// A firewall control rule blocking remote hosts.

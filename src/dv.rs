@@ -282,7 +282,7 @@ impl fmt::Debug for Watch {
 /// What a query covers: the text, the time range, the limit and the scope.
 /// Shared by [`DvQuery`] and [`PowerQuery`].
 #[derive(Debug, Clone)]
-struct Scope {
+struct QuerySpec {
     query: String,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -291,9 +291,9 @@ struct Scope {
     site_ids: Vec<String>,
 }
 
-impl Scope {
+impl QuerySpec {
     fn new(query: impl Into<String>, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
-        Scope {
+        QuerySpec {
             query: query.into(),
             from,
             to,
@@ -304,13 +304,13 @@ impl Scope {
     }
 
     /// The scope checked and trimmed, or the first thing wrong with it.
-    fn checked(&self) -> Result<Scope, Error> {
+    fn checked(&self) -> Result<QuerySpec, Error> {
         let query = validate::required("query", &self.query)?;
         validate::time_range(&self.from, &self.to)?;
         if let Some(limit) = self.limit {
             validate::in_range("limit", limit, 1, MAX_LIMIT)?;
         }
-        Ok(Scope {
+        Ok(QuerySpec {
             query,
             from: self.from,
             to: self.to,
@@ -348,7 +348,7 @@ impl Scope {
 /// ```
 #[derive(Debug, Clone)]
 pub struct DvQuery {
-    scope: Scope,
+    scope: QuerySpec,
     query_types: Vec<QueryType>,
     verbose: Option<bool>,
     watch: Watch,
@@ -358,7 +358,7 @@ impl DvQuery {
     /// A query for `query` (S1QL 1.0) over events from `from` to `to`.
     pub fn new(query: impl Into<String>, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
         DvQuery {
-            scope: Scope::new(query, from, to),
+            scope: QuerySpec::new(query, from, to),
             query_types: Vec::new(),
             verbose: None,
             watch: Watch::default(),
@@ -622,7 +622,7 @@ impl AgentProcessQuery {
 /// ```
 #[derive(Debug, Clone)]
 pub struct PowerQuery {
-    scope: Scope,
+    scope: QuerySpec,
     watch: Watch,
 }
 
@@ -630,7 +630,7 @@ impl PowerQuery {
     /// A Power Query for `query` over events from `from` to `to`.
     pub fn new(query: impl Into<String>, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
         PowerQuery {
-            scope: Scope::new(query, from, to),
+            scope: QuerySpec::new(query, from, to),
             watch: Watch::default(),
         }
     }

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
 
-use crate::blocking::OsType;
 use crate::prelude::*;
 use crate::raw::types::{
     DeleteExclusionRequest, DeleteExclusionRequestData, ExclusionSchemaGetListResponseDataItem,
     ExclusionType,
 };
+use crate::vocab::OsType;
 use crate::{Client, Error, validate};
 
 /// The kind of exclusion to select (`path`, `white_hash`, ...).

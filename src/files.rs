@@ -173,7 +173,7 @@ impl Collection {
 
 /// An archive an agent uploaded to the console, ready for [`download`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct Upload {
+pub struct AgentUpload {
     /// The agent that uploaded it, when known.
     pub agent_id: Option<String>,
     /// The upload activity's id.
@@ -191,13 +191,13 @@ pub struct Upload {
     pub data: Map<String, Value>,
 }
 
-impl Upload {
+impl AgentUpload {
     /// The upload logged as activity `activity_id` of agent `agent_id` (for
     /// downloading an upload found elsewhere, e.g. in the activity log).
     pub fn new(agent_id: &str, activity_id: &str) -> Result<Self, Error> {
         let agent_id = validate::id("agent_id", agent_id)?;
         let activity_id = validate::id("activity_id", activity_id)?;
-        Ok(Upload {
+        Ok(AgentUpload {
             download_path: agent_upload_path(&agent_id, &activity_id),
             agent_id: Some(agent_id),
             activity_id,
@@ -300,7 +300,7 @@ impl FetchOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchedFiles {
     /// The upload that was downloaded.
-    pub upload: Upload,
+    pub upload: AgentUpload,
     /// The archive on disk.
     pub archive: Downloaded,
     /// The files extracted from it (empty unless extraction was asked for).
@@ -399,7 +399,7 @@ pub async fn wait_for_upload(
     client: &Client,
     collection: &Collection,
     polling: Polling,
-) -> Result<Upload, Error> {
+) -> Result<AgentUpload, Error> {
     let agent_id = validate::id("agent_id", &collection.agent_id)?;
     if let Some(uuid) = &collection.command_batch_uuid {
         validate::required("command_batch_uuid", uuid)?;
@@ -427,23 +427,27 @@ pub async fn wait_for_upload(
 /// with [`FetchOptions::overwrite`] replaces it.
 ///
 /// ```no_run
-/// use sentinelone::files::{self, Upload};
+/// use sentinelone::files::{self, AgentUpload};
 ///
 /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let upload = Upload::new("1234567890", "9876543210")?;
+/// let upload = AgentUpload::new("1234567890", "9876543210")?;
 /// let saved = files::download(client, &upload, "evidence/files.zip".as_ref()).await?;
 /// println!("{} bytes in {}", saved.bytes, saved.path.display());
 /// # Ok(())
 /// # }
 /// ```
-pub async fn download(client: &Client, upload: &Upload, dest: &Path) -> Result<Downloaded, Error> {
+pub async fn download(
+    client: &Client,
+    upload: &AgentUpload,
+    dest: &Path,
+) -> Result<Downloaded, Error> {
     download_to(client, upload, dest, false).await
 }
 
 /// [`download`], replacing an existing `dest` when `overwrite`.
 async fn download_to(
     client: &Client,
-    upload: &Upload,
+    upload: &AgentUpload,
     dest: &Path,
     overwrite: bool,
 ) -> Result<Downloaded, Error> {
@@ -654,7 +658,7 @@ pub async fn extract_with(
 /// Downloads `upload` to `options.dest` and extracts it when asked.
 async fn save_upload(
     client: &Client,
-    upload: Upload,
+    upload: AgentUpload,
     password: &SecretString,
     options: &FetchOptions,
 ) -> Result<FetchedFiles, Error> {
@@ -702,7 +706,7 @@ fn pick_agent_upload(
     agent: &str,
     collection: &Collection,
     since: DateTime<Utc>,
-) -> Option<Upload> {
+) -> Option<AgentUpload> {
     let ours =
         |e: &&Entry| e.agent_id.as_deref().is_none_or(|a| a == agent) && e.logged_after(since);
     let batch = collection
@@ -765,7 +769,7 @@ async fn wait_for_threat_upload(
     threat_id: &str,
     requested_at: DateTime<Utc>,
     polling: Polling,
-) -> Result<Upload, Error> {
+) -> Result<AgentUpload, Error> {
     let since = earliest(requested_at);
     let mut poll = Poll::start(polling)?;
     loop {
@@ -789,7 +793,7 @@ async fn find_threat_upload(
     client: &Client,
     threat_id: &str,
     since: DateTime<Utc>,
-) -> Result<Option<Upload>, Error> {
+) -> Result<Option<AgentUpload>, Error> {
     let page = client
         .list_activities()
         .threat_ids([threat_id])
@@ -835,7 +839,7 @@ async fn find_threat_upload(
 }
 
 /// The oldest of `entries` that can be downloaded.
-fn first_upload<'a>(entries: impl Iterator<Item = &'a Entry>) -> Option<Upload> {
+fn first_upload<'a>(entries: impl Iterator<Item = &'a Entry>) -> Option<AgentUpload> {
     let mut entries: Vec<&Entry> = entries.collect();
     entries.sort_by_key(|e| e.created_at);
     entries.into_iter().find_map(Entry::upload)
@@ -903,7 +907,7 @@ impl Entry {
 
     /// The upload this entry announces: its own download link, or the
     /// agent's upload path built from the ids.
-    fn upload(&self) -> Option<Upload> {
+    fn upload(&self) -> Option<AgentUpload> {
         let activity_id = self.id.as_deref().and_then(digits)?.to_string();
         let agent_id = self
             .agent_id
@@ -918,7 +922,7 @@ impl Entry {
             .iter()
             .find_map(|k| self.text(k))
             .map(str::to_string);
-        Some(Upload {
+        Some(AgentUpload {
             agent_id,
             activity_id,
             download_path,

@@ -39,7 +39,6 @@ pub mod quota;
 mod redact;
 mod refusal;
 mod transport;
-pub mod uploads;
 mod validate;
 mod wait;
 
@@ -48,12 +47,16 @@ mod wait;
 pub mod agents;
 pub mod blocking;
 pub mod connection;
+pub mod detections;
 pub mod dv;
-pub mod events;
 pub mod exclusions;
 pub mod files;
+pub mod imports;
 pub mod scripts;
 pub mod threats;
+
+/// Words the composite commands share (scopes, operating systems).
+pub mod vocab;
 
 #[cfg(feature = "sim")]
 pub mod sim;

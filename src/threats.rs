@@ -426,7 +426,7 @@ pub async fn unquarantine(client: &Client, target: &ThreatTarget) -> Result<Thre
 
 /// What marking threats resolved did.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Resolved {
+pub struct ResolvedThreats {
     /// How many threats the console says it changed, when it says.
     pub affected: Option<i64>,
     /// The console's answer as it came.
@@ -453,7 +453,7 @@ pub async fn resolve(
     client: &Client,
     threat_ids: &[String],
     agent_id: &str,
-) -> Result<Resolved, Error> {
+) -> Result<ResolvedThreats, Error> {
     let threat_ids = validate::ids("threat_ids", threat_ids)?;
     if threat_ids.is_empty() {
         return Err(Error::invalid("threat_ids: at least one value is required"));
@@ -468,5 +468,5 @@ pub async fn resolve(
     };
     let response = client.mark_threats_as_resolved().body(body).call().await?;
     let affected = response.pointer("/data/affected").and_then(Value::as_i64);
-    Ok(Resolved { affected, response })
+    Ok(ResolvedThreats { affected, response })
 }

@@ -19,15 +19,16 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures_util::future::BoxFuture;
 use secrecy::SecretString;
 use sentinelone::agents::{self, Broadcast};
-use sentinelone::blocking::{self, BlockHashes, BlockRemoteHosts, OsType, RemoteHostType};
+use sentinelone::blocking::{self, BlockHashes, BlockRemoteHosts, RemoteHostType};
+use sentinelone::detections::{self, DetectionSource, DetectionWindow, SortField};
 use sentinelone::dv::{self, AgentProcessQuery, DvQuery, PowerQuery};
-use sentinelone::events::{self, EventSource, EventWindow, SortField};
 use sentinelone::exclusions::{self, ExclusionSelection};
 use sentinelone::files::{self, FetchOptions, FetchRequest};
 use sentinelone::prelude::*;
 use sentinelone::scripts::{self, OutputDestination, ScriptRun};
 use sentinelone::sim::SimConsole;
 use sentinelone::threats::{self, ThreatTarget};
+use sentinelone::vocab::OsType;
 use sentinelone::{Client, ClientBuilder, Error};
 
 /// A password every rule accepts.
@@ -298,12 +299,12 @@ fn cases() -> Vec<Case> {
         case!(
             "event window ending before it starts",
             "the time range is empty: start 2024-05-02 00:00:00 UTC is not before end 2024-05-01 00:00:00 UTC",
-            |c| events::fetch(client(c), &EventWindow::new(at(2), at(1))).map(drop)
+            |c| detections::fetch(client(c), &DetectionWindow::new(at(2), at(1))).map(drop)
         ),
         case!(
             "event window of no time",
             "the time range is empty: start 2024-05-01 00:00:00 UTC is not before end 2024-05-01 00:00:00 UTC",
-            |c| events::fetch(client(c), &EventWindow::new(at(1), at(1))).map(drop)
+            |c| detections::fetch(client(c), &DetectionWindow::new(at(1), at(1))).map(drop)
         ),
         case!(
             "Deep Visibility query ending before it starts",
@@ -431,10 +432,10 @@ fn cases() -> Vec<Case> {
         case!(
             "alerts ordered by update time",
             "sort_by: alerts cannot be ordered by update time (use CreatedAt or Id)",
-            |c| events::fetch(
+            |c| detections::fetch(
                 client(c),
-                &EventWindow::new(at(1), at(2))
-                    .source(EventSource::Alerts)
+                &DetectionWindow::new(at(1), at(2))
+                    .source(DetectionSource::Alerts)
                     .sort_by(SortField::UpdatedAt)
             )
             .map(drop)
@@ -470,7 +471,8 @@ fn cases() -> Vec<Case> {
         case!(
             "event limit 1001",
             "limit 1001 is out of range: 1 to 1000",
-            |c| events::fetch(client(c), &EventWindow::new(at(1), at(2)).limit(1001)).map(drop)
+            |c| detections::fetch(client(c), &DetectionWindow::new(at(1), at(2)).limit(1001))
+                .map(drop)
         ),
         case!(
             "agent processes limit 1001",

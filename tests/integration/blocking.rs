@@ -9,8 +9,9 @@ use httpmock::Method::POST;
 use httpmock::{Mock, MockServer};
 use sentinelone::Error;
 use sentinelone::blocking::{
-    self, BlockHashes, BlockRemoteHosts, Direction, HashOutcome, OsType, RemoteHostType, RuleStatus,
+    self, BlockHashes, BlockRemoteHosts, Direction, HashOutcome, RemoteHostType, RuleStatus,
 };
+use sentinelone::vocab::OsType;
 use serde_json::{Value, json};
 
 const RESTRICTIONS: &str = "/web/api/v2.1/restrictions";

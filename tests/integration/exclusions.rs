@@ -11,8 +11,8 @@ use support::exact_query;
 use httpmock::Method::{DELETE, GET};
 use httpmock::{Mock, MockServer};
 use sentinelone::Error;
-use sentinelone::blocking::OsType;
 use sentinelone::exclusions::{self, ExclusionKind, ExclusionSelection};
+use sentinelone::vocab::OsType;
 use serde_json::{Value, json};
 
 const EXCLUSIONS: &str = "/web/api/v2.1/exclusions";

@@ -18,7 +18,7 @@ use httpmock::prelude::*;
 use httpmock::{HttpMockRequest, Mock};
 use secrecy::SecretString;
 use sentinelone::files::{
-    self, CLOCK_SKEW, Collection, FetchOptions, FetchRequest, MAX_FILES, Upload,
+    self, AgentUpload, CLOCK_SKEW, Collection, FetchOptions, FetchRequest, MAX_FILES,
 };
 use sentinelone::{Client, Error, Polling};
 use serde_json::{Value, json};
@@ -668,8 +668,8 @@ async fn bad_inputs_send_nothing() {
     let message =
         invalid_message(files::download_threat_from_cloud(&client, THREAT, dir.path()).await);
     assert!(message.contains("is a directory"), "{message}");
-    assert!(invalid_message(Upload::new("a", "1")).contains("agent_id"));
-    assert!(invalid_message(Upload::new("1", "../2")).contains("activity_id"));
+    assert!(invalid_message(AgentUpload::new("a", "1")).contains("agent_id"));
+    assert!(invalid_message(AgentUpload::new("1", "../2")).contains("activity_id"));
     let bad_collection = Collection::new("12x", Utc::now());
     let message =
         invalid_message(files::wait_for_upload(&client, &bad_collection, quick(100)).await);
@@ -702,7 +702,7 @@ async fn a_failed_download_leaves_no_file_behind() {
                 .json_body(json!({"errors": [{"title": "Internal"}]}));
         })
         .await;
-    let upload = Upload::new(AGENT, "5").unwrap();
+    let upload = AgentUpload::new(AGENT, "5").unwrap();
     let result = files::download(&facade_client(&server), &upload, &dir.path().join("f.zip")).await;
     assert_eq!(result.unwrap_err().status(), Some(500));
     assert!(failing.calls_async().await >= 1);
@@ -744,7 +744,7 @@ async fn read_head(socket: &mut tokio::net::TcpStream) -> String {
 async fn a_body_cut_short_leaves_no_file_behind() {
     let url = truncating_server(10_000, 1_000).await;
     let dir = tempfile::tempdir().unwrap();
-    let upload = Upload::new(AGENT, "5").unwrap();
+    let upload = AgentUpload::new(AGENT, "5").unwrap();
     let result = files::download(&client_of(&url), &upload, &dir.path().join("f.zip")).await;
     assert!(
         matches!(result, Err(Error::Transport { .. } | Error::Timeout { .. })),
@@ -846,7 +846,7 @@ async fn fifty_megabytes_stream_to_disk_while_they_arrive() {
         false,
     )
     .await;
-    let upload = Upload::new(AGENT, "42").unwrap();
+    let upload = AgentUpload::new(AGENT, "42").unwrap();
     let dest = dir.path().join("big.zip");
 
     let saved = files::download(&client_of(&url), &upload, &dest)
@@ -890,7 +890,7 @@ async fn a_cancelled_download_removes_its_temporary_file() {
     let client = client_of(&url);
     let dest = dir.path().join("cancelled.zip");
     let downloading = tokio::spawn(async move {
-        let upload = Upload::new(AGENT, "42").unwrap();
+        let upload = AgentUpload::new(AGENT, "42").unwrap();
         files::download(&client, &upload, &dest).await
     });
     // Wait until part of the body is on disk, then cancel.

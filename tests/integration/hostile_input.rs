@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use sentinelone::agents::{self, Broadcast};
-use sentinelone::events::{self, EventWindow};
+use sentinelone::detections::{self, DetectionWindow};
 use sentinelone::exclusions::{self, ExclusionSelection};
 use sentinelone::prelude::*;
 use sentinelone::quota::Quotas;
@@ -359,7 +359,7 @@ proptest! {
             .allow_http(true)
             .build()
             .unwrap();
-        if let Err(error) = events::fetch(&client, &EventWindow::new(from, to).limit(limit)) {
+        if let Err(error) = detections::fetch(&client, &DetectionWindow::new(from, to).limit(limit)) {
             let text = message(error);
             prop_assert!(text.contains("limit") || text.contains("time range"), "{}", text);
         }

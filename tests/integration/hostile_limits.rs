@@ -271,7 +271,7 @@ async fn downloads_are_not_held_to_the_page_cap() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("files.zip");
-    let upload = sentinelone::files::Upload::new("1234567890", "9876543210").unwrap();
+    let upload = sentinelone::files::AgentUpload::new("1234567890", "9876543210").unwrap();
     let saved = sentinelone::files::download(&client, &upload, &dest)
         .await
         .unwrap();
@@ -296,7 +296,7 @@ async fn a_download_that_stalls_mid_body_fails_after_the_idle_timeout() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("files.zip");
-    let upload = sentinelone::files::Upload::new("1234567890", "9876543210").unwrap();
+    let upload = sentinelone::files::AgentUpload::new("1234567890", "9876543210").unwrap();
     let started = Instant::now();
     let error = bounded(
         Duration::from_secs(5),

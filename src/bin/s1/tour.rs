@@ -9,8 +9,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sentinelone::detections::DetectionWindow;
 use sentinelone::dv::{self, DvQuery, PowerQuery};
-use sentinelone::events::EventWindow;
 use sentinelone::files::{self, FetchOptions, FetchRequest};
 use sentinelone::prelude::*;
 use sentinelone::raw::types::AgentViewListResponseDataItem;
@@ -415,7 +415,7 @@ async fn preview_threats(client: &Client, computer: Option<String>) -> Result<()
 
 async fn recent_threats(client: &Client) -> Result<(), Failure> {
     let now = chrono::Utc::now();
-    let window = EventWindow::new(now - chrono::TimeDelta::hours(24), now).limit(10);
+    let window = DetectionWindow::new(now - chrono::TimeDelta::hours(24), now).limit(10);
     let listed = commands::threats::recent(client, &window).await?;
     say(&format!(
         "  {} threat(s), newest first (at most 10):",

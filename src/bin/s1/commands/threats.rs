@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use futures_util::TryStreamExt;
 use sentinelone::Client;
-use sentinelone::events::{self, Event, EventWindow};
+use sentinelone::detections::{self, Detection, DetectionWindow};
 use sentinelone::raw::types::ThreatListResponseDataItem;
 use sentinelone::threats::{self, ThreatAction, ThreatTarget};
 use serde_json::json;
@@ -142,7 +142,7 @@ async fn respond(client: &Client, action: ThreatAction, args: &TargetArgs) -> Re
 /// Lists the threats of a time range.
 async fn list(client: &Client, args: &ListArgs) -> Result<(), Failure> {
     let (from, to) = args.range.resolve()?;
-    let listed = recent(client, &EventWindow::new(from, to).limit(args.limit)).await?;
+    let listed = recent(client, &DetectionWindow::new(from, to).limit(args.limit)).await?;
     match args.format.format() {
         Format::Json => output::json(&listed),
         Format::Table => table(&listed).print(),
@@ -152,13 +152,13 @@ async fn list(client: &Client, args: &ListArgs) -> Result<(), Failure> {
 /// The threats of `window`, newest first.
 pub async fn recent(
     client: &Client,
-    window: &EventWindow,
+    window: &DetectionWindow,
 ) -> Result<Vec<ThreatListResponseDataItem>, sentinelone::Error> {
-    events::fetch(client, window)?
+    detections::fetch(client, window)?
         .try_filter_map(|event| async move {
             Ok(match event {
-                Event::Threat(threat) => Some(*threat),
-                Event::Alert(_) => None,
+                Detection::Threat(threat) => Some(*threat),
+                Detection::Alert(_) => None,
             })
         })
         .try_collect()

@@ -6,21 +6,22 @@ use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
+use crate::vocab::Scope;
 use crate::{Client, Error};
 
 /// A file to upload.
 #[derive(Debug, Clone)]
-pub struct UploadFile {
+pub struct ImportFile {
     /// The file name the console sees.
     pub file_name: String,
     /// The content.
     pub bytes: Vec<u8>,
 }
 
-impl UploadFile {
+impl ImportFile {
     /// A file from its name and content.
     pub fn new(file_name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
-        UploadFile {
+        ImportFile {
             file_name: file_name.into(),
             bytes: bytes.into(),
         }
@@ -35,19 +36,6 @@ impl UploadFile {
         }
         Ok(Part::bytes(self.bytes.clone()).file_name(self.file_name.clone()))
     }
-}
-
-/// Where firewall rules are imported to (at least one scope, or the tenant).
-#[derive(Debug, Clone, Default)]
-pub struct ImportScope {
-    /// Account ids.
-    pub account_ids: Vec<String>,
-    /// Site ids.
-    pub site_ids: Vec<String>,
-    /// Group ids.
-    pub group_ids: Vec<String>,
-    /// The whole tenant.
-    pub tenant: bool,
 }
 
 impl Client {
@@ -74,7 +62,7 @@ impl Client {
     /// `filter` is the optional scope filter as SentinelOne's JSON object.
     pub async fn import_exclusions(
         &self,
-        file: &UploadFile,
+        file: &ImportFile,
         filter: Option<&Value>,
     ) -> Result<Value, Error> {
         let mut form = Form::new().part("file", file.part("import_exclusions")?);
@@ -88,7 +76,7 @@ impl Client {
     /// Imports blocklist items from a CSV file (`POST /restrictions/import`).
     pub async fn import_restrictions(
         &self,
-        file: &UploadFile,
+        file: &ImportFile,
         filter: Option<&Value>,
     ) -> Result<Value, Error> {
         let mut form = Form::new().part("file", file.part("import_restrictions")?);
@@ -105,8 +93,8 @@ impl Client {
     pub async fn import_firewall_rules(
         &self,
         category: &str,
-        file: &UploadFile,
-        scope: &ImportScope,
+        file: &ImportFile,
+        scope: &Scope,
     ) -> Result<Value, Error> {
         let op = "import_firewall_rules_by_category";
         if category.is_empty()
@@ -118,11 +106,7 @@ impl Client {
                 "{op}: the rule category {category:?} is not a plain name (e.g. firewall, network-quarantine)"
             )));
         }
-        if scope.account_ids.is_empty()
-            && scope.site_ids.is_empty()
-            && scope.group_ids.is_empty()
-            && !scope.tenant
-        {
+        if scope.is_empty() {
             return Err(Error::invalid(format!(
                 "{op}: the import scope is empty; name accounts, sites, groups or the tenant"
             )));
@@ -151,7 +135,7 @@ impl Client {
         &self,
         agent_filter_field: &str,
         exclude_header: bool,
-        file: &UploadFile,
+        file: &ImportFile,
     ) -> Result<Value, Error> {
         if agent_filter_field.trim().is_empty() {
             return Err(Error::invalid(

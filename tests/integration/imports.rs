@@ -2,7 +2,8 @@
 
 use httpmock::Method::POST;
 use httpmock::MockServer;
-use sentinelone::uploads::{ImportScope, UploadFile};
+use sentinelone::imports::ImportFile;
+use sentinelone::vocab::Scope;
 use sentinelone::{Client, Error};
 use serde_json::json;
 
@@ -35,7 +36,7 @@ async fn csv_filter_upload_sends_every_field_with_the_token() {
                 .json_body(json!({"data": {"filterId": "225494730938493804"}}));
         })
         .await;
-    let file = UploadFile::new("hosts.csv", "name\nweb-01\n");
+    let file = ImportFile::new("hosts.csv", "name\nweb-01\n");
     let answer = client(&server)
         .upload_csv_filter("computerName", true, &file)
         .await
@@ -56,12 +57,12 @@ async fn firewall_import_joins_scope_ids() {
             then.status(200).json_body(json!({"data": {"affected": 3}}));
         })
         .await;
-    let scope = ImportScope {
+    let scope = Scope {
         site_ids: vec!["11".into(), "12".into()],
-        ..ImportScope::default()
+        ..Scope::default()
     };
     let answer = client(&server)
-        .import_firewall_rules("firewall", &UploadFile::new("rules.json", "[]"), &scope)
+        .import_firewall_rules("firewall", &ImportFile::new("rules.json", "[]"), &scope)
         .await
         .expect("import succeeds");
     mock.assert_async().await;
@@ -78,15 +79,15 @@ async fn bad_uploads_are_refused_before_sending() {
         })
         .await;
     let c = client(&server);
-    let empty = UploadFile::new("empty.csv", Vec::new());
+    let empty = ImportFile::new("empty.csv", Vec::new());
     let err = c.import_exclusions(&empty, None).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }));
     assert!(err.to_string().contains("empty.csv"), "{err}");
     let err = c
         .import_firewall_rules(
             "firewall",
-            &UploadFile::new("r.json", "[]"),
-            &ImportScope::default(),
+            &ImportFile::new("r.json", "[]"),
+            &Scope::default(),
         )
         .await
         .unwrap_err();
@@ -94,8 +95,8 @@ async fn bad_uploads_are_refused_before_sending() {
     let err = c
         .import_firewall_rules(
             "../x",
-            &UploadFile::new("r.json", "[]"),
-            &ImportScope {
+            &ImportFile::new("r.json", "[]"),
+            &Scope {
                 tenant: true,
                 ..Default::default()
             },
@@ -117,7 +118,7 @@ async fn upload_errors_name_the_operation() {
         .await;
     let err = client(&server)
         .import_restrictions(
-            &UploadFile::new("b.csv", "x"),
+            &ImportFile::new("b.csv", "x"),
             Some(&json!({"siteIds": ["1"]})),
         )
         .await
