@@ -126,7 +126,7 @@ fn every_catalog_row_is_implemented_by_a_spec_operation_or_a_facade_function() {
                     problems.push(format!("{what}: {entry} is not facade::<module>::<fn>"));
                 } else if !facade_fn_exists(parts[0], parts[1]) {
                     problems.push(format!(
-                        "{what}: {entry}: no `pub fn {}` / `pub async fn {}` in src/{}.rs",
+                        "{what}: {entry}: no `pub fn {}` / `pub async fn {}` in src/{}(.rs|/)",
                         parts[1], parts[1], parts[0]
                     ));
                 }
@@ -140,13 +140,30 @@ fn every_catalog_row_is_implemented_by_a_spec_operation_or_a_facade_function() {
     assert_eq!(problems, Vec::<String>::new());
 }
 
-/// True when src/<module>.rs of the facade declares a public function
-/// `name` at the start of a line.
-fn facade_fn_exists(module: &str, name: &str) -> bool {
-    let path = root().join("src").join(format!("{module}.rs"));
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return false;
+/// The source of facade module `module`: src/<module>.rs, or every file of
+/// src/<module>/ when it is split into submodules.
+fn facade_module_text(module: &str) -> String {
+    let src = root().join("src");
+    if let Ok(text) = std::fs::read_to_string(src.join(format!("{module}.rs"))) {
+        return text;
+    }
+    let Ok(dir) = std::fs::read_dir(src.join(module)) else {
+        return String::new();
     };
+    let mut paths: Vec<_> = dir.filter_map(|e| Some(e.ok()?.path())).collect();
+    paths.sort();
+    paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// True when the facade module `module` declares a public function `name`
+/// at the start of a line.
+fn facade_fn_exists(module: &str, name: &str) -> bool {
+    let text = facade_module_text(module);
     text.lines().any(|line| {
         ["pub fn ", "pub async fn "].iter().any(|prefix| {
             line.strip_prefix(prefix).is_some_and(|rest| {
