@@ -4,11 +4,11 @@
 //! ```no_run
 //! use chrono::{Duration, Utc};
 //! use futures_util::TryStreamExt;
-//! use sentinelone::detections::{self, Detection, DetectionWindow};
+//! use sentinelone::detections::{Detection, DetectionWindow};
 //!
 //! # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
 //! let window = DetectionWindow::new(Utc::now() - Duration::hours(1), Utc::now()).limit(100);
-//! let mut stream = detections::fetch(client, &window)?;
+//! let mut stream = client.detections().fetch(&window)?;
 //! while let Some(event) = stream.try_next().await? {
 //!     if let Detection::Threat(threat) = event {
 //!         println!("{:?}", threat.id);
@@ -28,6 +28,39 @@ use crate::raw::types::{
     ListThreatsSortOrder, ThreatListResponseDataItem,
 };
 use crate::{Client, Error, validate};
+
+/// Detections, reached from the client with [`Client::detections`].
+///
+/// ```no_run
+/// # fn demo(client: &sentinelone::Client) {
+/// let detections = client.detections();
+/// # let _ = detections;
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Detections<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// Detections: threats or alerts created in a time window.
+    pub fn detections(&self) -> Detections<'_> {
+        Detections { client: self }
+    }
+}
+
+impl<'c> Detections<'c> {
+    /// Streams the events of `window`, page by page as they are read. The
+    /// window is checked first: an empty time range, a limit outside
+    /// 1..=1000, or alerts ordered by update time are refused before anything
+    /// is sent.
+    pub fn fetch(
+        self,
+        window: &DetectionWindow,
+    ) -> Result<BoxStream<'c, Result<Detection, Error>>, Error> {
+        fetch(self.client, window)
+    }
+}
 
 /// Most events one fetch returns, and its default.
 pub const MAX_DETECTIONS: u32 = 1000;
@@ -125,11 +158,8 @@ impl DetectionWindow {
     }
 }
 
-/// Streams the events of `window`, page by page as they are read. The
-/// window is checked first: an empty time range, a limit outside
-/// 1..=1000, or alerts ordered by update time are refused before anything
-/// is sent.
-pub fn fetch<'a>(
+/// The body of [`Detections::fetch`].
+fn fetch<'a>(
     client: &'a Client,
     window: &DetectionWindow,
 ) -> Result<BoxStream<'a, Result<Detection, Error>>, Error> {

@@ -103,7 +103,21 @@ pub(crate) async fn link(
     save(client, response, operation, dest, overwrite).await
 }
 
+/// Saving file answers to disk, reached from the client with
+/// [`Client::downloads`].
+#[derive(Debug, Clone, Copy)]
+pub struct Downloads<'c> {
+    client: &'c Client,
+}
+
 impl Client {
+    /// Saving file answers to disk the way the composite commands do.
+    pub fn downloads(&self) -> Downloads<'_> {
+        Downloads { client: self }
+    }
+}
+
+impl<'c> Downloads<'c> {
     /// Streams the body of a file answer to `dest` the way the composite
     /// commands do: chunk by chunk into a temporary file beside `dest`
     /// (its directory is created if missing), moved into place once
@@ -122,20 +136,21 @@ impl Client {
     ///     .expect("a valid request");
     /// let response = client.execute(request, "export_agents").await?;
     /// let saved = client
-    ///     .save_response(response, "export_agents", "agents.csv".as_ref(), false)
+    ///     .downloads()
+    ///     .save(response, "export_agents", "agents.csv".as_ref(), false)
     ///     .await?;
     /// println!("{} bytes", saved.bytes);
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn save_response(
-        &self,
+    pub async fn save(
+        self,
         response: reqwest::Response,
         operation: &str,
         dest: &Path,
         overwrite: bool,
     ) -> Result<Downloaded, Error> {
-        save(self, response, operation, dest, overwrite).await
+        save(self.client, response, operation, dest, overwrite).await
     }
 }
 

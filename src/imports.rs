@@ -1,6 +1,18 @@
 //! The multipart uploads the generated client cannot send (progenitor has no
 //! multipart support), written by hand and sent through the same transport.
-//! The spec lists them under `x-multipart-operations`.
+//! The spec lists them under `x-multipart-operations`. Reached from the
+//! client with [`Client::imports`].
+//!
+//! ```no_run
+//! use sentinelone::imports::ImportFile;
+//!
+//! # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+//! let file = ImportFile::new("exclusions.csv", std::fs::read("exclusions.csv").unwrap_or_default());
+//! let answer = client.imports().exclusions(&file, None).await?;
+//! println!("{answer}");
+//! # Ok(())
+//! # }
+//! ```
 
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
@@ -57,11 +69,38 @@ impl Client {
         })?;
         serde_json::from_slice(&bytes).map_err(|e| Error::decode(operation, &bytes, e))
     }
+}
 
+/// The multipart imports, reached from the client with [`Client::imports`].
+#[derive(Debug, Clone, Copy)]
+pub struct Imports<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// The multipart imports: exclusions, blocklist items, firewall rules,
+    /// CSV agent filters.
+    pub fn imports(&self) -> Imports<'_> {
+        Imports { client: self }
+    }
+}
+
+impl<'c> Imports<'c> {
     /// Imports exclusions from a CSV file (`POST /exclusions/import`).
     /// `filter` is the optional scope filter as SentinelOne's JSON object.
-    pub async fn import_exclusions(
-        &self,
+    ///
+    /// ```no_run
+    /// use sentinelone::imports::ImportFile;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let answer = client.imports().exclusions(&ImportFile::new("exclusions.csv", "..."), None)
+    ///     .await?;
+    /// println!("{answer}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn exclusions(
+        self,
         file: &ImportFile,
         filter: Option<&Value>,
     ) -> Result<Value, Error> {
@@ -69,13 +108,25 @@ impl Client {
         if let Some(filter) = filter {
             form = form.text("filter", filter.to_string());
         }
-        self.upload("import_exclusions", "/exclusions/import", form)
+        self.client
+            .upload("import_exclusions", "/exclusions/import", form)
             .await
     }
 
     /// Imports blocklist items from a CSV file (`POST /restrictions/import`).
-    pub async fn import_restrictions(
-        &self,
+    ///
+    /// ```no_run
+    /// use sentinelone::imports::ImportFile;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let answer = client.imports().restrictions(&ImportFile::new("blocklist.csv", "..."), None)
+    ///     .await?;
+    /// println!("{answer}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn restrictions(
+        self,
         file: &ImportFile,
         filter: Option<&Value>,
     ) -> Result<Value, Error> {
@@ -83,15 +134,30 @@ impl Client {
         if let Some(filter) = filter {
             form = form.text("filter", filter.to_string());
         }
-        self.upload("import_restrictions", "/restrictions/import", form)
+        self.client
+            .upload("import_restrictions", "/restrictions/import", form)
             .await
     }
 
     /// Imports firewall (or network quarantine) rules from a JSON export
     /// (`POST /firewall-control/{category}/import`). The scope must name
     /// at least one account, site or group, or the tenant.
-    pub async fn import_firewall_rules(
-        &self,
+    ///
+    /// ```no_run
+    /// use sentinelone::imports::ImportFile;
+    /// use sentinelone::vocab::Scope;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let answer = client
+    ///     .imports()
+    ///     .firewall_rules("firewall", &ImportFile::new("rules.json", "[]"), &Scope::new().site_ids(["225494730938493804"]))
+    ///     .await?;
+    /// println!("{answer}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn firewall_rules(
+        self,
         category: &str,
         file: &ImportFile,
         scope: &Scope,
@@ -124,15 +190,29 @@ impl Client {
         if scope.tenant {
             form = form.text("tenant", "true");
         }
-        self.upload(op, &format!("/firewall-control/{category}/import"), form)
+        self.client
+            .upload(op, &format!("/firewall-control/{category}/import"), form)
             .await
     }
 
     /// Uploads a CSV of values to filter agents by
     /// (`POST /filters/csv-filter`): `agent_filter_field` names the agent
     /// field the values match; `exclude_header` skips the first line.
-    pub async fn upload_csv_filter(
-        &self,
+    ///
+    /// ```no_run
+    /// use sentinelone::imports::ImportFile;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let answer = client
+    ///     .imports()
+    ///     .csv_filter("computerName", true, &ImportFile::new("hosts.csv", "name\nweb-01\n"))
+    ///     .await?;
+    /// println!("{answer}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn csv_filter(
+        self,
         agent_filter_field: &str,
         exclude_header: bool,
         file: &ImportFile,
@@ -146,7 +226,8 @@ impl Client {
             .text("agentFilterField", agent_filter_field.to_string())
             .text("excludeHeader", exclude_header.to_string())
             .part("file", file.part("upload_csv_filter")?);
-        self.upload("upload_csv_filter", "/filters/csv-filter", form)
+        self.client
+            .upload("upload_csv_filter", "/filters/csv-filter", form)
             .await
     }
 }

@@ -55,7 +55,6 @@ pub mod imports;
 pub mod scripts;
 pub mod threats;
 
-/// Words the composite commands share (scopes, operating systems).
 pub mod vocab;
 
 #[cfg(feature = "sim")]
@@ -69,7 +68,7 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_TIMEOUT,
     ENV_API_TOKEN, ENV_CONSOLE_URL, LINK_REDIRECTS,
 };
-pub use download::{DownloadListener, DownloadProgress, Downloaded};
+pub use download::{DownloadListener, DownloadProgress, Downloaded, Downloads};
 pub use error::{ApiErrorDetail, Error, OPERATION_HEADER};
 pub use limits::{DEFAULT_CALL_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_READ_IDLE_TIMEOUT};
 pub use poll::Polling;

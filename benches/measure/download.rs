@@ -128,7 +128,9 @@ pub fn facade_child(origin: &str, dest: &Path) -> Sample {
         let upload = AgentUpload::new(AGENT_ID, ACTIVITY_ID).expect("upload ids");
         let start_kib = report::status_kib("VmRSS");
         let started = Instant::now();
-        let saved = files::download(&client, &upload, dest)
+        let saved = client
+            .files()
+            .download(&upload, dest)
             .await
             .expect("files::download");
         Sample {

@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// The events stream of [`events`], `page_size` per page.
+/// The events stream of [`Dv::events`], `page_size` per page.
 pub(super) fn event_stream<'a>(
     client: &'a Client,
     query_id: &str,

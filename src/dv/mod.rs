@@ -1,13 +1,13 @@
 //! Deep Visibility in single calls: run a query to its end and read its
-//! events ([`query`]), read the events of a query, optionally of one type
-//! ([`events`], [`events_by_type`]), list the processes agents started
-//! ([`agent_processes`]), and run a Power Query into a table
-//! ([`power_query`]).
+//! events ([`Dv::query`]), read the events of a query, optionally of one type
+//! ([`Dv::events`], [`Dv::events_by_type`]), list the processes agents started
+//! ([`Dv::agent_processes`]), and run a Power Query into a table
+//! ([`Dv::power_query`]).
 //!
 //! A Deep Visibility query runs inside the console: `dv/init-query` starts
 //! it, `dv/query-status` reports its state until it ends, then `dv/events`
 //! (or `dv/events/{type}`) hands out its events, page by page, following a
-//! cursor. [`query`] does all of this; [`start`], [`wait`] and [`events`]
+//! cursor. [`Dv::query`] does all of this; [`Dv::start`], [`Dv::wait`] and [`Dv::events`]
 //! are its steps, for callers who want them apart.
 //!
 //! **No query is left running.** While a query runs, the value that waits
@@ -68,14 +68,14 @@ pub const DEFAULT_POLLING: Polling = Polling {
     timeout: Duration::from_secs(600),
 };
 
-/// The S1QL query [`agent_processes`] runs when given none: every process
+/// The S1QL query [`Dv::agent_processes`] runs when given none: every process
 /// creation in the time range.
 pub const DEFAULT_PROCESS_QUERY: &str = r#"EventType = "Process Creation""#;
 
 /// Most results a Deep Visibility query or Power Query can be asked for.
 pub const MAX_LIMIT: u32 = 100_000;
 
-/// Most processes [`agent_processes`] can be asked for.
+/// Most processes [`Dv::agent_processes`] can be asked for.
 pub const MAX_PROCESS_LIMIT: u32 = 1000;
 
 /// Events asked for per page (the console's maximum).
@@ -95,10 +95,29 @@ mod state;
 
 use cancel::*;
 use events::*;
-pub use power_query::*;
 pub use query::*;
 pub use run::*;
 pub use state::*;
+
+/// Deep Visibility, reached from the client with [`Client::dv`].
+///
+/// ```no_run
+/// # fn demo(client: &sentinelone::Client) {
+/// let dv = client.dv();
+/// # let _ = dv;
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Dv<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// Deep Visibility: queries, their events, agent processes and Power Queries.
+    pub fn dv(&self) -> Dv<'_> {
+        Dv { client: self }
+    }
+}
 
 /// The console's error list in one line (`title: detail; …`), if any.
 pub(super) fn error_text(errors: Option<&[serde_json::Map<String, Value>]>) -> Option<String> {

@@ -2,31 +2,41 @@
 
 use super::*;
 
-/// Runs a Power Query to its end (D3 "Create Power Query" then "Ping Power
-/// Query"): creates it (`dv/events/pq`) and, unless that answer is already
-/// final, pings it (`dv/events/pq-ping`) per the polling until it
-/// finishes. Any state but running or finished gives
-/// [`Error::JobFailed`]; when the polling's timeout passes, the query is
-/// cancelled (`dv/cancel-query`) and [`Error::WaitTimeout`] returned.
-///
-/// ```no_run
-/// use chrono::{TimeDelta, Utc};
-/// use sentinelone::dv::{self, PowerQuery};
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let now = Utc::now();
-/// let request = PowerQuery::new(
-///     "event.type = 'Process Creation' | group count() by agent.uuid",
-///     now - TimeDelta::days(1),
-///     now,
-/// );
-/// let table = dv::power_query(client, &request).await?;
-/// let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-/// println!("{names:?}: {} rows", table.rows.len());
-/// # Ok(())
-/// # }
-/// ```
-pub async fn power_query(client: &Client, request: &PowerQuery) -> Result<PowerQueryTable, Error> {
+impl<'c> Dv<'c> {
+    /// Runs a Power Query to its end (D3 "Create Power Query" then "Ping Power
+    /// Query"): creates it (`dv/events/pq`) and, unless that answer is already
+    /// final, pings it (`dv/events/pq-ping`) per the polling until it
+    /// finishes. Any state but running or finished gives
+    /// [`Error::JobFailed`]; when the polling's timeout passes, the query is
+    /// cancelled (`dv/cancel-query`) and [`Error::WaitTimeout`] returned.
+    ///
+    /// ```no_run
+    /// use chrono::{TimeDelta, Utc};
+    /// use sentinelone::dv::PowerQuery;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let now = Utc::now();
+    /// let request = PowerQuery::new(
+    ///     "event.type = 'Process Creation' | group count() by agent.uuid",
+    ///     now - TimeDelta::days(1),
+    ///     now,
+    /// );
+    /// let table = client.dv().power_query(&request).await?;
+    /// let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+    /// println!("{names:?}: {} rows", table.rows.len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn power_query(self, request: &PowerQuery) -> Result<PowerQueryTable, Error> {
+        power_query(self.client, request).await
+    }
+}
+
+/// The body of [`Dv::power_query`].
+pub(super) async fn power_query(
+    client: &Client,
+    request: &PowerQuery,
+) -> Result<PowerQueryTable, Error> {
     let body = request.body()?;
     let created = client.create_power_query().body(body).call().await?;
     let first = pq_answer("create_power_query", created, None)?;

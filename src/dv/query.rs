@@ -122,7 +122,7 @@ impl DvQuery {
 
     /// How to wait; its `timeout` (D3's "Timeout", counted from the first
     /// status check) is the longest the query may run before it is
-    /// cancelled; [`query`] reads the events within it too. Default:
+    /// cancelled; [`Dv::query`] reads the events within it too. Default:
     /// [`DEFAULT_POLLING`].
     pub fn polling(mut self, polling: Polling) -> Self {
         self.watch.polling = polling;

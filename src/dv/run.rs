@@ -2,8 +2,135 @@
 
 use super::*;
 
-/// A started Deep Visibility query (from [`start`]). Dropping it cancels
-/// the query; [`wait`] for it, or [`RunningQuery::detach`] to keep it
+impl<'c> Dv<'c> {
+    /// Starts a Deep Visibility query (`dv/init-query`), after checking it.
+    ///
+    /// ```no_run
+    /// use chrono::{TimeDelta, Utc};
+    /// use sentinelone::dv::DvQuery;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let now = Utc::now();
+    /// let running = client.dv().start(&DvQuery::new("AgentName IS NOT EMPTY", now - TimeDelta::hours(1), now)).await?;
+    /// let finished = client.dv().wait(running).await?;
+    /// println!("{} ended {}", finished.query_id, finished.state);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start(self, request: &DvQuery) -> Result<RunningQuery, Error> {
+        start(self.client, request).await
+    }
+
+    /// Waits for a started query to end (`dv/query-status`, spaced by the
+    /// request's polling), reporting every check to its progress callback.
+    ///
+    /// Returns the last status when the query finished (`FINISHED`,
+    /// `EMPTY_RESULTS`). A failure state, or a state this library does not
+    /// know, gives [`Error::JobFailed`] naming it, with the console's
+    /// `responseError`. When the polling's timeout passes, the query is
+    /// cancelled and [`Error::WaitTimeout`] returned; when the status cannot be
+    /// read, the query is cancelled and that error returned.
+    ///
+    /// See [`Dv::start`] for an example.
+    pub async fn wait(self, query: RunningQuery) -> Result<QueryStatus, Error> {
+        wait(self.client, query).await
+    }
+
+    /// Runs a Deep Visibility query to its end and reads its events (D3
+    /// "Query"): starts it, waits for it, then follows the events' cursor up
+    /// to the limit. A query with `EMPTY_RESULTS` gives no events without
+    /// asking for them; an events page answered 409 right after the query
+    /// finished is asked for again a few times.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use chrono::{TimeDelta, Utc};
+    /// use sentinelone::Polling;
+    /// use sentinelone::dv::DvQuery;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let now = Utc::now();
+    /// let request = DvQuery::new(r#"ProcessImagePath CONTAINS "svchost.exe""#, now - TimeDelta::days(1), now)
+    ///     .limit(100)
+    ///     .polling(Polling::default().timeout(Duration::from_secs(300)));
+    /// let results = client.dv().query(&request).await?;
+    /// for event in &results.events {
+    ///     println!("{:?} {:?}", event.agent_name, event.process_name);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn query(self, request: &DvQuery) -> Result<DvResults, Error> {
+        query(self.client, request).await
+    }
+
+    /// The events of a query, all of them or those of one type
+    /// (`dv/events` or `dv/events/{type}`), as a lazy (boxed, `Unpin`) stream
+    /// that follows the cursor 1000 events at a time. Pages answered 409 (results not ready
+    /// yet) are asked for again a few times.
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use sentinelone::dv::EventType;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let mut files = client.dv().events("q1a2b3c4", Some(EventType::File))?;
+    /// while let Some(event) = files.try_next().await? {
+    ///     println!("{:?}", event.file_full_name);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn events(
+        self,
+        query_id: &str,
+        event_type: Option<EventType>,
+    ) -> Result<BoxStream<'c, Result<Event, Error>>, Error> {
+        events(self.client, query_id, event_type)
+    }
+
+    /// Every event of one type of a query (D3 "Get Events by Query ID and
+    /// Type"), collected from `dv/events/{type}`.
+    ///
+    /// ```no_run
+    /// use sentinelone::dv::EventType;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let dns = client.dv().events_by_type("q1a2b3c4", EventType::Dns).await?;
+    /// println!("{} DNS requests", dns.len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn events_by_type(
+        self,
+        query_id: &str,
+        event_type: EventType,
+    ) -> Result<Vec<Event>, Error> {
+        events_by_type(self.client, query_id, event_type).await
+    }
+
+    /// The processes agents started (D3 "Get Agent Process"): runs the Deep
+    /// Visibility query of `request` like [`Dv::query`] and returns its `process`
+    /// events (`dv/events/process`), at most the limit.
+    ///
+    /// ```no_run
+    /// use sentinelone::dv::AgentProcessQuery;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let processes = client.dv().agent_processes(&AgentProcessQuery::new().limit(50)).await?;
+    /// for p in &processes.events {
+    ///     println!("{:?} {:?} {:?}", p.agent_name, p.pid, p.process_name);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn agent_processes(self, request: &AgentProcessQuery) -> Result<DvResults, Error> {
+        agent_processes(self.client, request).await
+    }
+}
+
+/// A started Deep Visibility query (from [`Dv::start`]). Dropping it cancels
+/// the query; [`Dv::wait`] for it, or [`RunningQuery::detach`] to keep it
 /// running.
 pub struct RunningQuery {
     pub(super) guard: CancelGuard,
@@ -33,21 +160,8 @@ impl fmt::Debug for RunningQuery {
     }
 }
 
-/// Starts a Deep Visibility query (`dv/init-query`), after checking it.
-///
-/// ```no_run
-/// use chrono::{TimeDelta, Utc};
-/// use sentinelone::dv::{self, DvQuery};
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let now = Utc::now();
-/// let running = dv::start(client, &DvQuery::new("AgentName IS NOT EMPTY", now - TimeDelta::hours(1), now)).await?;
-/// let finished = dv::wait(client, running).await?;
-/// println!("{} ended {}", finished.query_id, finished.state);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn start(client: &Client, request: &DvQuery) -> Result<RunningQuery, Error> {
+/// The body of [`Dv::start`].
+pub(super) async fn start(client: &Client, request: &DvQuery) -> Result<RunningQuery, Error> {
     let body = request.body()?;
     let response = client.init_dv_query().body(body).call().await?;
     let id = response
@@ -64,18 +178,8 @@ pub async fn start(client: &Client, request: &DvQuery) -> Result<RunningQuery, E
     })
 }
 
-/// Waits for a started query to end (`dv/query-status`, spaced by the
-/// request's polling), reporting every check to its progress callback.
-///
-/// Returns the last status when the query finished (`FINISHED`,
-/// `EMPTY_RESULTS`). A failure state, or a state this library does not
-/// know, gives [`Error::JobFailed`] naming it, with the console's
-/// `responseError`. When the polling's timeout passes, the query is
-/// cancelled and [`Error::WaitTimeout`] returned; when the status cannot be
-/// read, the query is cancelled and that error returned.
-///
-/// See [`start`] for an example.
-pub async fn wait(client: &Client, query: RunningQuery) -> Result<QueryStatus, Error> {
+/// The body of [`Dv::wait`].
+pub(super) async fn wait(client: &Client, query: RunningQuery) -> Result<QueryStatus, Error> {
     let RunningQuery { mut guard, watch } = query;
     let id = guard.id.clone();
     let job = format!("Deep Visibility query {id}");
@@ -87,31 +191,8 @@ pub async fn wait(client: &Client, query: RunningQuery) -> Result<QueryStatus, E
     Ok(status)
 }
 
-/// Runs a Deep Visibility query to its end and reads its events (D3
-/// "Query"): starts it, waits for it, then follows the events' cursor up
-/// to the limit. A query with `EMPTY_RESULTS` gives no events without
-/// asking for them; an events page answered 409 right after the query
-/// finished is asked for again a few times.
-///
-/// ```no_run
-/// use std::time::Duration;
-/// use chrono::{TimeDelta, Utc};
-/// use sentinelone::Polling;
-/// use sentinelone::dv::{self, DvQuery};
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let now = Utc::now();
-/// let request = DvQuery::new(r#"ProcessImagePath CONTAINS "svchost.exe""#, now - TimeDelta::days(1), now)
-///     .limit(100)
-///     .polling(Polling::default().timeout(Duration::from_secs(300)));
-/// let results = dv::query(client, &request).await?;
-/// for event in &results.events {
-///     println!("{:?} {:?}", event.agent_name, event.process_name);
-/// }
-/// # Ok(())
-/// # }
-/// ```
-pub async fn query(client: &Client, request: &DvQuery) -> Result<DvResults, Error> {
+/// The body of [`Dv::query`].
+pub(super) async fn query(client: &Client, request: &DvQuery) -> Result<DvResults, Error> {
     run_and_collect(client, request, None).await
 }
 
@@ -144,24 +225,8 @@ pub(super) async fn run_and_collect(
     }
 }
 
-/// The events of a query, all of them or those of one type
-/// (`dv/events` or `dv/events/{type}`), as a lazy (boxed, `Unpin`) stream
-/// that follows the cursor 1000 events at a time. Pages answered 409 (results not ready
-/// yet) are asked for again a few times.
-///
-/// ```no_run
-/// use futures_util::TryStreamExt;
-/// use sentinelone::dv::{self, EventType};
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let mut files = dv::events(client, "q1a2b3c4", Some(EventType::File))?;
-/// while let Some(event) = files.try_next().await? {
-///     println!("{:?}", event.file_full_name);
-/// }
-/// # Ok(())
-/// # }
-/// ```
-pub fn events<'a>(
+/// The body of [`Dv::events`].
+pub(super) fn events<'a>(
     client: &'a Client,
     query_id: &str,
     event_type: Option<EventType>,
@@ -169,19 +234,8 @@ pub fn events<'a>(
     event_stream(client, query_id, event_type, EVENTS_PAGE)
 }
 
-/// Every event of one type of a query (D3 "Get Events by Query ID and
-/// Type"), collected from `dv/events/{type}`.
-///
-/// ```no_run
-/// use sentinelone::dv::{self, EventType};
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let dns = dv::events_by_type(client, "q1a2b3c4", EventType::Dns).await?;
-/// println!("{} DNS requests", dns.len());
-/// # Ok(())
-/// # }
-/// ```
-pub async fn events_by_type(
+/// The body of [`Dv::events_by_type`].
+pub(super) async fn events_by_type(
     client: &Client,
     query_id: &str,
     event_type: EventType,
@@ -191,22 +245,8 @@ pub async fn events_by_type(
         .await
 }
 
-/// The processes agents started (D3 "Get Agent Process"): runs the Deep
-/// Visibility query of `request` like [`query`] and returns its `process`
-/// events (`dv/events/process`), at most the limit.
-///
-/// ```no_run
-/// use sentinelone::dv::{self, AgentProcessQuery};
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let processes = dv::agent_processes(client, &AgentProcessQuery::new().limit(50)).await?;
-/// for p in &processes.events {
-///     println!("{:?} {:?} {:?}", p.agent_name, p.pid, p.process_name);
-/// }
-/// # Ok(())
-/// # }
-/// ```
-pub async fn agent_processes(
+/// The body of [`Dv::agent_processes`].
+pub(super) async fn agent_processes(
     client: &Client,
     request: &AgentProcessQuery,
 ) -> Result<DvResults, Error> {

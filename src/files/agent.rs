@@ -2,21 +2,103 @@
 
 use super::*;
 
-/// Asks agent `agent_id` to upload the files of `request` (D3 "Collect
-/// Files"). Returns at once; the upload comes later (see
-/// [`wait_for_upload`]).
-///
-/// ```no_run
-/// use sentinelone::files::{self, FetchRequest};
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let request = FetchRequest::new(["/tmp/payload.sh"], "Str0ng!Passw0rd");
-/// let collection = files::collect(client, "1234567890", &request).await?;
-/// println!("asked at {}", collection.requested_at);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn collect(
+impl<'c> Files<'c> {
+    /// Asks agent `agent_id` to upload the files of `request` (D3 "Collect
+    /// Files"). Returns at once; the upload comes later (see
+    /// [`Files::wait_for_upload`]).
+    ///
+    /// ```no_run
+    /// use sentinelone::files::FetchRequest;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let request = FetchRequest::new(["/tmp/payload.sh"], "Str0ng!Passw0rd");
+    /// let collection = client.files().collect("1234567890", &request).await?;
+    /// println!("asked at {}", collection.requested_at);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn collect(
+        self,
+        agent_id: &str,
+        request: &FetchRequest,
+    ) -> Result<Collection, Error> {
+        collect(self.client, agent_id, request).await
+    }
+
+    /// Waits until the agent of `collection` has uploaded the archive, checking
+    /// the activity log as `polling` says. Fails with [`Error::WaitTimeout`] once
+    /// the time limit has passed (the agent may be offline).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use sentinelone::Polling;
+    /// use sentinelone::files::Collection;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let asked = chrono::Utc::now() - chrono::TimeDelta::minutes(5);
+    /// let collection = Collection::new("1234567890", asked);
+    /// let polling = Polling::default().timeout(Duration::from_secs(120));
+    /// let upload = client.files().wait_for_upload(&collection, polling).await?;
+    /// println!("uploaded as activity {}", upload.activity_id);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait_for_upload(
+        self,
+        collection: &Collection,
+        polling: Polling,
+    ) -> Result<AgentUpload, Error> {
+        wait_for_upload(self.client, collection, polling).await
+    }
+
+    /// Downloads `upload` to the file `dest` (D3 "Download Files"), streamed and
+    /// atomic: `dest` appears only once complete; on failure nothing is left.
+    /// An existing `dest` is never replaced ([`Error::Io`] naming it); [`Files::fetch`]
+    /// with [`FetchOptions::overwrite`] replaces it.
+    ///
+    /// ```no_run
+    /// use sentinelone::files::AgentUpload;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let upload = AgentUpload::new("1234567890", "9876543210")?;
+    /// let saved = client.files().download(&upload, "evidence/files.zip".as_ref()).await?;
+    /// println!("{} bytes in {}", saved.bytes, saved.path.display());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn download(self, upload: &AgentUpload, dest: &Path) -> Result<Downloaded, Error> {
+        download(self.client, upload, dest).await
+    }
+
+    /// Fetches files from agent `agent_id` (D3 "Fetch Files"): asks for them,
+    /// waits for the upload, downloads the archive to `options.dest` and, when
+    /// asked, extracts it with the request's password.
+    ///
+    /// ```no_run
+    /// use sentinelone::files::{FetchOptions, FetchRequest};
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let request = FetchRequest::new(["C:\\Users\\Public\\dropper.exe"], "Str0ng!Passw0rd");
+    /// let options = FetchOptions::new("evidence/dropper.zip").extract_into("evidence/dropper");
+    /// let fetched = client.files().fetch("1234567890", &request, &options).await?;
+    /// for path in &fetched.extracted {
+    ///     println!("{}", path.display());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn fetch(
+        self,
+        agent_id: &str,
+        request: &FetchRequest,
+        options: &FetchOptions,
+    ) -> Result<FetchedFiles, Error> {
+        fetch(self.client, agent_id, request, options).await
+    }
+}
+
+/// The body of [`Files::collect`].
+pub(super) async fn collect(
     client: &Client,
     agent_id: &str,
     request: &FetchRequest,
@@ -49,25 +131,8 @@ pub async fn collect(
     Ok(Collection::new(agent_id, requested_at))
 }
 
-/// Waits until the agent of `collection` has uploaded the archive, checking
-/// the activity log as `polling` says. Fails with [`Error::WaitTimeout`] once
-/// the time limit has passed (the agent may be offline).
-///
-/// ```no_run
-/// use std::time::Duration;
-/// use sentinelone::Polling;
-/// use sentinelone::files::{self, Collection};
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let asked = chrono::Utc::now() - chrono::TimeDelta::minutes(5);
-/// let collection = Collection::new("1234567890", asked);
-/// let polling = Polling::default().timeout(Duration::from_secs(120));
-/// let upload = files::wait_for_upload(client, &collection, polling).await?;
-/// println!("uploaded as activity {}", upload.activity_id);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn wait_for_upload(
+/// The body of [`Files::wait_for_upload`].
+pub(super) async fn wait_for_upload(
     client: &Client,
     collection: &Collection,
     polling: Polling,
@@ -93,22 +158,8 @@ pub async fn wait_for_upload(
     }
 }
 
-/// Downloads `upload` to the file `dest` (D3 "Download Files"), streamed and
-/// atomic: `dest` appears only once complete; on failure nothing is left.
-/// An existing `dest` is never replaced ([`Error::Io`] naming it); [`fetch`]
-/// with [`FetchOptions::overwrite`] replaces it.
-///
-/// ```no_run
-/// use sentinelone::files::{self, AgentUpload};
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let upload = AgentUpload::new("1234567890", "9876543210")?;
-/// let saved = files::download(client, &upload, "evidence/files.zip".as_ref()).await?;
-/// println!("{} bytes in {}", saved.bytes, saved.path.display());
-/// # Ok(())
-/// # }
-/// ```
-pub async fn download(
+/// The body of [`Files::download`].
+pub(super) async fn download(
     client: &Client,
     upload: &AgentUpload,
     dest: &Path,
@@ -116,7 +167,7 @@ pub async fn download(
     download_to(client, upload, dest, false).await
 }
 
-/// [`download`], replacing an existing `dest` when `overwrite`.
+/// [`Files::download`], replacing an existing `dest` when `overwrite`.
 pub(super) async fn download_to(
     client: &Client,
     upload: &AgentUpload,
@@ -136,24 +187,8 @@ pub(super) async fn download_to(
     .await
 }
 
-/// Fetches files from agent `agent_id` (D3 "Fetch Files"): asks for them,
-/// waits for the upload, downloads the archive to `options.dest` and, when
-/// asked, extracts it with the request's password.
-///
-/// ```no_run
-/// use sentinelone::files::{self, FetchOptions, FetchRequest};
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let request = FetchRequest::new(["C:\\Users\\Public\\dropper.exe"], "Str0ng!Passw0rd");
-/// let options = FetchOptions::new("evidence/dropper.zip").extract_into("evidence/dropper");
-/// let fetched = files::fetch(client, "1234567890", &request, &options).await?;
-/// for path in &fetched.extracted {
-///     println!("{}", path.display());
-/// }
-/// # Ok(())
-/// # }
-/// ```
-pub async fn fetch(
+/// The body of [`Files::fetch`].
+pub(super) async fn fetch(
     client: &Client,
     agent_id: &str,
     request: &FetchRequest,

@@ -5,11 +5,11 @@
 //! Getting a file off an endpoint takes three steps on the console: ask the
 //! agent for it (the console answers at once), wait until the agent has
 //! uploaded the password-protected zip (an activity appears), then download
-//! that zip. [`fetch`] does all three for files named by path,
-//! [`fetch_threat_file`] for the file of a threat; [`collect`],
-//! [`wait_for_upload`] and [`download`] are the steps on their own, for
+//! that zip. [`Files::fetch`] does all three for files named by path,
+//! [`Files::fetch_threat_file`] for the file of a threat; [`Files::collect`],
+//! [`Files::wait_for_upload`] and [`Files::download`] are the steps on their own, for
 //! callers who ask now and download later. [`extract`] opens a downloaded
-//! archive safely; [`download_threat_from_cloud`] fetches the copy of a
+//! archive safely; [`Files::download_threat_from_cloud`] fetches the copy of a
 //! threat's file the console keeps in its cloud storage.
 //!
 //! How an upload is recognised: the console logs the request as an activity
@@ -78,9 +78,29 @@ mod options;
 mod threat;
 
 use activity::*;
-pub use agent::*;
+use agent::*;
 pub use options::*;
 pub use threat::*;
+
+/// Files from endpoints, reached from the client with [`Client::files`].
+///
+/// ```no_run
+/// # fn demo(client: &sentinelone::Client) {
+/// let files = client.files();
+/// # let _ = files;
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Files<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// Files from endpoints: collect, wait, download, fetch; threat files and their cloud copies.
+    pub fn files(&self) -> Files<'_> {
+        Files { client: self }
+    }
+}
 
 /// Extracts the zip `zip` into the directory `into` (created if missing),
 /// decrypting with `password` (ZipCrypto or AES), within the default

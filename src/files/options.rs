@@ -63,7 +63,7 @@ impl fmt::Debug for FetchRequest {
     }
 }
 
-/// A fetch-files request the console accepted: what [`wait_for_upload`]
+/// A fetch-files request the console accepted: what [`Files::wait_for_upload`]
 /// needs to find its upload. Build one yourself to wait for a request sent
 /// earlier (D3's "Download Files" with an activity time and a command batch
 /// uuid).
@@ -101,7 +101,7 @@ impl Collection {
     }
 }
 
-/// An archive an agent uploaded to the console, ready for [`download`].
+/// An archive an agent uploaded to the console, ready for [`Files::download`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentUpload {
     /// The agent that uploaded it, when known.
@@ -139,7 +139,7 @@ impl AgentUpload {
     }
 }
 
-/// Where [`fetch`] and [`fetch_threat_file`] put the archive, whether they
+/// Where [`Files::fetch`] and [`Files::fetch_threat_file`] put the archive, whether they
 /// extract it (and within which limits), whether an existing archive file
 /// may be replaced, and how long they wait for the upload.
 ///
@@ -226,7 +226,7 @@ impl FetchOptions {
     }
 }
 
-/// What [`fetch`] and [`fetch_threat_file`] produced.
+/// What [`Files::fetch`] and [`Files::fetch_threat_file`] produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchedFiles {
     /// The upload that was downloaded.

@@ -2,6 +2,77 @@
 
 use super::*;
 
+impl<'c> Files<'c> {
+    /// Fetches the file of threat `threat_id` (D3 "Fetch Threat File" and
+    /// "Download Threat Files"): asks the console for it with `password`, waits
+    /// for the agent's upload (an activity of type [`THREAT_UPLOAD_ACTIVITY`] or
+    /// a threat timeline entry with a download link), downloads the archive to
+    /// `options.dest` and, when asked, extracts it.
+    ///
+    /// A request the console applies to no threat (`affected: 0`: an unknown
+    /// threat, or one out of the token's scope) fails at once with
+    /// [`Error::JobFailed`] instead of waiting.
+    ///
+    /// ```no_run
+    /// use secrecy::SecretString;
+    /// use sentinelone::files::FetchOptions;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let password = SecretString::from("Str0ng!Passw0rd");
+    /// let options = FetchOptions::new("evidence/threat.zip");
+    /// let fetched = client.files().fetch_threat_file("1503989642042428880", &password, &options).await?;
+    /// println!("{} bytes", fetched.archive.bytes);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn fetch_threat_file(
+        self,
+        threat_id: &str,
+        password: &SecretString,
+        options: &FetchOptions,
+    ) -> Result<FetchedFiles, Error> {
+        fetch_threat_file(self.client, threat_id, password, options).await
+    }
+
+    /// The console's link to the cloud copy of threat `threat_id`'s file.
+    ///
+    /// ```no_run
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let link = client.files().threat_cloud_link("1503989642042428880").await?;
+    /// println!("{:?}", link.file_name);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn threat_cloud_link(self, threat_id: &str) -> Result<CloudLink, Error> {
+        threat_cloud_link(self.client, threat_id).await
+    }
+
+    /// Downloads the cloud copy of threat `threat_id`'s file to `dest` (never
+    /// replacing an existing file). The link leads to storage off the console,
+    /// so the API token is not sent there.
+    ///
+    /// ```no_run
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let saved = client.files().download_threat_from_cloud(
+    ///     "1503989642042428880",
+    ///     "evidence/threat-cloud.zip".as_ref(),
+    /// )
+    /// .await?;
+    /// println!("{} bytes", saved.bytes);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn download_threat_from_cloud(
+        self,
+        threat_id: &str,
+        dest: &Path,
+    ) -> Result<Downloaded, Error> {
+        download_threat_from_cloud(self.client, threat_id, dest).await
+    }
+}
+
 /// The console's link to the cloud copy of a threat's file. The link is a
 /// pre-signed storage URL, so `Debug` leaves out its query (the signature).
 #[derive(Clone, PartialEq, Eq)]
@@ -25,29 +96,8 @@ impl fmt::Debug for CloudLink {
     }
 }
 
-/// Fetches the file of threat `threat_id` (D3 "Fetch Threat File" and
-/// "Download Threat Files"): asks the console for it with `password`, waits
-/// for the agent's upload (an activity of type [`THREAT_UPLOAD_ACTIVITY`] or
-/// a threat timeline entry with a download link), downloads the archive to
-/// `options.dest` and, when asked, extracts it.
-///
-/// A request the console applies to no threat (`affected: 0`: an unknown
-/// threat, or one out of the token's scope) fails at once with
-/// [`Error::JobFailed`] instead of waiting.
-///
-/// ```no_run
-/// use secrecy::SecretString;
-/// use sentinelone::files::{self, FetchOptions};
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let password = SecretString::from("Str0ng!Passw0rd");
-/// let options = FetchOptions::new("evidence/threat.zip");
-/// let fetched = files::fetch_threat_file(client, "1503989642042428880", &password, &options).await?;
-/// println!("{} bytes", fetched.archive.bytes);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn fetch_threat_file(
+/// The body of [`Files::fetch_threat_file`].
+pub(super) async fn fetch_threat_file(
     client: &Client,
     threat_id: &str,
     password: &SecretString,
@@ -62,18 +112,11 @@ pub async fn fetch_threat_file(
     save_upload(client, upload, password, options).await
 }
 
-/// The console's link to the cloud copy of threat `threat_id`'s file.
-///
-/// ```no_run
-/// use sentinelone::files;
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let link = files::threat_cloud_link(client, "1503989642042428880").await?;
-/// println!("{:?}", link.file_name);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn threat_cloud_link(client: &Client, threat_id: &str) -> Result<CloudLink, Error> {
+/// The body of [`Files::threat_cloud_link`].
+pub(super) async fn threat_cloud_link(
+    client: &Client,
+    threat_id: &str,
+) -> Result<CloudLink, Error> {
     let threat_id = validate::id("threat_id", threat_id)?;
     let answer = client
         .download_threat_from_cloud()
@@ -96,25 +139,8 @@ pub async fn threat_cloud_link(client: &Client, threat_id: &str) -> Result<Cloud
     }
 }
 
-/// Downloads the cloud copy of threat `threat_id`'s file to `dest` (never
-/// replacing an existing file). The link leads to storage off the console,
-/// so the API token is not sent there.
-///
-/// ```no_run
-/// use sentinelone::files;
-///
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let saved = files::download_threat_from_cloud(
-///     client,
-///     "1503989642042428880",
-///     "evidence/threat-cloud.zip".as_ref(),
-/// )
-/// .await?;
-/// println!("{} bytes", saved.bytes);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn download_threat_from_cloud(
+/// The body of [`Files::download_threat_from_cloud`].
+pub(super) async fn download_threat_from_cloud(
     client: &Client,
     threat_id: &str,
     dest: &Path,

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use httpmock::MockServer;
 use sentinelone::Error;
-use sentinelone::detections::{self, Detection, DetectionSource, DetectionWindow, SortField};
+use sentinelone::detections::{Detection, DetectionSource, DetectionWindow, SortField};
 use serde_json::{Value, json};
 use support::{auth_header, facade_client};
 
@@ -55,7 +55,9 @@ async fn threats_in_the_window_newest_first() {
         .await;
     let client = facade_client(&server);
 
-    let events: Vec<Detection> = detections::fetch(&client, &DetectionWindow::new(from(), to()))
+    let events: Vec<Detection> = client
+        .detections()
+        .fetch(&DetectionWindow::new(from(), to()))
         .unwrap()
         .try_collect()
         .await
@@ -100,7 +102,9 @@ async fn the_limit_sets_the_page_size_and_stops_across_pages() {
         .sort_by(SortField::UpdatedAt)
         .ascending(true);
 
-    let events: Vec<Detection> = detections::fetch(&client, &window)
+    let events: Vec<Detection> = client
+        .detections()
+        .fetch(&window)
         .unwrap()
         .try_collect()
         .await
@@ -134,7 +138,10 @@ async fn pages_are_read_only_as_the_stream_is_consumed() {
         .await;
     let client = facade_client(&server);
 
-    let mut stream = detections::fetch(&client, &DetectionWindow::new(from(), to())).unwrap();
+    let mut stream = client
+        .detections()
+        .fetch(&DetectionWindow::new(from(), to()))
+        .unwrap();
     second.assert_calls_async(0).await;
     let one = stream.next().await.unwrap().unwrap();
     assert_eq!(threat_id(&one), "1");
@@ -170,7 +177,9 @@ async fn alerts_use_their_own_endpoint_and_creation_field() {
         .source(DetectionSource::Alerts)
         .limit(50);
 
-    let events: Vec<Detection> = detections::fetch(&client, &window)
+    let events: Vec<Detection> = client
+        .detections()
+        .fetch(&window)
         .unwrap()
         .try_collect()
         .await
@@ -202,7 +211,9 @@ async fn a_console_error_ends_the_stream_with_it() {
         .await;
     let client = facade_client(&server);
 
-    let err = detections::fetch(&client, &DetectionWindow::new(from(), to()))
+    let err = client
+        .detections()
+        .fetch(&DetectionWindow::new(from(), to()))
         .unwrap()
         .try_collect::<Vec<_>>()
         .await
@@ -254,7 +265,7 @@ async fn bad_windows_are_refused_before_any_request() {
         ),
     ];
     for (window, expected) in cases {
-        match detections::fetch(&client, &window) {
+        match client.detections().fetch(&window) {
             Err(Error::InvalidInput { message }) => assert_eq!(message, expected),
             Err(other) => panic!("expected InvalidInput, got {other:?}"),
             Ok(_) => panic!("{window:?} was accepted"),

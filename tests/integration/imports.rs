@@ -38,7 +38,8 @@ async fn csv_filter_upload_sends_every_field_with_the_token() {
         .await;
     let file = ImportFile::new("hosts.csv", "name\nweb-01\n");
     let answer = client(&server)
-        .upload_csv_filter("computerName", true, &file)
+        .imports()
+        .csv_filter("computerName", true, &file)
         .await
         .expect("upload succeeds");
     mock.assert_async().await;
@@ -62,7 +63,8 @@ async fn firewall_import_joins_scope_ids() {
         ..Scope::default()
     };
     let answer = client(&server)
-        .import_firewall_rules("firewall", &ImportFile::new("rules.json", "[]"), &scope)
+        .imports()
+        .firewall_rules("firewall", &ImportFile::new("rules.json", "[]"), &scope)
         .await
         .expect("import succeeds");
     mock.assert_async().await;
@@ -80,11 +82,12 @@ async fn bad_uploads_are_refused_before_sending() {
         .await;
     let c = client(&server);
     let empty = ImportFile::new("empty.csv", Vec::new());
-    let err = c.import_exclusions(&empty, None).await.unwrap_err();
+    let err = c.imports().exclusions(&empty, None).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }));
     assert!(err.to_string().contains("empty.csv"), "{err}");
     let err = c
-        .import_firewall_rules(
+        .imports()
+        .firewall_rules(
             "firewall",
             &ImportFile::new("r.json", "[]"),
             &Scope::default(),
@@ -93,7 +96,8 @@ async fn bad_uploads_are_refused_before_sending() {
         .unwrap_err();
     assert!(err.to_string().contains("scope is empty"), "{err}");
     let err = c
-        .import_firewall_rules(
+        .imports()
+        .firewall_rules(
             "../x",
             &ImportFile::new("r.json", "[]"),
             &Scope {
@@ -117,7 +121,8 @@ async fn upload_errors_name_the_operation() {
         })
         .await;
     let err = client(&server)
-        .import_restrictions(
+        .imports()
+        .restrictions(
             &ImportFile::new("b.csv", "x"),
             Some(&json!({"siteIds": ["1"]})),
         )

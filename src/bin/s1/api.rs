@@ -212,7 +212,8 @@ pub async fn run(client: &Client, call: &ApiCall) -> Result<(), Failure> {
         (ResponseKind::Binary(_), Some(path)) => {
             let overwrite = call.matches.get_flag_or_false(OVERWRITE);
             let saved = client
-                .save_response(response, spec.id, path, overwrite)
+                .downloads()
+                .save(response, spec.id, path, overwrite)
                 .await?;
             let path = saved.path.display().to_string();
             eprintln!(

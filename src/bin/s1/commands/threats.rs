@@ -3,9 +3,9 @@
 use clap::{Args, Subcommand};
 use futures_util::TryStreamExt;
 use sentinelone::Client;
-use sentinelone::detections::{self, Detection, DetectionWindow};
+use sentinelone::detections::{Detection, DetectionWindow};
 use sentinelone::raw::types::ThreatListResponseDataItem;
-use sentinelone::threats::{self, ThreatAction, ThreatTarget};
+use sentinelone::threats::{ThreatAction, ThreatTarget};
 use serde_json::json;
 
 use crate::args::TimeRange;
@@ -114,9 +114,9 @@ pub async fn run(client: &Client, command: ThreatsCommand) -> Result<(), Failure
 async fn respond(client: &Client, action: ThreatAction, args: &TargetArgs) -> Result<(), Failure> {
     let target = args.target();
     let (matched, affected) = if args.dry_run {
-        (threats::preview(client, &target).await?, None)
+        (client.threats().preview(&target).await?, None)
     } else {
-        let done = threats::respond(client, action, &target).await?;
+        let done = client.threats().respond(action, &target).await?;
         (done.matched, Some(done.affected))
     };
     match args.format.format() {
@@ -154,7 +154,9 @@ pub async fn recent(
     client: &Client,
     window: &DetectionWindow,
 ) -> Result<Vec<ThreatListResponseDataItem>, sentinelone::Error> {
-    detections::fetch(client, window)?
+    client
+        .detections()
+        .fetch(window)?
         .try_filter_map(|event| async move {
             Ok(match event {
                 Detection::Threat(threat) => Some(*threat),
