@@ -26,6 +26,7 @@
 //! Array query parameters take a [`CsvList`], sent comma-joined as
 //! SentinelOne expects (`ids=1,2`).
 
+mod by_name;
 mod call;
 mod cleanup;
 mod client;

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use sentinelone::files::{self, AgentUpload};
+use sentinelone::files::AgentUpload;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
