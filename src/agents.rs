@@ -37,6 +37,13 @@ pub struct Agents<'c> {
 
 impl Client {
     /// Agent actions: broadcast a message, move agents to a group or a site.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// client.agents().broadcast(&sentinelone::agents::Broadcast::new("Reboot at noon").hosts(["web-01"])).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn agents(&self) -> Agents<'_> {
         Agents { client: self }
     }

@@ -29,6 +29,15 @@ pub struct Blocking<'c> {
 
 impl Client {
     /// Blocking: hashes on a blocklist, remote hosts through a firewall rule.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::{blocking::BlockHashes, vocab::OsType};
+    /// let hashes = BlockHashes::new(["3395856ce81f2b7382dee72602f798b642f14140"], OsType::Windows, "225494730938493804");
+    /// client.blocking().block_hashes(&hashes).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn blocking(&self) -> Blocking<'_> {
         Blocking { client: self }
     }

@@ -22,6 +22,14 @@ pub struct Connection<'c> {
 
 impl Client {
     /// The connection check: is the console reachable and the token accepted.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let report = client.connection().test().await?;
+    /// println!("{:?}", report.console_version);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn connection(&self) -> Connection<'_> {
         Connection { client: self }
     }

@@ -44,6 +44,16 @@ pub struct Detections<'c> {
 
 impl Client {
     /// Detections: threats or alerts created in a time window.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use chrono::{Duration, Utc};
+    /// use sentinelone::detections::DetectionWindow;
+    /// let stream = client.detections().fetch(&DetectionWindow::new(Utc::now() - Duration::hours(1), Utc::now()))?;
+    /// # drop(stream);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn detections(&self) -> Detections<'_> {
         Detections { client: self }
     }

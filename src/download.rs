@@ -112,6 +112,15 @@ pub struct Downloads<'c> {
 
 impl Client {
     /// Saving file answers to disk the way the composite commands do.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let request = client.request(reqwest::Method::GET, "/web/api/v2.1/agents/export").build().expect("a request");
+    /// let response = client.execute(request, "export_agents").await?;
+    /// client.downloads().save(response, "export_agents", "agents.csv".as_ref(), false).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn downloads(&self) -> Downloads<'_> {
         Downloads { client: self }
     }

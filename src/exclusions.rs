@@ -31,6 +31,15 @@ pub struct Exclusions<'c> {
 
 impl Client {
     /// Exclusions: delete the exclusions a selection matches.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::exclusions::ExclusionSelection;
+    /// let deleted = client.exclusions().delete(&ExclusionSelection::new().ids(["1234567890"])).await?;
+    /// # drop(deleted);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn exclusions(&self) -> Exclusions<'_> {
         Exclusions { client: self }
     }

@@ -80,6 +80,14 @@ pub struct Imports<'c> {
 impl Client {
     /// The multipart imports: exclusions, blocklist items, firewall rules,
     /// CSV agent filters.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::imports::ImportFile;
+    /// client.imports().restrictions(&ImportFile::new("blocklist.csv", "..."), None).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn imports(&self) -> Imports<'_> {
         Imports { client: self }
     }

@@ -38,6 +38,14 @@ pub struct Scripts<'c> {
 
 impl Client {
     /// Remote scripts: run a script on agents, read and download its results.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let links = client.scripts().result_links(&["1819000000000000001".into()]).await?;
+    /// # drop(links);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn scripts(&self) -> Scripts<'_> {
         Scripts { client: self }
     }

@@ -49,6 +49,15 @@ pub struct Threats<'c> {
 
 impl Client {
     /// Threat responses: preview, kill, quarantine, remediate, roll back, resolve.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::threats::ThreatTarget;
+    /// let matched = client.threats().preview(&ThreatTarget::computers(["lab3-pc1"])).await?;
+    /// println!("{} threats", matched.len());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn threats(&self) -> Threats<'_> {
         Threats { client: self }
     }

@@ -114,6 +114,14 @@ pub struct Dv<'c> {
 
 impl Client {
     /// Deep Visibility: queries, their events, agent processes and Power Queries.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let status = client.dv().wait(client.dv().start(&sentinelone::dv::DvQuery::new("AgentName IS NOT EMPTY", chrono::Utc::now() - chrono::Duration::hours(1), chrono::Utc::now())).await?).await?;
+    /// println!("{}", status.state);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn dv(&self) -> Dv<'_> {
         Dv { client: self }
     }

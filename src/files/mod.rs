@@ -97,6 +97,14 @@ pub struct Files<'c> {
 
 impl Client {
     /// Files from endpoints: collect, wait, download, fetch; threat files and their cloud copies.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let link = client.files().threat_cloud_link("1503989642042428880").await?;
+    /// # drop(link);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn files(&self) -> Files<'_> {
         Files { client: self }
     }
