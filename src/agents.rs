@@ -22,6 +22,97 @@ use crate::raw::types::{
 };
 use crate::{Client, Error, validate};
 
+/// Agent actions, reached from the client with [`Client::agents`].
+///
+/// ```no_run
+/// # fn demo(client: &sentinelone::Client) {
+/// let agents = client.agents();
+/// # let _ = agents;
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Agents<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// Agent actions: broadcast a message, move agents to a group or a site.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// client.agents().broadcast(&sentinelone::agents::Broadcast::new("Reboot at noon").hosts(["web-01"])).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn agents(&self) -> Agents<'_> {
+        Agents { client: self }
+    }
+}
+
+impl<'c> Agents<'c> {
+    /// Sends a broadcast message (`POST /agents/actions/broadcast`) to the
+    /// agents of the given hosts and/or groups.
+    ///
+    /// Fails with [`Error::InvalidInput`] before sending anything when the
+    /// message is blank or longer than 140 characters, when neither hosts nor
+    /// group ids are given, or when hosts were given and none matched an agent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::agents::Broadcast;
+    ///
+    /// let message = Broadcast::new("Maintenance starts in one hour.")
+    ///     .hosts(["lab3-pc1", "10.0.4.17"]);
+    /// let result = client.agents().broadcast(&message).await?;
+    /// println!("{:?} agents notified", result.affected);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn broadcast(self, request: &Broadcast) -> Result<AgentActionResult, Error> {
+        broadcast(self.client, request).await
+    }
+
+    /// Moves the agents of `hosts` (host names or internal IPs) into the group
+    /// `group_id` (`PUT /groups/{group_id}/move-agents`). The group must be in
+    /// the agents' site; move them between sites first with [`Agents::move_to_site`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let hosts = ["lab3-pc1".to_string()];
+    /// let moved = client.agents().move_to_group(&hosts, "1511111111111111111").await?;
+    /// println!("{:?} moved", moved.affected);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn move_to_group(
+        self,
+        hosts: &[String],
+        group_id: &str,
+    ) -> Result<AgentActionResult, Error> {
+        move_to_group(self.client, hosts, group_id).await
+    }
+
+    /// Moves the agents of `hosts` (host names or internal IPs) to the site
+    /// `site_id` (`POST /agents/actions/move-to-site`); they land in the best
+    /// matching dynamic group there, or its default group.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let hosts = ["10.0.4.17".to_string()];
+    /// let moved = client.agents().move_to_site(&hosts, "947111111111111111").await?;
+    /// println!("{:?} moved", moved.affected);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn move_to_site(
+        self,
+        hosts: &[String],
+        site_id: &str,
+    ) -> Result<AgentActionResult, Error> {
+        move_to_site(self.client, hosts, site_id).await
+    }
+}
+
 /// Longest message a broadcast may carry, in characters.
 pub const MAX_BROADCAST_CHARS: usize = 140;
 
@@ -90,25 +181,8 @@ impl Broadcast {
     }
 }
 
-/// Sends a broadcast message (`POST /agents/actions/broadcast`) to the
-/// agents of the given hosts and/or groups.
-///
-/// Fails with [`Error::InvalidInput`] before sending anything when the
-/// message is blank or longer than 140 characters, when neither hosts nor
-/// group ids are given, or when hosts were given and none matched an agent.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::agents::{self, Broadcast};
-///
-/// let message = Broadcast::new("Maintenance starts in one hour.")
-///     .hosts(["lab3-pc1", "10.0.4.17"]);
-/// let result = agents::broadcast(client, &message).await?;
-/// println!("{:?} agents notified", result.affected);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn broadcast(client: &Client, request: &Broadcast) -> Result<AgentActionResult, Error> {
+/// The body of [`Agents::broadcast`].
+async fn broadcast(client: &Client, request: &Broadcast) -> Result<AgentActionResult, Error> {
     let message = validate::required("message", &request.message)?;
     validate::max_chars("message", &message, MAX_BROADCAST_CHARS)?;
     let hosts = validate::optional_list("hosts", &request.hosts)?;
@@ -119,7 +193,7 @@ pub async fn broadcast(client: &Client, request: &Broadcast) -> Result<AgentActi
         ));
     }
     let resolved = if hosts.is_empty() {
-        Resolved::default()
+        MatchedAgents::default()
     } else {
         resolve_hosts(client, &hosts).await?
     };
@@ -137,19 +211,8 @@ pub async fn broadcast(client: &Client, request: &Broadcast) -> Result<AgentActi
     Ok(resolved.into_result(affected(answer.data.and_then(|d| d.affected))))
 }
 
-/// Moves the agents of `hosts` (host names or internal IPs) into the group
-/// `group_id` (`PUT /groups/{group_id}/move-agents`). The group must be in
-/// the agents' site; move them between sites first with [`move_to_site`].
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let hosts = ["lab3-pc1".to_string()];
-/// let moved = sentinelone::agents::move_to_group(client, &hosts, "1511111111111111111").await?;
-/// println!("{:?} moved", moved.affected);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn move_to_group(
+/// The body of [`Agents::move_to_group`].
+async fn move_to_group(
     client: &Client,
     hosts: &[String],
     group_id: &str,
@@ -191,19 +254,8 @@ pub async fn move_to_group(
     Ok(resolved.into_result(affected(moved)))
 }
 
-/// Moves the agents of `hosts` (host names or internal IPs) to the site
-/// `site_id` (`POST /agents/actions/move-to-site`); they land in the best
-/// matching dynamic group there, or its default group.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let hosts = ["10.0.4.17".to_string()];
-/// let moved = sentinelone::agents::move_to_site(client, &hosts, "947111111111111111").await?;
-/// println!("{:?} moved", moved.affected);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn move_to_site(
+/// The body of [`Agents::move_to_site`].
+async fn move_to_site(
     client: &Client,
     hosts: &[String],
     site_id: &str,
@@ -231,14 +283,14 @@ fn affected(count: Option<i64>) -> Option<u64> {
 
 /// Hosts turned into agents.
 #[derive(Debug, Default)]
-pub(crate) struct Resolved {
+pub(crate) struct MatchedAgents {
     /// Matched agents, each once, in the order found.
     pub(crate) agents: Vec<MatchedAgent>,
     /// Inputs that matched nothing.
     pub(crate) unmatched: Vec<String>,
 }
 
-impl Resolved {
+impl MatchedAgents {
     pub(crate) fn ids(&self) -> Vec<String> {
         self.agents.iter().map(|a| a.id.clone()).collect()
     }
@@ -267,7 +319,10 @@ fn classify(host: &str) -> Host<'_> {
 
 /// Resolves host names and IPs (already trimmed, non-blank) to agents with
 /// exact matches only. Fails naming the hosts when none matches.
-pub(crate) async fn resolve_hosts(client: &Client, hosts: &[String]) -> Result<Resolved, Error> {
+pub(crate) async fn resolve_hosts(
+    client: &Client,
+    hosts: &[String],
+) -> Result<MatchedAgents, Error> {
     let mut names = Vec::new();
     let mut ips = Vec::new();
     for host in hosts {
@@ -306,7 +361,7 @@ pub(crate) async fn resolve_hosts(client: &Client, hosts: &[String]) -> Result<R
 fn match_hosts(
     hosts: &[String],
     candidates: &[AgentViewListResponseDataItem],
-) -> Result<Resolved, Error> {
+) -> Result<MatchedAgents, Error> {
     let mut matched = Vec::new();
     let mut unmatched = Vec::new();
     for host in hosts {
@@ -323,7 +378,7 @@ fn match_hosts(
             computer_name: agent.computer_name.clone(),
         })
         .collect();
-    Ok(Resolved { agents, unmatched })
+    Ok(MatchedAgents { agents, unmatched })
 }
 
 fn agent_matches(agent: &AgentViewListResponseDataItem, host: &str) -> bool {

@@ -11,10 +11,99 @@ use crate::raw::types::{
     PostFirewallRequest, PostFirewallRequestData, PostRestrictionRequest,
     PostRestrictionRequestData, RestrictionType,
 };
+use crate::vocab::{OsType, Scope};
 use crate::{Client, Error, validate};
 
-/// Operating systems a blocklist entry or a firewall rule applies to.
-pub type OsType = crate::raw::types::FirewallOsTypesItem;
+/// Blocking, reached from the client with [`Client::blocking`].
+///
+/// ```no_run
+/// # fn demo(client: &sentinelone::Client) {
+/// let blocking = client.blocking();
+/// # let _ = blocking;
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Blocking<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// Blocking: hashes on a blocklist, remote hosts through a firewall rule.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::{blocking::BlockHashes, vocab::OsType};
+    /// let hashes = BlockHashes::new(["3395856ce81f2b7382dee72602f798b642f14140"], OsType::Windows, "225494730938493804");
+    /// client.blocking().block_hashes(&hashes).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn blocking(&self) -> Blocking<'_> {
+        Blocking { client: self }
+    }
+}
+
+impl<'c> Blocking<'c> {
+    /// Adds each SHA-1 hash to the site's blocklist (`POST /restrictions`,
+    /// one request per hash), and reports per hash: blocked, already blocked,
+    /// or failed. A failure for one hash does not stop the others.
+    ///
+    /// Every hash is checked first: an MD5, a SHA-256 or anything else that is
+    /// not 40 hexadecimal characters, or a missing site id, is refused with
+    /// [`Error::InvalidInput`] and nothing is sent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::blocking::{BlockHashes, HashOutcome};
+    /// use sentinelone::vocab::OsType;
+    ///
+    /// let request = BlockHashes::new(
+    ///     ["3395856ce81f2b7382dee72602f798b642f14140"],
+    ///     OsType::Windows,
+    ///     "947111111111111111",
+    /// )
+    /// .description("dropper seen in incident 42");
+    /// for result in client.blocking().block_hashes(&request).await? {
+    ///     match result.outcome {
+    ///         HashOutcome::Blocked { .. } | HashOutcome::AlreadyBlocked => {}
+    ///         HashOutcome::Failed(e) => eprintln!("{}: {e}", result.hash),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn block_hashes(self, request: &BlockHashes) -> Result<Vec<HashBlock>, Error> {
+        block_hashes(self.client, request).await
+    }
+
+    /// Creates a firewall control rule blocking the given remote hosts
+    /// (`POST /firewall-control`, action `Block`).
+    ///
+    /// Checked before anything is sent ([`Error::InvalidInput`]): a rule name,
+    /// at least one value, each value well formed for its type (IP address,
+    /// CIDR with a prefix in range, an ascending range of one address family, a
+    /// host name), at least one OS type, and a scope: the tenant, or at least one
+    /// account, site or group id.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::blocking::{BlockRemoteHosts, RemoteHostType};
+    ///
+    /// let rule = BlockRemoteHosts::new("block-c2", RemoteHostType::Cidr, ["203.0.113.0/24"])
+    ///     .site_ids(["947111111111111111"])
+    ///     .description("C2 range from incident 42");
+    /// let created = client.blocking().block_remote_hosts(&rule).await?;
+    /// println!("rule {:?}", created.rule_id);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn block_remote_hosts(
+        self,
+        request: &BlockRemoteHosts,
+    ) -> Result<BlockedHosts, Error> {
+        block_remote_hosts(self.client, request).await
+    }
+}
 
 /// How the values of a firewall rule's remote hosts are written.
 pub type RemoteHostType = crate::raw::types::FirewallRemoteHostType;
@@ -88,34 +177,8 @@ pub struct HashBlock {
     pub outcome: HashOutcome,
 }
 
-/// Adds each SHA-1 hash to the site's blocklist (`POST /restrictions`,
-/// one request per hash), and reports per hash: blocked, already blocked,
-/// or failed. A failure for one hash does not stop the others.
-///
-/// Every hash is checked first: an MD5, a SHA-256 or anything else that is
-/// not 40 hexadecimal characters, or a missing site id, is refused with
-/// [`Error::InvalidInput`] and nothing is sent.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::blocking::{self, BlockHashes, HashOutcome, OsType};
-///
-/// let request = BlockHashes::new(
-///     ["3395856ce81f2b7382dee72602f798b642f14140"],
-///     OsType::Windows,
-///     "947111111111111111",
-/// )
-/// .description("dropper seen in incident 42");
-/// for result in blocking::block_hashes(client, &request).await? {
-///     match result.outcome {
-///         HashOutcome::Blocked { .. } | HashOutcome::AlreadyBlocked => {}
-///         HashOutcome::Failed(e) => eprintln!("{}: {e}", result.hash),
-///     }
-/// }
-/// # Ok(())
-/// # }
-/// ```
-pub async fn block_hashes(client: &Client, request: &BlockHashes) -> Result<Vec<HashBlock>, Error> {
+/// The body of [`Blocking::block_hashes`].
+async fn block_hashes(client: &Client, request: &BlockHashes) -> Result<Vec<HashBlock>, Error> {
     validate::required_list("hashes", &request.hashes)?;
     let hashes = validate::sha1s("hashes", &request.hashes)?;
     let site_id = validate::id("site_id", &request.site_id)?;
@@ -172,16 +235,6 @@ fn already_exists(error: &Error) -> bool {
                 .flatten()
                 .any(|text| text.to_lowercase().contains("already exist"))
         })
-}
-
-/// Where a firewall rule applies: the whole tenant, or accounts, sites
-/// and/or groups.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Scope {
-    tenant: bool,
-    account_ids: Vec<String>,
-    site_ids: Vec<String>,
-    group_ids: Vec<String>,
 }
 
 /// A firewall control rule blocking remote hosts.
@@ -283,28 +336,8 @@ pub struct BlockedHosts {
     pub rule: FirewallResponseData,
 }
 
-/// Creates a firewall control rule blocking the given remote hosts
-/// (`POST /firewall-control`, action `Block`).
-///
-/// Checked before anything is sent ([`Error::InvalidInput`]): a rule name,
-/// at least one value, each value well formed for its type (IP address,
-/// CIDR with a prefix in range, an ascending range of one address family, a
-/// host name), at least one OS type, and a scope: the tenant, or at least one
-/// account, site or group id.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::blocking::{self, BlockRemoteHosts, RemoteHostType};
-///
-/// let rule = BlockRemoteHosts::new("block-c2", RemoteHostType::Cidr, ["203.0.113.0/24"])
-///     .site_ids(["947111111111111111"])
-///     .description("C2 range from incident 42");
-/// let created = blocking::block_remote_hosts(client, &rule).await?;
-/// println!("rule {:?}", created.rule_id);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn block_remote_hosts(
+/// The body of [`Blocking::block_remote_hosts`].
+async fn block_remote_hosts(
     client: &Client,
     request: &BlockRemoteHosts,
 ) -> Result<BlockedHosts, Error> {

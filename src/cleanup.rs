@@ -44,11 +44,11 @@ impl Client {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use sentinelone::dv::{self, DvQuery};
+    /// use sentinelone::dv::DvQuery;
     ///
     /// # async fn demo(client: &sentinelone::Client, query: DvQuery) {
     /// tokio::select! {
-    ///     result = dv::query(client, &query) => println!("{:?}", result.map(|r| r.events.len())),
+    ///     result = client.dv().query(&query) => println!("{:?}", result.map(|r| r.events.len())),
     ///     _ = tokio::time::sleep(Duration::from_secs(30)) => eprintln!("giving up on the query"),
     /// }
     /// // The query future is gone; its cancellation runs in the background.

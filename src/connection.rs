@@ -7,7 +7,66 @@ use crate::prelude::*;
 use crate::raw::types::{ApiTokenRequest, ApiTokenRequestData};
 use crate::{Client, Error};
 
-/// What [`test()`] found out about the console and the token.
+/// The connection check, reached from the client with [`Client::connection`].
+///
+/// ```no_run
+/// # fn demo(client: &sentinelone::Client) {
+/// let connection = client.connection();
+/// # let _ = connection;
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Connection<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// The connection check: is the console reachable and the token accepted.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let report = client.connection().test().await?;
+    /// println!("{:?}", report.console_version);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn connection(&self) -> Connection<'_> {
+        Connection { client: self }
+    }
+}
+
+impl<'c> Connection<'c> {
+    /// Tests the connection: reads the console's system information
+    /// (`GET /system/info`), then the token's own details
+    /// (`POST /users/api-token-details`, which takes the token in its body).
+    ///
+    /// Errors:
+    /// - a token the console refuses gives [`Error::Api`] with status 401
+    ///   (operation `get_system_info`);
+    /// - a role that may not read the system information gives status 403;
+    /// - a console that cannot be reached gives [`Error::Transport`] or
+    ///   [`Error::Timeout`].
+    ///
+    /// A 403 on the token details alone is not a failure: the report says so in
+    /// [`ConnectionReport::token_details_forbidden`] and leaves the expiry
+    /// unknown.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let report = client.connection().test().await?;
+    /// println!(
+    ///     "console {:?}, token expires {:?}",
+    ///     report.console_version, report.token_expires_at
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn test(self) -> Result<ConnectionReport, Error> {
+        test(self.client).await
+    }
+}
+
+/// What [`Connection::test`] found out about the console and the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionReport {
     /// The console URL the client talks to.
@@ -35,32 +94,8 @@ pub struct ConnectionReport {
     pub token_details_forbidden: bool,
 }
 
-/// Tests the connection: reads the console's system information
-/// (`GET /system/info`), then the token's own details
-/// (`POST /users/api-token-details`, which takes the token in its body).
-///
-/// Errors:
-/// - a token the console refuses gives [`Error::Api`] with status 401
-///   (operation `get_system_info`);
-/// - a role that may not read the system information gives status 403;
-/// - a console that cannot be reached gives [`Error::Transport`] or
-///   [`Error::Timeout`].
-///
-/// A 403 on the token details alone is not a failure: the report says so in
-/// [`ConnectionReport::token_details_forbidden`] and leaves the expiry
-/// unknown.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let report = sentinelone::connection::test(client).await?;
-/// println!(
-///     "console {:?}, token expires {:?}",
-///     report.console_version, report.token_expires_at
-/// );
-/// # Ok(())
-/// # }
-/// ```
-pub async fn test(client: &Client) -> Result<ConnectionReport, Error> {
+/// The body of [`Connection::test`].
+async fn test(client: &Client) -> Result<ConnectionReport, Error> {
     let info = client
         .get_system_info()
         .call()

@@ -108,7 +108,30 @@ pub(crate) async fn link(
     save(client, response, operation, dest, overwrite).await
 }
 
+/// Saving file answers to disk, reached from the client with
+/// [`Client::downloads`].
+#[derive(Debug, Clone, Copy)]
+pub struct Downloads<'c> {
+    client: &'c Client,
+}
+
 impl Client {
+    /// Saving file answers to disk the way the composite commands do.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let request = client.request(reqwest::Method::GET, "/web/api/v2.1/agents/export").build().expect("a request");
+    /// let response = client.execute(request, "export_agents").await?;
+    /// client.downloads().save(response, "export_agents", "agents.csv".as_ref(), false).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn downloads(&self) -> Downloads<'_> {
+        Downloads { client: self }
+    }
+}
+
+impl<'c> Downloads<'c> {
     /// Streams the body of a file answer to `dest` the way the composite
     /// commands do: chunk by chunk into a temporary file beside `dest`
     /// (its directory is created if missing), moved into place once
@@ -127,20 +150,21 @@ impl Client {
     ///     .expect("a valid request");
     /// let response = client.execute(request, "export_agents").await?;
     /// let saved = client
-    ///     .save_response(response, "export_agents", "agents.csv".as_ref(), false)
+    ///     .downloads()
+    ///     .save(response, "export_agents", "agents.csv".as_ref(), false)
     ///     .await?;
     /// println!("{} bytes", saved.bytes);
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn save_response(
-        &self,
+    pub async fn save(
+        self,
         response: reqwest::Response,
         operation: &str,
         dest: &Path,
         overwrite: bool,
     ) -> Result<Downloaded, Error> {
-        save(self, response, operation, dest, overwrite).await
+        save(self.client, response, operation, dest, overwrite).await
     }
 }
 

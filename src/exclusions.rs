@@ -8,13 +8,74 @@ use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
 
-use crate::blocking::OsType;
 use crate::prelude::*;
 use crate::raw::types::{
     DeleteExclusionRequest, DeleteExclusionRequestData, ExclusionSchemaGetListResponseDataItem,
     ExclusionType,
 };
+use crate::vocab::OsType;
 use crate::{Client, Error, validate};
+
+/// Exclusions, reached from the client with [`Client::exclusions`].
+///
+/// ```no_run
+/// # fn demo(client: &sentinelone::Client) {
+/// let exclusions = client.exclusions();
+/// # let _ = exclusions;
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Exclusions<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// Exclusions: delete the exclusions a selection matches.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::exclusions::ExclusionSelection;
+    /// let deleted = client.exclusions().delete(&ExclusionSelection::new().ids(["1234567890"])).await?;
+    /// # drop(deleted);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn exclusions(&self) -> Exclusions<'_> {
+        Exclusions { client: self }
+    }
+}
+
+impl<'c> Exclusions<'c> {
+    /// Deletes the exclusions matching `selection`: lists them
+    /// (`GET /exclusions`, every page), then deletes their ids
+    /// (`DELETE /exclusions`), one request per exclusion type and at most 1000
+    /// ids each.
+    ///
+    /// - An empty selection is refused with [`Error::InvalidInput`] unless it is
+    ///   [`ExclusionSelection::all`]; malformed ids are refused too. Nothing is
+    ///   sent then.
+    /// - When nothing matches, nothing is deleted and no delete request is sent.
+    /// - Listed exclusions that contradict the selection (another id, kind or
+    ///   OS type than asked for) are never deleted.
+    /// - Delete requests go out one after the other; the first failure stops the
+    ///   command with its error, and groups deleted before it stay deleted.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::exclusions::{ExclusionKind, ExclusionSelection};
+    ///
+    /// let selection = ExclusionSelection::new()
+    ///     .kind(ExclusionKind::Path)
+    ///     .site_ids(["1741111111111111111"]);
+    /// let deleted = client.exclusions().delete(&selection).await?;
+    /// println!("{} deleted: {:?}", deleted.affected, deleted.ids);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn delete(self, selection: &ExclusionSelection) -> Result<DeletedExclusions, Error> {
+        delete(self.client, selection).await
+    }
+}
 
 /// The kind of exclusion to select (`path`, `white_hash`, ...).
 pub type ExclusionKind = crate::raw::types::ListExclusionsType;
@@ -36,7 +97,7 @@ pub struct ExclusionSelection {
 }
 
 impl ExclusionSelection {
-    /// An empty selection: add at least one criterion, or [`delete`]
+    /// An empty selection: add at least one criterion, or [`Exclusions::delete`]
     /// refuses it.
     pub fn new() -> Self {
         Self::default()
@@ -97,7 +158,7 @@ impl ExclusionSelection {
     }
 }
 
-/// What [`delete`] removed.
+/// What [`Exclusions::delete`] removed.
 #[derive(Debug, Clone)]
 pub struct DeletedExclusions {
     /// The total the console reported as deleted.
@@ -108,33 +169,8 @@ pub struct DeletedExclusions {
     pub exclusions: Vec<ExclusionSchemaGetListResponseDataItem>,
 }
 
-/// Deletes the exclusions matching `selection`: lists them
-/// (`GET /exclusions`, every page), then deletes their ids
-/// (`DELETE /exclusions`), one request per exclusion type and at most 1000
-/// ids each.
-///
-/// - An empty selection is refused with [`Error::InvalidInput`] unless it is
-///   [`ExclusionSelection::all`]; malformed ids are refused too. Nothing is
-///   sent then.
-/// - When nothing matches, nothing is deleted and no delete request is sent.
-/// - Listed exclusions that contradict the selection (another id, kind or
-///   OS type than asked for) are never deleted.
-/// - Delete requests go out one after the other; the first failure stops the
-///   command with its error, and groups deleted before it stay deleted.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::exclusions::{self, ExclusionKind, ExclusionSelection};
-///
-/// let selection = ExclusionSelection::new()
-///     .kind(ExclusionKind::Path)
-///     .site_ids(["1741111111111111111"]);
-/// let deleted = exclusions::delete(client, &selection).await?;
-/// println!("{} deleted: {:?}", deleted.affected, deleted.ids);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn delete(
+/// The body of [`Exclusions::delete`].
+async fn delete(
     client: &Client,
     selection: &ExclusionSelection,
 ) -> Result<DeletedExclusions, Error> {

@@ -26,6 +26,7 @@
 //! Array query parameters take a [`CsvList`], sent comma-joined as
 //! SentinelOne expects (`ids=1,2`).
 
+mod by_name;
 mod call;
 mod cleanup;
 mod client;
@@ -40,7 +41,6 @@ pub mod quota;
 mod redact;
 mod retry;
 mod transport;
-pub mod uploads;
 mod validate;
 mod wait;
 
@@ -49,12 +49,15 @@ mod wait;
 pub mod agents;
 pub mod blocking;
 pub mod connection;
+pub mod detections;
 pub mod dv;
-pub mod events;
 pub mod exclusions;
 pub mod files;
+pub mod imports;
 pub mod scripts;
 pub mod threats;
+
+pub mod vocab;
 
 #[cfg(feature = "sim")]
 pub mod sim;
@@ -67,7 +70,7 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_TIMEOUT,
     ENV_API_TOKEN, ENV_CONSOLE_URL, LINK_REDIRECTS,
 };
-pub use download::{DownloadListener, DownloadProgress, Downloaded};
+pub use download::{DownloadListener, DownloadProgress, Downloaded, Downloads};
 pub use error::{ApiErrorDetail, Error};
 pub use limits::{DEFAULT_CALL_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_READ_IDLE_TIMEOUT};
 pub use poll::Polling;

@@ -2,8 +2,8 @@
 //! Results"): run a script of the library on chosen agents, wait until
 //! every agent's task has ended, fetch the result links and download them.
 //!
-//! [`run_and_collect`] does all of it in one call; [`run`], [`result_links`]
-//! and [`download_results`] are the steps on their own.
+//! [`Scripts::run_and_collect`] does all of it in one call; [`Scripts::run`], [`Scripts::result_links`]
+//! and [`Scripts::download_results`] are the steps on their own.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -22,6 +22,153 @@ use crate::raw::types::{
     TaskListResponseDataItem,
 };
 use crate::{Client, Error, Polling, agents, validate};
+
+/// Remote scripts, reached from the client with [`Client::scripts`].
+///
+/// ```no_run
+/// # fn demo(client: &sentinelone::Client) {
+/// let scripts = client.scripts();
+/// # let _ = scripts;
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Scripts<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// Remote scripts: run a script on agents, read and download its results.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let links = client.scripts().result_links(&["1819000000000000001".into()]).await?;
+    /// # drop(links);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn scripts(&self) -> Scripts<'_> {
+        Scripts { client: self }
+    }
+}
+
+impl<'c> Scripts<'c> {
+    /// Runs the script (`POST /remote-scripts/execute`) and waits until every
+    /// agent's task is in a final state (`GET /remote-scripts/status`, every
+    /// page, checked as `run`'s polling says).
+    ///
+    /// - Input is checked first ([`Error::InvalidInput`], nothing sent): a
+    ///   script id, a description, at least one target, well-formed ids, the
+    ///   archive password's strength, an output directory (absolute) with a
+    ///   `Local` destination, a runtime timeout of at least a second. Hosts
+    ///   that match no agent at all fail the same way.
+    /// - When the console starts no task (`affected` 0) or holds the run for
+    ///   approval, it returns at once without waiting.
+    /// - Failed, canceled or expired tasks are reported in the result, not as
+    ///   an error: check [`TaskStatus::state`].
+    /// - When the polling limit passes first: [`Error::WaitTimeout`]; the tasks
+    ///   keep running in the console.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::scripts::{OutputDestination, ScriptRun};
+    ///
+    /// let script = ScriptRun::new("1234567890123456789", "list services", OutputDestination::None)
+    ///     .group_ids(["1511111111111111111"]);
+    /// let result = client.scripts().run(&script).await?;
+    /// for task in &result.tasks {
+    ///     println!("{:?}: {}", task.computer_name, task.state);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run(self, script: &ScriptRun) -> Result<ScriptRunResult, Error> {
+        run(self.client, script).await
+    }
+
+    /// Asks for the download links of the results of `task_ids`
+    /// (`POST /remote-scripts/fetch-files`).
+    ///
+    /// The answer is read leniently: the links may sit in `data.downloadLinks`
+    /// (as documented), `data.data.downloadLinks`, or `data.download_links` (as
+    /// consoles have answered), with camelCase or snake_case keys; entries
+    /// without a URL are skipped.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let links = client.scripts().result_links(&["1819000000000000001".into()]).await?;
+    /// for link in &links.links {
+    ///     println!("{:?} {:?}", link.task_id, link.file_name);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn result_links(self, task_ids: &[String]) -> Result<ResultLinks, Error> {
+        result_links(self.client, task_ids).await
+    }
+
+    /// Downloads each link into `dir` (created if missing), one file per link
+    /// named after the console's file name (reduced to a safe file name: its
+    /// last component; made unique with the task id when two links share one).
+    ///
+    /// A file that already exists in `dir` is replaced only when `overwrite`;
+    /// otherwise it stops the command with [`Error::Io`] naming it, the file
+    /// left as it was. Links on the console go through the client with the
+    /// token; links on any other host (storage) are fetched without it. Each
+    /// file is written atomically; the first failure stops the command, files
+    /// already written stay.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    ///
+    /// let links = client.scripts().result_links(&["1819000000000000001".into()]).await?;
+    /// let files = client.scripts().download_results(&links.links, "results".as_ref(), false).await?;
+    /// println!("{} files", files.len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn download_results(
+        self,
+        links: &[ResultLink],
+        dir: &Path,
+        overwrite: bool,
+    ) -> Result<Vec<Downloaded>, Error> {
+        download_results(self.client, links, dir, overwrite).await
+    }
+
+    /// Runs the script, waits for its tasks ([`Scripts::run`]), then fetches the result
+    /// links of the completed tasks ([`Scripts::result_links`]) and downloads them into
+    /// `dir` ([`Scripts::download_results`], replacing existing files only with
+    /// [`ScriptRun::overwrite`]).
+    ///
+    /// Only runs whose output goes to `SentinelCloud` have results to fetch;
+    /// with another destination, or when no task completed, no links are asked
+    /// for and no file is written.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use std::time::Duration;
+    /// use sentinelone::Polling;
+    /// use sentinelone::scripts::{OutputDestination, ScriptRun};
+    ///
+    /// let run = ScriptRun::new("1234567890123456789", "collect autoruns", OutputDestination::SentinelCloud)
+    ///     .hosts(["DESKTOP-0042"])
+    ///     .password("Collect-2024!x".to_string().into())
+    ///     .polling(Polling::default().timeout(Duration::from_secs(900)));
+    /// let collected = client.scripts().run_and_collect(&run, "results".as_ref()).await?;
+    /// for file in &collected.files {
+    ///     println!("{} ({} bytes)", file.path.display(), file.bytes);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_and_collect(
+        self,
+        script: &ScriptRun,
+        dir: &Path,
+    ) -> Result<CollectedResults, Error> {
+        run_and_collect(self.client, script, dir).await
+    }
+}
 
 /// Where a script's output goes.
 pub type OutputDestination = crate::raw::types::ExecuteScriptRequestDataOutputDestination;
@@ -160,7 +307,7 @@ impl ScriptRun {
         self
     }
 
-    /// Let [`run_and_collect`] replace files that already exist in the
+    /// Let [`Scripts::run_and_collect`] replace files that already exist in the
     /// results directory (default: an existing file stops it with
     /// [`Error::Io`] naming the file, and is left as it was).
     pub fn overwrite(mut self, overwrite: bool) -> Self {
@@ -254,7 +401,7 @@ impl fmt::Display for TaskState {
 /// One agent's task of a script run.
 #[derive(Debug, Clone)]
 pub struct TaskStatus {
-    /// The task id (what [`result_links`] takes).
+    /// The task id (what [`Scripts::result_links`] takes).
     pub id: Option<String>,
     /// The agent it ran on.
     pub agent_id: Option<String>,
@@ -281,7 +428,7 @@ impl From<TaskListResponseDataItem> for TaskStatus {
     }
 }
 
-/// What [`run`] did.
+/// What [`Scripts::run`] did.
 #[derive(Debug, Clone)]
 pub struct ScriptRunResult {
     /// The run's parent task id.
@@ -298,36 +445,8 @@ pub struct ScriptRunResult {
     pub unmatched_hosts: Vec<String>,
 }
 
-/// Runs the script (`POST /remote-scripts/execute`) and waits until every
-/// agent's task is in a final state (`GET /remote-scripts/status`, every
-/// page, checked as `run`'s polling says).
-///
-/// - Input is checked first ([`Error::InvalidInput`], nothing sent): a
-///   script id, a description, at least one target, well-formed ids, the
-///   archive password's strength, an output directory (absolute) with a
-///   `Local` destination, a runtime timeout of at least a second. Hosts
-///   that match no agent at all fail the same way.
-/// - When the console starts no task (`affected` 0) or holds the run for
-///   approval, it returns at once without waiting.
-/// - Failed, canceled or expired tasks are reported in the result, not as
-///   an error: check [`TaskStatus::state`].
-/// - When the polling limit passes first: [`Error::WaitTimeout`]; the tasks
-///   keep running in the console.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::scripts::{self, OutputDestination, ScriptRun};
-///
-/// let script = ScriptRun::new("1234567890123456789", "list services", OutputDestination::None)
-///     .group_ids(["1511111111111111111"]);
-/// let result = scripts::run(client, &script).await?;
-/// for task in &result.tasks {
-///     println!("{:?}: {}", task.computer_name, task.state);
-/// }
-/// # Ok(())
-/// # }
-/// ```
-pub async fn run(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult, Error> {
+/// The body of [`Scripts::run`].
+async fn run(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult, Error> {
     let checked = check(script)?;
     let (ids, unmatched_hosts) = target_agents(client, &checked).await?;
     let body = ExecuteScriptRequest {
@@ -520,7 +639,7 @@ pub struct LinkError {
     pub message: Option<String>,
 }
 
-/// What [`result_links`] returned.
+/// What [`Scripts::result_links`] returned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResultLinks {
     /// One link per result file.
@@ -529,24 +648,8 @@ pub struct ResultLinks {
     pub errors: Vec<LinkError>,
 }
 
-/// Asks for the download links of the results of `task_ids`
-/// (`POST /remote-scripts/fetch-files`).
-///
-/// The answer is read leniently: the links may sit in `data.downloadLinks`
-/// (as documented), `data.data.downloadLinks`, or `data.download_links` (as
-/// consoles have answered), with camelCase or snake_case keys; entries
-/// without a URL are skipped.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let links = sentinelone::scripts::result_links(client, &["1819000000000000001".into()]).await?;
-/// for link in &links.links {
-///     println!("{:?} {:?}", link.task_id, link.file_name);
-/// }
-/// # Ok(())
-/// # }
-/// ```
-pub async fn result_links(client: &Client, task_ids: &[String]) -> Result<ResultLinks, Error> {
+/// The body of [`Scripts::result_links`].
+async fn result_links(client: &Client, task_ids: &[String]) -> Result<ResultLinks, Error> {
     let task_ids = validate::required_list("task_ids", task_ids)?;
     let request = client
         .request(reqwest::Method::POST, FETCH_FILES_PATH)
@@ -610,28 +713,8 @@ fn text(value: &Value, keys: &[&str]) -> Option<String> {
     })
 }
 
-/// Downloads each link into `dir` (created if missing), one file per link
-/// named after the console's file name (reduced to a safe file name: its
-/// last component; made unique with the task id when two links share one).
-///
-/// A file that already exists in `dir` is replaced only when `overwrite`;
-/// otherwise it stops the command with [`Error::Io`] naming it, the file
-/// left as it was. Links on the console go through the client with the
-/// token; links on any other host (storage) are fetched without it. Each
-/// file is written atomically; the first failure stops the command, files
-/// already written stay.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::scripts;
-///
-/// let links = scripts::result_links(client, &["1819000000000000001".into()]).await?;
-/// let files = scripts::download_results(client, &links.links, "results".as_ref(), false).await?;
-/// println!("{} files", files.len());
-/// # Ok(())
-/// # }
-/// ```
-pub async fn download_results(
+/// The body of [`Scripts::download_results`].
+async fn download_results(
     client: &Client,
     links: &[ResultLink],
     dir: &Path,
@@ -697,7 +780,7 @@ fn safe_file_name(name: &str) -> Option<String> {
     (!cleaned.is_empty()).then(|| cleaned.to_string())
 }
 
-/// What [`run_and_collect`] did.
+/// What [`Scripts::run_and_collect`] did.
 #[derive(Debug, Clone)]
 pub struct CollectedResults {
     /// The run and its tasks.
@@ -708,33 +791,8 @@ pub struct CollectedResults {
     pub files: Vec<Downloaded>,
 }
 
-/// Runs the script, waits for its tasks ([`run`]), then fetches the result
-/// links of the completed tasks ([`result_links`]) and downloads them into
-/// `dir` ([`download_results`], replacing existing files only with
-/// [`ScriptRun::overwrite`]).
-///
-/// Only runs whose output goes to `SentinelCloud` have results to fetch;
-/// with another destination, or when no task completed, no links are asked
-/// for and no file is written.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use std::time::Duration;
-/// use sentinelone::Polling;
-/// use sentinelone::scripts::{self, OutputDestination, ScriptRun};
-///
-/// let run = ScriptRun::new("1234567890123456789", "collect autoruns", OutputDestination::SentinelCloud)
-///     .hosts(["DESKTOP-0042"])
-///     .password("Collect-2024!x".to_string().into())
-///     .polling(Polling::default().timeout(Duration::from_secs(900)));
-/// let collected = scripts::run_and_collect(client, &run, "results".as_ref()).await?;
-/// for file in &collected.files {
-///     println!("{} ({} bytes)", file.path.display(), file.bytes);
-/// }
-/// # Ok(())
-/// # }
-/// ```
-pub async fn run_and_collect(
+/// The body of [`Scripts::run_and_collect`].
+async fn run_and_collect(
     client: &Client,
     script: &ScriptRun,
     dir: &Path,

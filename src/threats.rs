@@ -11,13 +11,13 @@
 //! when `lab1` was named.
 //!
 //! ```no_run
-//! use sentinelone::threats::{self, ThreatTarget};
+//! use sentinelone::threats::ThreatTarget;
 //!
 //! # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
 //! let target = ThreatTarget::computers(["lab3-pc1"]).process_names(["svchost.exe"]);
-//! let matched = threats::preview(client, &target).await?;
+//! let matched = client.threats().preview(&target).await?;
 //! println!("{} threats would be quarantined", matched.len());
-//! let done = threats::quarantine(client, &target).await?;
+//! let done = client.threats().quarantine(&target).await?;
 //! println!("quarantine affected {}", done.affected);
 //! # Ok(())
 //! # }
@@ -33,6 +33,171 @@ use crate::raw::types::{
     MitigateThreatsAction, ThreatFilter, ThreatListResponseDataItem, ThreatsMitigateRequest,
 };
 use crate::{Client, Error, validate};
+
+/// Threat responses, reached from the client with [`Client::threats`].
+///
+/// ```no_run
+/// # fn demo(client: &sentinelone::Client) {
+/// let threats = client.threats();
+/// # let _ = threats;
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Threats<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// Threat responses: preview, kill, quarantine, remediate, roll back, resolve.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::threats::ThreatTarget;
+    /// let matched = client.threats().preview(&ThreatTarget::computers(["lab3-pc1"])).await?;
+    /// println!("{} threats", matched.len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn threats(&self) -> Threats<'_> {
+        Threats { client: self }
+    }
+}
+
+impl<'c> Threats<'c> {
+    /// Lists the threats `target` selects, without acting: the preview every
+    /// action starts with.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::threats::{self, ThreatTarget};
+    /// let target = ThreatTarget::computers(["lab3-pc1"]);
+    /// for threat in client.threats().preview(&target).await? {
+    ///     println!("{:?} on {:?}", threat.id, threats::computer_name(&threat));
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn preview(
+        self,
+        target: &ThreatTarget,
+    ) -> Result<Vec<ThreatListResponseDataItem>, Error> {
+        preview(self.client, target).await
+    }
+
+    /// Previews `target`, then applies `action` to exactly the threats
+    /// listed. When nothing matches, nothing is sent and `affected` is 0.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::threats::{ThreatAction, ThreatTarget};
+    /// let target = ThreatTarget::computers(["lab3-pc1"]).threat_ids(["1503989642042428880"]);
+    /// let done = client.threats().respond(ThreatAction::Kill, &target).await?;
+    /// println!("{} of {} threats affected", done.affected, done.matched.len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn respond(
+        self,
+        action: ThreatAction,
+        target: &ThreatTarget,
+    ) -> Result<ThreatResponse, Error> {
+        respond(self.client, action, target).await
+    }
+
+    /// Kills the processes of the threats `target` selects (D3 "Kill
+    /// Processes"). See [`Threats::respond`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::threats::ThreatTarget;
+    /// client.threats().kill(&ThreatTarget::computers(["lab3-pc1"])).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn kill(self, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+        kill(self.client, target).await
+    }
+
+    /// Quarantines the files of the threats `target` selects (D3 "Quarantine
+    /// Files"). See [`Threats::respond`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::threats::ThreatTarget;
+    /// let target = ThreatTarget::computers(["lab3-pc1"])
+    ///     .content_hashes(["b691598c45658e76b2c328275db988baed3b8689"]);
+    /// client.threats().quarantine(&target).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn quarantine(self, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+        quarantine(self.client, target).await
+    }
+
+    /// Remediates the threats `target` selects. See [`Threats::respond`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::threats::ThreatTarget;
+    /// client.threats().remediate(&ThreatTarget::computers(["lab3-pc1"])).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn remediate(self, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+        remediate(self.client, target).await
+    }
+
+    /// Rolls back what the threats `target` selects changed (D3 "Rollback
+    /// Remediation"; Windows only). See [`Threats::respond`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::threats::ThreatTarget;
+    /// client.threats().rollback(&ThreatTarget::computers(["lab3-pc1"])).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn rollback(self, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+        rollback(self.client, target).await
+    }
+
+    /// Releases the files of the threats `target` selects from quarantine.
+    /// See [`Threats::respond`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::threats::ThreatTarget;
+    /// client.threats().unquarantine(&ThreatTarget::computers(["lab3-pc1"])).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn unquarantine(self, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+        unquarantine(self.client, target).await
+    }
+
+    /// Marks threats of one agent resolved (D3 "Resolve Threat"): both the
+    /// threat ids (at least one) and the agent id are required, and the
+    /// console only changes threats that belong to that agent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let done = client.threats().resolve(
+    ///     &["1503989642042428880".to_string()],
+    ///     "1286438987267469377",
+    /// )
+    /// .await?;
+    /// println!("{:?} resolved", done.affected);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn resolve(
+        self,
+        threat_ids: &[String],
+        agent_id: &str,
+    ) -> Result<ResolvedThreats, Error> {
+        resolve(self.client, threat_ids, agent_id).await
+    }
+}
 
 /// Threats a response acts on. At most this many unless raised with
 /// [`ThreatTarget::max_threats`].
@@ -249,20 +414,8 @@ pub struct ThreatResponse {
     pub matched: Vec<ThreatListResponseDataItem>,
 }
 
-/// Lists the threats `target` selects, without acting: the preview every
-/// action starts with.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::threats::{self, ThreatTarget};
-/// let target = ThreatTarget::computers(["lab3-pc1"]);
-/// for threat in threats::preview(client, &target).await? {
-///     println!("{:?} on {:?}", threat.id, threats::computer_name(&threat));
-/// }
-/// # Ok(())
-/// # }
-/// ```
-pub async fn preview(
+/// The body of [`Threats::preview`].
+async fn preview(
     client: &Client,
     target: &ThreatTarget,
 ) -> Result<Vec<ThreatListResponseDataItem>, Error> {
@@ -305,19 +458,8 @@ async fn matching(
     Ok(threats)
 }
 
-/// Previews `target`, then applies `action` to exactly the threats
-/// listed. When nothing matches, nothing is sent and `affected` is 0.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::threats::{self, ThreatAction, ThreatTarget};
-/// let target = ThreatTarget::computers(["lab3-pc1"]).threat_ids(["1503989642042428880"]);
-/// let done = threats::respond(client, ThreatAction::Kill, &target).await?;
-/// println!("{} of {} threats affected", done.affected, done.matched.len());
-/// # Ok(())
-/// # }
-/// ```
-pub async fn respond(
+/// The body of [`Threats::respond`].
+async fn respond(
     client: &Client,
     action: ThreatAction,
     target: &ThreatTarget,
@@ -353,107 +495,46 @@ pub async fn respond(
     })
 }
 
-/// Kills the processes of the threats `target` selects (D3 "Kill
-/// Processes"). See [`respond`].
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::threats::{self, ThreatTarget};
-/// threats::kill(client, &ThreatTarget::computers(["lab3-pc1"])).await?;
-/// # Ok(())
-/// # }
-/// ```
-pub async fn kill(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+/// The body of [`Threats::kill`].
+async fn kill(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
     respond(client, ThreatAction::Kill, target).await
 }
 
-/// Quarantines the files of the threats `target` selects (D3 "Quarantine
-/// Files"). See [`respond`].
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::threats::{self, ThreatTarget};
-/// let target = ThreatTarget::computers(["lab3-pc1"])
-///     .content_hashes(["b691598c45658e76b2c328275db988baed3b8689"]);
-/// threats::quarantine(client, &target).await?;
-/// # Ok(())
-/// # }
-/// ```
-pub async fn quarantine(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+/// The body of [`Threats::quarantine`].
+async fn quarantine(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
     respond(client, ThreatAction::Quarantine, target).await
 }
 
-/// Remediates the threats `target` selects. See [`respond`].
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::threats::{self, ThreatTarget};
-/// threats::remediate(client, &ThreatTarget::computers(["lab3-pc1"])).await?;
-/// # Ok(())
-/// # }
-/// ```
-pub async fn remediate(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+/// The body of [`Threats::remediate`].
+async fn remediate(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
     respond(client, ThreatAction::Remediate, target).await
 }
 
-/// Rolls back what the threats `target` selects changed (D3 "Rollback
-/// Remediation"; Windows only). See [`respond`].
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::threats::{self, ThreatTarget};
-/// threats::rollback(client, &ThreatTarget::computers(["lab3-pc1"])).await?;
-/// # Ok(())
-/// # }
-/// ```
-pub async fn rollback(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+/// The body of [`Threats::rollback`].
+async fn rollback(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
     respond(client, ThreatAction::Rollback, target).await
 }
 
-/// Releases the files of the threats `target` selects from quarantine.
-/// See [`respond`].
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// use sentinelone::threats::{self, ThreatTarget};
-/// threats::unquarantine(client, &ThreatTarget::computers(["lab3-pc1"])).await?;
-/// # Ok(())
-/// # }
-/// ```
-pub async fn unquarantine(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
+/// The body of [`Threats::unquarantine`].
+async fn unquarantine(client: &Client, target: &ThreatTarget) -> Result<ThreatResponse, Error> {
     respond(client, ThreatAction::Unquarantine, target).await
 }
 
 /// What marking threats resolved did.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Resolved {
+pub struct ResolvedThreats {
     /// How many threats the console says it changed, when it says.
     pub affected: Option<i64>,
     /// The console's answer as it came.
     pub response: Value,
 }
 
-/// Marks threats of one agent resolved (D3 "Resolve Threat"): both the
-/// threat ids (at least one) and the agent id are required, and the
-/// console only changes threats that belong to that agent.
-///
-/// ```no_run
-/// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-/// let done = sentinelone::threats::resolve(
-///     client,
-///     &["1503989642042428880".to_string()],
-///     "1286438987267469377",
-/// )
-/// .await?;
-/// println!("{:?} resolved", done.affected);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn resolve(
+/// The body of [`Threats::resolve`].
+async fn resolve(
     client: &Client,
     threat_ids: &[String],
     agent_id: &str,
-) -> Result<Resolved, Error> {
+) -> Result<ResolvedThreats, Error> {
     let threat_ids = validate::ids("threat_ids", threat_ids)?;
     if threat_ids.is_empty() {
         return Err(Error::invalid("threat_ids: at least one value is required"));
@@ -468,5 +549,5 @@ pub async fn resolve(
     };
     let response = client.mark_threats_as_resolved().body(body).call().await?;
     let affected = response.pointer("/data/affected").and_then(Value::as_i64);
-    Ok(Resolved { affected, response })
+    Ok(ResolvedThreats { affected, response })
 }

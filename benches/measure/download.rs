@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use sentinelone::files::{self, Upload};
+use sentinelone::files::AgentUpload;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
@@ -125,10 +125,12 @@ fn show(args: &Args, bytes: u64, dir: &str, facade: &[Sample], raw: &[Sample]) {
 pub fn facade_child(origin: &str, dest: &Path) -> Sample {
     crate::current_thread().block_on(async {
         let client = crate::facade_client(origin);
-        let upload = Upload::new(AGENT_ID, ACTIVITY_ID).expect("upload ids");
+        let upload = AgentUpload::new(AGENT_ID, ACTIVITY_ID).expect("upload ids");
         let start_kib = report::status_kib("VmRSS");
         let started = Instant::now();
-        let saved = files::download(&client, &upload, dest)
+        let saved = client
+            .files()
+            .download(&upload, dest)
             .await
             .expect("files::download");
         Sample {

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use sentinelone::dv::{self, DvQuery};
+use sentinelone::dv::DvQuery;
 use sentinelone::prelude::*;
 use sentinelone::sim::SimConsole;
 use serde_json::json;
@@ -105,7 +105,7 @@ async fn console_with_query() -> (SimConsole, String) {
         now - TimeDelta::hours(1),
         now,
     );
-    let query = dv::start(&client, &request).await.expect("dv init-query");
+    let query = client.dv().start(&request).await.expect("dv init-query");
     (console, query.detach())
 }
 

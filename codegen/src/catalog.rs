@@ -5,8 +5,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-/// Prefix of `implemented_by` entries that name a facade function.
-pub const FACADE_PREFIX: &str = "facade::";
+/// Prefix of `implemented_by` entries that name a facade call, written the
+/// way a user calls it: `client.<handler>().<method>`.
+pub const FACADE_PREFIX: &str = "client.";
 
 /// One catalog row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +15,7 @@ pub struct CatalogRow {
     pub source: String,
     pub category: String,
     pub action: String,
-    /// operationIds of the spec, or `facade::<module>::<fn>`.
+    /// operationIds of the spec, or `client.<handler>().<method>`.
     pub implemented_by: Vec<String>,
 }
 

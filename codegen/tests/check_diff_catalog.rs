@@ -291,7 +291,7 @@ fn catalog_parses_rows_and_splits_implementations() {
     let text = "source\tcategory\taction\timplemented_by\n\
                 rewst\tAgents\tList Agents\tlist_agents\n\
                 \n\
-                d3\t\tGet Threat Timeline\tget_threat_timeline  facade::threats::timeline\n";
+                d3\t\tGet Threat Timeline\tget_threat_timeline  client.threats().timeline\n";
     assert_eq!(
         catalog::parse(text).expect("parses"),
         [
@@ -300,7 +300,7 @@ fn catalog_parses_rows_and_splits_implementations() {
                 "d3",
                 "",
                 "Get Threat Timeline",
-                &["get_threat_timeline", "facade::threats::timeline"]
+                &["get_threat_timeline", "client.threats().timeline"]
             ),
         ]
     );
@@ -349,9 +349,9 @@ fn operation_ids_skip_facade_entries() {
             "d3",
             "",
             "Timeline",
-            &["facade::threats::timeline", "get_threat_timeline"],
+            &["client.threats().timeline", "get_threat_timeline"],
         ),
-        row("d3", "", "Composite", &["facade::agents::isolate"]),
+        row("d3", "", "Composite", &["client.agents().isolate"]),
     ];
     let ids: Vec<String> = catalog::operation_ids(&rows).into_iter().collect();
     assert_eq!(ids, ["count_agents", "get_threat_timeline", "list_agents"]);

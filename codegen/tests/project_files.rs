@@ -115,20 +115,21 @@ fn every_catalog_row_is_implemented_by_a_spec_operation_or_a_facade_function() {
             problems.push(format!("{what}: implemented_by is empty"));
         }
         for entry in &row.implemented_by {
-            if let Some(path) = entry.strip_prefix(FACADE_PREFIX) {
-                let parts: Vec<&str> = path.split("::").collect();
-                let is_ident = |s: &&str| {
+            if let Some(call) = entry.strip_prefix(FACADE_PREFIX) {
+                let is_ident = |s: &str| {
                     !s.is_empty()
                         && s.chars()
                             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                 };
-                if parts.len() != 2 || !parts.iter().all(is_ident) {
-                    problems.push(format!("{what}: {entry} is not facade::<module>::<fn>"));
-                } else if !facade_fn_exists(parts[0], parts[1]) {
-                    problems.push(format!(
-                        "{what}: {entry}: no `pub fn {}` / `pub async fn {}` in src/{}.rs",
-                        parts[1], parts[1], parts[0]
-                    ));
+                match call.split_once("().") {
+                    Some((handler, method)) if is_ident(handler) && is_ident(method) => {
+                        if let Err(problem) = facade_call_exists(handler, method) {
+                            problems.push(format!("{what}: {entry}: {problem}"));
+                        }
+                    }
+                    _ => problems.push(format!(
+                        "{what}: {entry} is not client.<handler>().<method>"
+                    )),
                 }
             } else if !ids.contains(entry) {
                 problems.push(format!(
@@ -140,21 +141,66 @@ fn every_catalog_row_is_implemented_by_a_spec_operation_or_a_facade_function() {
     assert_eq!(problems, Vec::<String>::new());
 }
 
-/// True when src/<module>.rs of the facade declares a public function
-/// `name` at the start of a line.
-fn facade_fn_exists(module: &str, name: &str) -> bool {
-    let path = root().join("src").join(format!("{module}.rs"));
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return false;
+/// Every facade source file (src/**/*.rs, the CLI and the simulator left
+/// out), as one text.
+fn facade_sources() -> String {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if !path.ends_with("bin") && !path.ends_with("sim") {
+                    walk(&path, out);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    walk(&root().join("src"), &mut paths);
+    paths.sort();
+    paths
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `Ok` when the client hands out handler `handler`
+/// (`pub fn <handler>(&self) -> <Type><'_>`) and an `impl<'c> <Type><'c>`
+/// block declares the public method `method`.
+fn facade_call_exists(handler: &str, method: &str) -> Result<(), String> {
+    let text = facade_sources();
+    let accessor = format!("    pub fn {handler}(&self) -> ");
+    let Some(ty) = text.lines().find_map(|line| {
+        line.strip_prefix(&accessor)?
+            .strip_suffix("<'_> {")
+            .map(str::to_string)
+    }) else {
+        return Err(format!("no handler `Client::{handler}`"));
     };
-    text.lines().any(|line| {
-        ["pub fn ", "pub async fn "].iter().any(|prefix| {
-            line.strip_prefix(prefix).is_some_and(|rest| {
-                rest.strip_prefix(name)
-                    .is_some_and(|after| after.starts_with('(') || after.starts_with('<'))
+    let header = format!("impl<'c> {ty}<'c> {{");
+    let mut inside = false;
+    for line in text.lines() {
+        if line == header {
+            inside = true;
+        } else if line == "}" {
+            inside = false;
+        } else if inside
+            && ["    pub fn ", "    pub async fn "].iter().any(|prefix| {
+                line.strip_prefix(prefix).is_some_and(|rest| {
+                    rest.strip_prefix(method)
+                        .is_some_and(|after| after.starts_with('(') || after.starts_with('<'))
+                })
             })
-        })
-    })
+        {
+            return Ok(());
+        }
+    }
+    Err(format!("no method `{ty}::{method}`"))
 }
 
 #[test]

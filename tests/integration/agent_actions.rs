@@ -12,7 +12,7 @@ use support::exact_query;
 use httpmock::Method::{GET, POST, PUT};
 use httpmock::{Mock, MockServer};
 use sentinelone::Error;
-use sentinelone::agents::{self, Broadcast, MatchedAgent};
+use sentinelone::agents::{Broadcast, MatchedAgent};
 use serde_json::{Value, json};
 
 const AGENTS: &str = "/web/api/v2.1/agents";
@@ -109,7 +109,9 @@ async fn broadcast_reaches_only_exact_host_matches() {
         })
         .await;
     let request = Broadcast::new("Maintenance in one hour.").hosts(["LAB1", "10.0.0.20", "lab7"]);
-    let result = agents::broadcast(&support::facade_client(&server), &request)
+    let result = support::facade_client(&server)
+        .agents()
+        .broadcast(&request)
         .await
         .expect("the broadcast is sent");
     by_name.assert_async().await;
@@ -143,7 +145,9 @@ async fn broadcast_to_groups_needs_no_lookup() {
         })
         .await;
     let request = Broadcast::new("Reboot tonight").group_ids(["1381111111111111111"]);
-    let result = agents::broadcast(&support::facade_client(&server), &request)
+    let result = support::facade_client(&server)
+        .agents()
+        .broadcast(&request)
         .await
         .expect("the broadcast is sent");
     send.assert_async().await;
@@ -159,22 +163,22 @@ async fn bad_broadcasts_send_nothing() {
     let client = support::facade_client(&server);
     let too_long = Broadcast::new("x".repeat(141)).hosts(["lab1"]);
     assert_eq!(
-        invalid_message(agents::broadcast(&client, &too_long).await.unwrap_err()),
+        invalid_message(client.agents().broadcast(&too_long).await.unwrap_err()),
         "message is 141 characters long, at most 140 allowed"
     );
     let no_target = Broadcast::new("hello");
     assert!(
-        invalid_message(agents::broadcast(&client, &no_target).await.unwrap_err())
+        invalid_message(client.agents().broadcast(&no_target).await.unwrap_err())
             .contains("host names or IPs, group ids")
     );
     let blank = Broadcast::new("  ").hosts(["lab1"]);
     assert_eq!(
-        invalid_message(agents::broadcast(&client, &blank).await.unwrap_err()),
+        invalid_message(client.agents().broadcast(&blank).await.unwrap_err()),
         "message is required"
     );
     let bad_group = Broadcast::new("hello").group_ids(["abc"]);
     assert!(
-        invalid_message(agents::broadcast(&client, &bad_group).await.unwrap_err())
+        invalid_message(client.agents().broadcast(&bad_group).await.unwrap_err())
             .starts_with("group_ids[0]")
     );
     any.assert_calls_async(0).await;
@@ -198,11 +202,13 @@ async fn no_matching_host_sends_no_action() {
         .await;
     let client = support::facade_client(&server);
     let request = Broadcast::new("hello").hosts(["lab1"]);
-    let message = invalid_message(agents::broadcast(&client, &request).await.unwrap_err());
+    let message = invalid_message(client.agents().broadcast(&request).await.unwrap_err());
     assert!(message.contains("\"lab1\""), "{message}");
     let hosts = vec!["lab1".to_string()];
     assert!(
-        agents::move_to_site(&client, &hosts, "947111111111111111")
+        client
+            .agents()
+            .move_to_site(&hosts, "947111111111111111")
             .await
             .is_err()
     );
@@ -234,13 +240,11 @@ async fn move_to_group_sends_the_agent_ids_and_reads_the_count() {
         })
         .await;
     let hosts = vec!["lab3-pc1".to_string(), "lab3-pc2".into()];
-    let result = agents::move_to_group(
-        &support::facade_client(&server),
-        &hosts,
-        "1511111111111111111",
-    )
-    .await
-    .expect("the agents move");
+    let result = support::facade_client(&server)
+        .agents()
+        .move_to_group(&hosts, "1511111111111111111")
+        .await
+        .expect("the agents move");
     send.assert_async().await;
     assert_eq!(result.affected, Some(2));
     assert_eq!(
@@ -267,13 +271,11 @@ async fn move_to_group_accepts_an_empty_204() {
         })
         .await;
     let hosts = vec!["10.0.3.1".to_string()];
-    let result = agents::move_to_group(
-        &support::facade_client(&server),
-        &hosts,
-        "1511111111111111111",
-    )
-    .await
-    .expect("the agents move");
+    let result = support::facade_client(&server)
+        .agents()
+        .move_to_group(&hosts, "1511111111111111111")
+        .await
+        .expect("the agents move");
     send.assert_async().await;
     assert_eq!(result.affected, None);
     assert_eq!(result.agents, [matched("301", "lab3-pc1")]);
@@ -298,13 +300,11 @@ async fn move_to_a_missing_group_is_an_api_error() {
         })
         .await;
     let hosts = vec!["lab3-pc1".to_string()];
-    let err = agents::move_to_group(
-        &support::facade_client(&server),
-        &hosts,
-        "1511111111111111111",
-    )
-    .await
-    .expect_err("the group is missing");
+    let err = support::facade_client(&server)
+        .agents()
+        .move_to_group(&hosts, "1511111111111111111")
+        .await
+        .expect_err("the group is missing");
     assert_eq!(err.status(), Some(404));
     assert_eq!(err.operation(), Some("move_group_agents"));
 }
@@ -332,13 +332,11 @@ async fn move_to_site_sends_the_target_site_and_ids() {
         })
         .await;
     let hosts = vec!["lab3-pc1".to_string()];
-    let result = agents::move_to_site(
-        &support::facade_client(&server),
-        &hosts,
-        "947111111111111111",
-    )
-    .await
-    .expect("the agents move");
+    let result = support::facade_client(&server)
+        .agents()
+        .move_to_site(&hosts, "947111111111111111")
+        .await
+        .expect("the agents move");
     send.assert_async().await;
     assert_eq!(result.affected, Some(1));
 }
@@ -361,13 +359,11 @@ async fn move_to_site_failure_is_an_api_error() {
         })
         .await;
     let hosts = vec!["lab3-pc1".to_string()];
-    let err = agents::move_to_site(
-        &support::facade_client(&server),
-        &hosts,
-        "947111111111111111",
-    )
-    .await
-    .expect_err("refused");
+    let err = support::facade_client(&server)
+        .agents()
+        .move_to_site(&hosts, "947111111111111111")
+        .await
+        .expect_err("refused");
     assert_eq!(err.status(), Some(401));
     assert_eq!(err.operation(), Some("move_agent_to_site"));
 }
@@ -380,19 +376,23 @@ async fn bad_moves_send_nothing() {
     let hosts = vec!["lab3-pc1".to_string()];
     assert!(
         invalid_message(
-            agents::move_to_group(&client, &hosts, "group-1")
+            client
+                .agents()
+                .move_to_group(&hosts, "group-1")
                 .await
                 .unwrap_err()
         )
         .starts_with("group_id")
     );
     assert!(
-        invalid_message(agents::move_to_site(&client, &hosts, "").await.unwrap_err())
+        invalid_message(client.agents().move_to_site(&hosts, "").await.unwrap_err())
             .starts_with("site_id")
     );
     assert_eq!(
         invalid_message(
-            agents::move_to_site(&client, &[], "947111111111111111")
+            client
+                .agents()
+                .move_to_site(&[], "947111111111111111")
                 .await
                 .unwrap_err()
         ),

@@ -18,16 +18,17 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use futures_util::future::BoxFuture;
 use secrecy::SecretString;
-use sentinelone::agents::{self, Broadcast};
-use sentinelone::blocking::{self, BlockHashes, BlockRemoteHosts, OsType, RemoteHostType};
-use sentinelone::dv::{self, AgentProcessQuery, DvQuery, PowerQuery};
-use sentinelone::events::{self, EventSource, EventWindow, SortField};
-use sentinelone::exclusions::{self, ExclusionSelection};
-use sentinelone::files::{self, FetchOptions, FetchRequest};
+use sentinelone::agents::Broadcast;
+use sentinelone::blocking::{BlockHashes, BlockRemoteHosts, RemoteHostType};
+use sentinelone::detections::{DetectionSource, DetectionWindow, SortField};
+use sentinelone::dv::{AgentProcessQuery, DvQuery, PowerQuery};
+use sentinelone::exclusions::ExclusionSelection;
+use sentinelone::files::{FetchOptions, FetchRequest};
 use sentinelone::prelude::*;
-use sentinelone::scripts::{self, OutputDestination, ScriptRun};
+use sentinelone::scripts::{OutputDestination, ScriptRun};
 use sentinelone::sim::SimConsole;
-use sentinelone::threats::{self, ThreatTarget};
+use sentinelone::threats::ThreatTarget;
+use sentinelone::vocab::OsType;
 use sentinelone::{Client, ClientBuilder, Error};
 
 /// A password every rule accepts.
@@ -184,349 +185,386 @@ fn cases() -> Vec<Case> {
         case!(
             "agent id that is a host name (files::fetch)",
             "agent_id \"win-lab-001\" is not a SentinelOne id (decimal digits)",
-            |c| files::fetch(
-                client(c),
-                "win-lab-001",
-                &FetchRequest::new(["C:\\a.txt"], STRONG),
-                &dest()
-            )
-            .await
+            |c| client(c)
+                .files()
+                .fetch(
+                    "win-lab-001",
+                    &FetchRequest::new(["C:\\a.txt"], STRONG),
+                    &dest()
+                )
+                .await
         ),
         case!(
             "threat id with letters (threat target)",
             "threat_ids[0] \"12ab\" is not a SentinelOne id (decimal digits)",
-            |c| threats::kill(
-                client(c),
-                &ThreatTarget::computers(["win-lab-001"]).threat_ids(["12ab"])
-            )
-            .await
+            |c| client(c)
+                .threats()
+                .kill(&ThreatTarget::computers(["win-lab-001"]).threat_ids(["12ab"]))
+                .await
         ),
         case!(
             "no threat ids to resolve",
             "threat_ids: at least one value is required",
-            |c| threats::resolve(client(c), &[], "1234").await
+            |c| client(c).threats().resolve(&[], "1234").await
         ),
         case!("blank agent id to resolve", "agent_id is required", |c| {
-            threats::resolve(client(c), &["1234".to_string()], " ").await
+            client(c)
+                .threats()
+                .resolve(&["1234".to_string()], " ")
+                .await
         }),
         case!(
             "group name instead of a group id",
             "group_id \"Servers\" is not a SentinelOne id (decimal digits)",
-            |c| agents::move_to_group(client(c), &["win-lab-001".to_string()], "Servers").await
+            |c| client(c)
+                .agents()
+                .move_to_group(&["win-lab-001".to_string()], "Servers")
+                .await
         ),
         case!(
             "threat id that is a hash (fetch threat file)",
             "threat_id \"b691598c45658e76\" is not a SentinelOne id (decimal digits)",
-            |c| files::fetch_threat_file(
-                client(c),
-                "b691598c45658e76",
-                &SecretString::from(STRONG),
-                &dest()
-            )
-            .await
+            |c| client(c)
+                .files()
+                .fetch_threat_file("b691598c45658e76", &SecretString::from(STRONG), &dest())
+                .await
         ),
         case!(
             "script id with a name",
             "script_id \"collect-logs\" is not a SentinelOne id (decimal digits)",
-            |c| scripts::run(
-                client(c),
-                &ScriptRun::new("collect-logs", "d", OutputDestination::SentinelCloud)
-                    .agent_ids(["1"])
-            )
-            .await
+            |c| client(c)
+                .scripts()
+                .run(
+                    &ScriptRun::new("collect-logs", "d", OutputDestination::SentinelCloud)
+                        .agent_ids(["1"])
+                )
+                .await
         ),
         // -- hashes --------------------------------------------------------
         case!(
             "MD5 to block",
             "hashes[0] \"d41d8cd98f00b204e9800998ecf8427e\" is not a SHA-1 hash: 40 hexadecimal characters expected (this looks like an MD5)",
-            |c| blocking::block_hashes(client(c), &BlockHashes::new([MD5], OsType::Windows, "1"))
+            |c| client(c)
+                .blocking()
+                .block_hashes(&BlockHashes::new([MD5], OsType::Windows, "1"))
                 .await
         ),
         case!(
             "no hash to block",
             "hashes: at least one value is required",
-            |c| blocking::block_hashes(
-                client(c),
-                &BlockHashes::new(Vec::<String>::new(), OsType::Windows, "1")
-            )
-            .await
+            |c| client(c)
+                .blocking()
+                .block_hashes(&BlockHashes::new(
+                    Vec::<String>::new(),
+                    OsType::Windows,
+                    "1"
+                ))
+                .await
         ),
         case!(
             "bad SHA-1 in a threat target",
             "content_hashes[0] \"xyz\" is not a SHA-1 hash: 40 hexadecimal characters expected",
-            |c| threats::quarantine(
-                client(c),
-                &ThreatTarget::computers(["win-lab-001"]).content_hashes(["xyz"])
-            )
-            .await
+            |c| client(c)
+                .threats()
+                .quarantine(&ThreatTarget::computers(["win-lab-001"]).content_hashes(["xyz"]))
+                .await
         ),
         // -- passwords -----------------------------------------------------
         case!(
             "weak archive password (files::fetch)",
             WEAK_FOR_EVERYTHING,
-            |c| files::fetch(
-                client(c),
-                "1234",
-                &FetchRequest::new(["C:\\a.txt"], "password"),
-                &dest()
-            )
-            .await
+            |c| client(c)
+                .files()
+                .fetch(
+                    "1234",
+                    &FetchRequest::new(["C:\\a.txt"], "password"),
+                    &dest()
+                )
+                .await
         ),
         case!(
             "weak archive password (threat file)",
             "password is too weak: it needs a symbol",
-            |c| files::fetch_threat_file(
-                client(c),
-                "1234",
-                &SecretString::from("Abcdefghi1"),
-                &dest()
-            )
-            .await
+            |c| client(c)
+                .files()
+                .fetch_threat_file("1234", &SecretString::from("Abcdefghi1"), &dest())
+                .await
         ),
         case!(
             "weak result password (scripts)",
             "password is too weak: it needs a digit, a symbol",
-            |c| scripts::run(
-                client(c),
-                &ScriptRun::new("1", "d", OutputDestination::SentinelCloud)
-                    .agent_ids(["1"])
-                    .password(SecretString::from("Abcdefghij"))
-            )
-            .await
+            |c| client(c)
+                .scripts()
+                .run(
+                    &ScriptRun::new("1", "d", OutputDestination::SentinelCloud)
+                        .agent_ids(["1"])
+                        .password(SecretString::from("Abcdefghij"))
+                )
+                .await
         ),
         // -- time ranges ---------------------------------------------------
         case!(
             "event window ending before it starts",
             "the time range is empty: start 2024-05-02 00:00:00 UTC is not before end 2024-05-01 00:00:00 UTC",
-            |c| events::fetch(client(c), &EventWindow::new(at(2), at(1))).map(drop)
+            |c| client(c)
+                .detections()
+                .fetch(&DetectionWindow::new(at(2), at(1)))
+                .map(drop)
         ),
         case!(
             "event window of no time",
             "the time range is empty: start 2024-05-01 00:00:00 UTC is not before end 2024-05-01 00:00:00 UTC",
-            |c| events::fetch(client(c), &EventWindow::new(at(1), at(1))).map(drop)
+            |c| client(c)
+                .detections()
+                .fetch(&DetectionWindow::new(at(1), at(1)))
+                .map(drop)
         ),
         case!(
             "Deep Visibility query ending before it starts",
             "the time range is empty: start 2024-05-03 00:00:00 UTC is not before end 2024-05-01 00:00:00 UTC",
-            |c| dv::query(
-                client(c),
-                &DvQuery::new("AgentName IS NOT EMPTY", at(3), at(1))
-            )
-            .await
+            |c| client(c)
+                .dv()
+                .query(&DvQuery::new("AgentName IS NOT EMPTY", at(3), at(1)))
+                .await
         ),
         case!(
             "agent processes over a reversed range",
             "the time range is empty: start 2024-05-04 00:00:00 UTC is not before end 2024-05-02 00:00:00 UTC",
-            |c| dv::agent_processes(client(c), &AgentProcessQuery::new().start(at(4)).end(at(2)))
+            |c| client(c)
+                .dv()
+                .agent_processes(&AgentProcessQuery::new().start(at(4)).end(at(2)))
                 .await
         ),
         // -- filters -------------------------------------------------------
         case!(
             "threat target without computers",
             "computer_names: at least one value is required",
-            |c| threats::kill(client(c), &ThreatTarget::computers(Vec::<String>::new())).await
+            |c| client(c)
+                .threats()
+                .kill(&ThreatTarget::computers(Vec::<String>::new()))
+                .await
         ),
         case!(
             "threat target with a blank computer name",
             "computer_names[1] is empty",
-            |c| threats::remediate(client(c), &ThreatTarget::computers(["win-lab-001", " "])).await
+            |c| client(c)
+                .threats()
+                .remediate(&ThreatTarget::computers(["win-lab-001", " "]))
+                .await
         ),
         case!(
             "threat target allowing no threat",
             "max_threats 0 is out of range: 1 to 1000000",
-            |c| threats::kill(
-                client(c),
-                &ThreatTarget::computers(["win-lab-001"]).max_threats(0)
-            )
-            .await
+            |c| client(c)
+                .threats()
+                .kill(&ThreatTarget::computers(["win-lab-001"]).max_threats(0))
+                .await
         ),
         case!(
             "threat target whose preview size would wrap",
             "max_threats 18446744073709551615 is out of range: 1 to 1000000",
-            |c| threats::kill(
-                client(c),
-                &ThreatTarget::computers(["win-lab-001"]).max_threats(usize::MAX)
-            )
-            .await
+            |c| client(c)
+                .threats()
+                .kill(&ThreatTarget::computers(["win-lab-001"]).max_threats(usize::MAX))
+                .await
         ),
         case!(
             "polling limit past 30 days",
             "polling.timeout 18446744073709551615.999999999s is out of range: above 0 and at most 30 days",
-            |c| dv::query(
-                client(c),
-                &DvQuery::new("AgentName IS NOT EMPTY", at(1), at(2))
-                    .polling(sentinelone::Polling::default().timeout(Duration::MAX))
-            )
-            .await
+            |c| client(c)
+                .dv()
+                .query(
+                    &DvQuery::new("AgentName IS NOT EMPTY", at(1), at(2))
+                        .polling(sentinelone::Polling::default().timeout(Duration::MAX))
+                )
+                .await
         ),
         case!(
             "polling growth that is not a number",
             "polling.growth NaN is out of range: 1 to 100",
-            |c| scripts::run(
-                client(c),
-                &ScriptRun::new("1", "d", OutputDestination::None)
-                    .agent_ids(["1"])
-                    .polling(sentinelone::Polling {
-                        growth: f64::NAN,
-                        ..Default::default()
-                    })
-            )
-            .await
+            |c| client(c)
+                .scripts()
+                .run(
+                    &ScriptRun::new("1", "d", OutputDestination::None)
+                        .agent_ids(["1"])
+                        .polling(sentinelone::Polling {
+                            growth: f64::NAN,
+                            ..Default::default()
+                        })
+                )
+                .await
         ),
         case!(
             "empty exclusion selection",
             "exclusion selection is empty; use ExclusionSelection::all() to delete every exclusion",
-            |c| exclusions::delete(client(c), &ExclusionSelection::new()).await
+            |c| client(c)
+                .exclusions()
+                .delete(&ExclusionSelection::new())
+                .await
         ),
         case!(
             "exclusion selection with a site name",
             "site_ids[0] \"Site 1\" is not a SentinelOne id (decimal digits)",
-            |c| exclusions::delete(client(c), &ExclusionSelection::new().site_ids(["Site 1"]))
+            |c| client(c)
+                .exclusions()
+                .delete(&ExclusionSelection::new().site_ids(["Site 1"]))
                 .await
         ),
         case!(
             "broadcast to nobody",
             "broadcast: give host names or IPs, group ids, or both",
-            |c| agents::broadcast(client(c), &Broadcast::new("Reboot at noon")).await
+            |c| client(c)
+                .agents()
+                .broadcast(&Broadcast::new("Reboot at noon"))
+                .await
         ),
         case!(
             "firewall rule without a scope",
             "scope: give the tenant, or at least one account, site or group id",
-            |c| blocking::block_remote_hosts(
-                client(c),
-                &BlockRemoteHosts::new("c2", RemoteHostType::Addresses, ["203.0.113.7"])
-            )
-            .await
+            |c| client(c)
+                .blocking()
+                .block_remote_hosts(&BlockRemoteHosts::new(
+                    "c2",
+                    RemoteHostType::Addresses,
+                    ["203.0.113.7"]
+                ))
+                .await
         ),
         case!(
             "firewall rule for any host",
             "host_type any would block every remote host; name the hosts",
-            |c| blocking::block_remote_hosts(
-                client(c),
-                &BlockRemoteHosts::new("all", RemoteHostType::Any, ["*"]).tenant(true)
-            )
-            .await
+            |c| client(c)
+                .blocking()
+                .block_remote_hosts(
+                    &BlockRemoteHosts::new("all", RemoteHostType::Any, ["*"]).tenant(true)
+                )
+                .await
         ),
         case!(
             "firewall rule with a bad CIDR",
             "values[0] \"203.0.113.0/33\" is not a CIDR block (address/prefix)",
-            |c| blocking::block_remote_hosts(
-                client(c),
-                &BlockRemoteHosts::new("c2", RemoteHostType::Cidr, ["203.0.113.0/33"]).tenant(true)
-            )
-            .await
+            |c| client(c)
+                .blocking()
+                .block_remote_hosts(
+                    &BlockRemoteHosts::new("c2", RemoteHostType::Cidr, ["203.0.113.0/33"])
+                        .tenant(true)
+                )
+                .await
         ),
         case!(
             "script without targets",
             "script targets: give hosts, agent ids, group ids or site ids",
-            |c| scripts::run(
-                client(c),
-                &ScriptRun::new("1", "d", OutputDestination::SentinelCloud)
-            )
-            .await
+            |c| client(c)
+                .scripts()
+                .run(&ScriptRun::new("1", "d", OutputDestination::SentinelCloud))
+                .await
         ),
         case!("blank Deep Visibility query", "query is required", |c| {
-            dv::query(client(c), &DvQuery::new("  ", at(1), at(2))).await
+            client(c)
+                .dv()
+                .query(&DvQuery::new("  ", at(1), at(2)))
+                .await
         }),
         case!(
             "alerts ordered by update time",
             "sort_by: alerts cannot be ordered by update time (use CreatedAt or Id)",
-            |c| events::fetch(
-                client(c),
-                &EventWindow::new(at(1), at(2))
-                    .source(EventSource::Alerts)
-                    .sort_by(SortField::UpdatedAt)
-            )
-            .map(drop)
+            |c| client(c)
+                .detections()
+                .fetch(
+                    &DetectionWindow::new(at(1), at(2))
+                        .source(DetectionSource::Alerts)
+                        .sort_by(SortField::UpdatedAt)
+                )
+                .map(drop)
         ),
         // -- limits and sizes ----------------------------------------------
         case!(
             "Deep Visibility limit 0",
             "limit 0 is out of range: 1 to 100000",
-            |c| dv::query(
-                client(c),
-                &DvQuery::new("AgentName IS NOT EMPTY", at(1), at(2)).limit(0)
-            )
-            .await
+            |c| client(c)
+                .dv()
+                .query(&DvQuery::new("AgentName IS NOT EMPTY", at(1), at(2)).limit(0))
+                .await
         ),
         case!(
             "Deep Visibility limit 100001",
             "limit 100001 is out of range: 1 to 100000",
-            |c| dv::start(
-                client(c),
-                &DvQuery::new("AgentName IS NOT EMPTY", at(1), at(2)).limit(100_001)
-            )
-            .await
+            |c| client(c)
+                .dv()
+                .start(&DvQuery::new("AgentName IS NOT EMPTY", at(1), at(2)).limit(100_001))
+                .await
         ),
         case!(
             "Power Query limit 0",
             "limit 0 is out of range: 1 to 100000",
-            |c| dv::power_query(
-                client(c),
-                &PowerQuery::new("| group count()", at(1), at(2)).limit(0)
-            )
-            .await
+            |c| client(c)
+                .dv()
+                .power_query(&PowerQuery::new("| group count()", at(1), at(2)).limit(0))
+                .await
         ),
         case!(
             "event limit 1001",
             "limit 1001 is out of range: 1 to 1000",
-            |c| events::fetch(client(c), &EventWindow::new(at(1), at(2)).limit(1001)).map(drop)
+            |c| client(c)
+                .detections()
+                .fetch(&DetectionWindow::new(at(1), at(2)).limit(1001))
+                .map(drop)
         ),
         case!(
             "agent processes limit 1001",
             "limit 1001 is out of range: 1 to 1000",
-            |c| dv::agent_processes(client(c), &AgentProcessQuery::new().limit(1001)).await
+            |c| client(c)
+                .dv()
+                .agent_processes(&AgentProcessQuery::new().limit(1001))
+                .await
         ),
         case!(
             "eleven files to fetch",
             "paths: 11 given, at most 10 allowed",
-            |c| files::fetch(
-                client(c),
-                "1234",
-                &FetchRequest::new((0..11).map(|i| format!("C:\\f{i}.txt")), STRONG),
-                &dest()
-            )
-            .await
+            |c| client(c)
+                .files()
+                .fetch(
+                    "1234",
+                    &FetchRequest::new((0..11).map(|i| format!("C:\\f{i}.txt")), STRONG),
+                    &dest()
+                )
+                .await
         ),
         case!(
             "relative path to fetch",
             "paths[0] \"Temp\\\\a.txt\" is not an absolute path (C:\\…, \\\\server\\share\\… or /…)",
-            |c| files::fetch(
-                client(c),
-                "1234",
-                &FetchRequest::new(["Temp\\a.txt"], STRONG),
-                &dest()
-            )
-            .await
+            |c| client(c)
+                .files()
+                .fetch("1234", &FetchRequest::new(["Temp\\a.txt"], STRONG), &dest())
+                .await
         ),
         case!(
             "broadcast message of 141 characters",
             "message is 141 characters long, at most 140 allowed",
-            |c| agents::broadcast(
-                client(c),
-                &Broadcast::new("é".repeat(141)).hosts(["win-lab-001"])
-            )
-            .await
+            |c| client(c)
+                .agents()
+                .broadcast(&Broadcast::new("é".repeat(141)).hosts(["win-lab-001"]))
+                .await
         ),
         case!(
             "script runtime of zero seconds",
             "runtime_timeout (seconds) 0 is out of range: 1 to 2147483647",
-            |c| scripts::run(
-                client(c),
-                &ScriptRun::new("1", "d", OutputDestination::SentinelCloud)
-                    .agent_ids(["1"])
-                    .runtime_timeout(Duration::from_millis(500))
-            )
-            .await
+            |c| client(c)
+                .scripts()
+                .run(
+                    &ScriptRun::new("1", "d", OutputDestination::SentinelCloud)
+                        .agent_ids(["1"])
+                        .runtime_timeout(Duration::from_millis(500))
+                )
+                .await
         ),
         case!(
             "local script output without a directory",
             "output_directory is required when the destination is Local",
-            |c| scripts::run(
-                client(c),
-                &ScriptRun::new("1", "d", OutputDestination::Local).agent_ids(["1"])
-            )
-            .await
+            |c| client(c)
+                .scripts()
+                .run(&ScriptRun::new("1", "d", OutputDestination::Local).agent_ids(["1"]))
+                .await
         ),
     ]
 }

@@ -9,8 +9,9 @@ use httpmock::Method::POST;
 use httpmock::{Mock, MockServer};
 use sentinelone::Error;
 use sentinelone::blocking::{
-    self, BlockHashes, BlockRemoteHosts, Direction, HashOutcome, OsType, RemoteHostType, RuleStatus,
+    BlockHashes, BlockRemoteHosts, Direction, HashOutcome, RemoteHostType, RuleStatus,
 };
+use sentinelone::vocab::OsType;
 use serde_json::{Value, json};
 
 const RESTRICTIONS: &str = "/web/api/v2.1/restrictions";
@@ -102,7 +103,9 @@ async fn each_hash_gets_its_own_outcome() {
         SITE,
     )
     .description("incident 42");
-    let results = blocking::block_hashes(&support::facade_client(&server), &request)
+    let results = support::facade_client(&server)
+        .blocking()
+        .block_hashes(&request)
         .await
         .expect("inputs are valid");
     blocked.assert_async().await;
@@ -137,7 +140,9 @@ async fn a_plain_400_is_a_failure_not_already_blocked() {
     )
     .await;
     let request = BlockHashes::new([H1], OsType::Windows, SITE).description("incident 42");
-    let results = blocking::block_hashes(&support::facade_client(&server), &request)
+    let results = support::facade_client(&server)
+        .blocking()
+        .block_hashes(&request)
         .await
         .expect("inputs are valid");
     assert!(matches!(&results[0].outcome, HashOutcome::Failed(e) if e.status() == Some(400)));
@@ -154,22 +159,22 @@ async fn anything_but_sha1_is_refused_before_sending() {
         SITE,
     );
     assert!(
-        invalid_message(blocking::block_hashes(&client, &md5).await.unwrap_err())
+        invalid_message(client.blocking().block_hashes(&md5).await.unwrap_err())
             .contains("(this looks like an MD5)")
     );
     let sha256 = BlockHashes::new(["a".repeat(64)], OsType::Linux, SITE);
     assert!(
-        invalid_message(blocking::block_hashes(&client, &sha256).await.unwrap_err())
+        invalid_message(client.blocking().block_hashes(&sha256).await.unwrap_err())
             .contains("(this looks like a SHA-256)")
     );
     let none = BlockHashes::new(Vec::<String>::new(), OsType::Windows, SITE);
     assert_eq!(
-        invalid_message(blocking::block_hashes(&client, &none).await.unwrap_err()),
+        invalid_message(client.blocking().block_hashes(&none).await.unwrap_err()),
         "hashes: at least one value is required"
     );
     let no_site = BlockHashes::new([H1], OsType::Windows, " ");
     assert_eq!(
-        invalid_message(blocking::block_hashes(&client, &no_site).await.unwrap_err()),
+        invalid_message(client.blocking().block_hashes(&no_site).await.unwrap_err()),
         "site_id is required"
     );
     any.assert_calls_async(0).await;
@@ -211,7 +216,9 @@ async fn firewall_rule_blocks_with_defaults_and_scope() {
     .site_ids([SITE])
     .group_ids(["1511111111111111111"])
     .description("test rule");
-    let created = blocking::block_remote_hosts(&support::facade_client(&server), &rule)
+    let created = support::facade_client(&server)
+        .blocking()
+        .block_remote_hosts(&rule)
         .await
         .expect("the rule is created");
     create.assert_async().await;
@@ -244,7 +251,9 @@ async fn firewall_rule_for_the_tenant_with_every_option() {
         .status(RuleStatus::Disabled)
         .os_types([OsType::Windows, OsType::Macos, OsType::Linux])
         .direction(Direction::Outbound);
-    let created = blocking::block_remote_hosts(&support::facade_client(&server), &rule)
+    let created = support::facade_client(&server)
+        .blocking()
+        .block_remote_hosts(&rule)
         .await
         .expect("the rule is created");
     create.assert_async().await;
@@ -263,7 +272,9 @@ async fn firewall_rule_refusal_is_an_api_error() {
         .await;
     let rule = BlockRemoteHosts::new("r", RemoteHostType::Addresses, ["10.0.0.1"])
         .account_ids(["1311111111111111111"]);
-    let err = blocking::block_remote_hosts(&support::facade_client(&server), &rule)
+    let err = support::facade_client(&server)
+        .blocking()
+        .block_remote_hosts(&rule)
         .await
         .expect_err("refused");
     assert_eq!(err.status(), Some(400));
@@ -279,7 +290,9 @@ async fn bad_firewall_rules_send_nothing() {
         let client = client.clone();
         async move {
             invalid_message(
-                blocking::block_remote_hosts(&client, &rule)
+                client
+                    .blocking()
+                    .block_remote_hosts(&rule)
                     .await
                     .unwrap_err(),
             )

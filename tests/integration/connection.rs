@@ -7,7 +7,7 @@ use crate::support;
 
 use httpmock::Method::{GET, POST};
 use httpmock::{Mock, MockServer};
-use sentinelone::{Error, connection};
+use sentinelone::Error;
 use serde_json::json;
 
 const INFO: &str = "/web/api/v2.1/system/info";
@@ -63,7 +63,9 @@ async fn reports_the_console_and_the_token_expiry() {
     let server = MockServer::start_async().await;
     let info = system_info(&server, 200).await;
     let details = token_details(&server, 200).await;
-    let report = connection::test(&support::facade_client(&server))
+    let report = support::facade_client(&server)
+        .connection()
+        .test()
         .await
         .expect("the connection works");
     info.assert_async().await;
@@ -90,7 +92,9 @@ async fn a_refused_token_is_an_http_401_and_nothing_else_is_asked() {
     let server = MockServer::start_async().await;
     let info = system_info(&server, 401).await;
     let details = token_details(&server, 200).await;
-    let err = connection::test(&support::facade_client(&server))
+    let err = support::facade_client(&server)
+        .connection()
+        .test()
         .await
         .expect_err("the token is refused");
     match &err {
@@ -115,7 +119,9 @@ async fn forbidden_token_details_leave_the_expiry_unknown() {
     let server = MockServer::start_async().await;
     let info = system_info(&server, 200).await;
     let details = token_details(&server, 403).await;
-    let report = connection::test(&support::facade_client(&server))
+    let report = support::facade_client(&server)
+        .connection()
+        .test()
         .await
         .expect("the connection works without the token details");
     info.assert_async().await;
@@ -131,7 +137,9 @@ async fn other_token_detail_failures_are_errors() {
     let server = MockServer::start_async().await;
     system_info(&server, 200).await;
     token_details(&server, 400).await;
-    let err = connection::test(&support::facade_client(&server))
+    let err = support::facade_client(&server)
+        .connection()
+        .test()
         .await
         .expect_err("a 400 is not hidden");
     assert_eq!(err.status(), Some(400));

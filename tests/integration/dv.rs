@@ -240,7 +240,7 @@ async fn query_sends_the_exact_body_waits_and_reads_every_page() {
         .site_ids(["222"])
         .query_types([QueryType::Events])
         .on_progress(on_progress);
-    let results = dv::query(&facade_client(&server), &request).await.unwrap();
+    let results = facade_client(&server).dv().query(&request).await.unwrap();
 
     assert_eq!(results.status.query_id, id);
     assert_eq!(results.status.state, QueryState::Finished);
@@ -283,12 +283,11 @@ async fn every_running_state_keeps_waiting() {
     serve_status(&server, "q-run", status_body("EMPTY_RESULTS", 100, None)).await;
     let cancel = any_at(&server, CANCEL).await;
     let (seen, on_progress) = recorder();
-    let results = dv::query(
-        &facade_client(&server),
-        &request("x").on_progress(on_progress),
-    )
-    .await
-    .unwrap();
+    let results = facade_client(&server)
+        .dv()
+        .query(&request("x").on_progress(on_progress))
+        .await
+        .unwrap();
     assert!(results.events.is_empty());
     let states: Vec<String> = seen
         .lock()
@@ -333,7 +332,9 @@ async fn the_limit_sets_the_page_size_and_stops_reading() {
         events_page(&["e4"], None),
     )
     .await;
-    let results = dv::query(&facade_client(&server), &request("x").limit(3))
+    let results = facade_client(&server)
+        .dv()
+        .query(&request("x").limit(3))
         .await
         .unwrap();
     assert_eq!(ids(&results.events), ["e1", "e2", "e3"]);
@@ -348,7 +349,9 @@ async fn empty_results_ask_for_no_events() {
     serve_status(&server, "q-empty", status_body("EMPTY_RESULTS", 100, None)).await;
     let events = any_at(&server, EVENTS).await;
     let cancel = any_at(&server, CANCEL).await;
-    let results = dv::query(&facade_client(&server), &request("x"))
+    let results = facade_client(&server)
+        .dv()
+        .query(&request("x"))
         .await
         .unwrap();
     assert_eq!(results.status.state, QueryState::EmptyResults);
@@ -380,7 +383,7 @@ async fn failure_states_are_job_failures_naming_the_state_and_not_cancelled() {
         .await;
         let events = any_at(&server, EVENTS).await;
         let cancel = any_at(&server, CANCEL).await;
-        match dv::query(&facade_client(&server), &request("x")).await {
+        match facade_client(&server).dv().query(&request("x")).await {
             Err(Error::JobFailed {
                 job,
                 state: got,
@@ -422,7 +425,9 @@ async fn a_409_right_after_finished_is_asked_again() {
         events_page(&["e1"], None),
     )
     .await;
-    let results = dv::query(&facade_client(&server), &request("x"))
+    let results = facade_client(&server)
+        .dv()
+        .query(&request("x"))
         .await
         .unwrap();
     assert_eq!(ids(&results.events), ["e1"]);
@@ -438,7 +443,7 @@ async fn a_timeout_while_running_cancels_the_query() {
     let cancel = serve_cancel(&server, "q-slow").await;
     let events = any_at(&server, EVENTS).await;
     let request = request("x").polling(quick(Duration::from_millis(120)));
-    match dv::query(&facade_client(&server), &request).await {
+    match facade_client(&server).dv().query(&request).await {
         Err(Error::WaitTimeout { waiting_for, .. }) => {
             assert_eq!(waiting_for, "Deep Visibility query q-slow");
         }
@@ -461,7 +466,7 @@ async fn an_abandoned_wait_cancels_the_query() {
     // The caller stops waiting (here: `select!` drops the query future)
     // once the query is known to be running.
     tokio::select! {
-        outcome = dv::query(&client, &request) => panic!("the query should still run: {outcome:?}"),
+        outcome = client.dv().query(&request) => panic!("the query should still run: {outcome:?}"),
         () = wait_for_calls(&status, 1) => {}
     }
     wait_for_calls(&cancel, 1).await;
@@ -477,10 +482,10 @@ async fn a_dropped_started_query_is_cancelled_and_a_detached_one_is_not() {
     let kept_cancel = serve_cancel(&server, "q-kept").await;
     let dropped_cancel = serve_cancel(&server, "q-dropped").await;
 
-    let kept = dv::start(&client, &request("x")).await.unwrap();
+    let kept = client.dv().start(&request("x")).await.unwrap();
     assert_eq!(kept.id(), "q-kept");
     assert_eq!(kept.detach(), "q-kept");
-    let dropped = dv::start(&client, &request("x")).await.unwrap();
+    let dropped = client.dv().start(&request("x")).await.unwrap();
     assert_eq!(dropped.id(), "q-dropped");
     drop(dropped);
 
@@ -503,7 +508,7 @@ async fn an_init_error_is_an_api_error_and_nothing_follows() {
         .await;
     let status = any_at(&server, STATUS).await;
     let cancel = any_at(&server, CANCEL).await;
-    match dv::query(&facade_client(&server), &request("x")).await {
+    match facade_client(&server).dv().query(&request("x")).await {
         Err(Error::Api {
             status,
             operation,
@@ -535,7 +540,7 @@ async fn a_status_error_cancels_the_query() {
         })
         .await;
     let cancel = serve_cancel(&server, "q-err").await;
-    match dv::query(&facade_client(&server), &request("x")).await {
+    match facade_client(&server).dv().query(&request("x")).await {
         Err(Error::Api {
             status: 400,
             operation,
@@ -554,7 +559,7 @@ async fn an_answer_without_a_state_is_a_decode_error() {
     serve_init(&server, json!({ "data": { "queryId": "q-odd" } })).await;
     serve_status(&server, "q-odd", json!({ "data": { "progressStatus": 5 } })).await;
     serve_cancel(&server, "q-odd").await;
-    match dv::query(&facade_client(&server), &request("x")).await {
+    match facade_client(&server).dv().query(&request("x")).await {
         Err(Error::Decode {
             operation, message, ..
         }) => {
@@ -595,9 +600,9 @@ async fn bad_inputs_are_refused_before_anything_is_sent() {
         (DvQuery::new("x", from, to).site_ids(["abc"]), "site_ids[0]"),
     ];
     for (request, expected) in dv_cases {
-        let message = invalid(dv::query(&client, &request).await);
+        let message = invalid(client.dv().query(&request).await);
         assert!(message.starts_with(expected), "{message}");
-        let message = invalid(dv::start(&client, &request).await);
+        let message = invalid(client.dv().start(&request).await);
         assert!(message.starts_with(expected), "{message}");
     }
 
@@ -611,7 +616,7 @@ async fn bad_inputs_are_refused_before_anything_is_sent() {
         (PowerQuery::new("  ", from, to), "query is required"),
     ];
     for (request, expected) in pq_cases {
-        let message = invalid(dv::power_query(&client, &request).await);
+        let message = invalid(client.dv().power_query(&request).await);
         assert!(message.starts_with(expected), "{message}");
     }
 
@@ -631,20 +636,25 @@ async fn bad_inputs_are_refused_before_anything_is_sent() {
         ),
     ];
     for (request, expected) in process_cases {
-        let message = invalid(dv::agent_processes(&client, &request).await);
+        let message = invalid(client.dv().agent_processes(&request).await);
         assert!(message.starts_with(expected), "{message}");
     }
 
     assert_eq!(
-        invalid(dv::events(&client, " ", None).map(|_| ())),
+        invalid(client.dv().events(" ", None).map(|_| ())),
         "query_id is required"
     );
     assert_eq!(
-        invalid(dv::events(&client, "q1", Some(EventType::Other(" ".into()))).map(|_| ())),
+        invalid(
+            client
+                .dv()
+                .events("q1", Some(EventType::Other(" ".into())))
+                .map(|_| ())
+        ),
         "event_type is required"
     );
     assert_eq!(
-        invalid(dv::events_by_type(&client, "", EventType::Dns).await),
+        invalid(client.dv().events_by_type("", EventType::Dns).await),
         "query_id is required"
     );
 
@@ -677,7 +687,9 @@ async fn events_by_type_follow_the_cursor_on_the_type_path() {
     )
     .await;
     let all = any_at(&server, EVENTS).await;
-    let events = dv::events_by_type(&facade_client(&server), "q1", EventType::ScheduledTask)
+    let events = facade_client(&server)
+        .dv()
+        .events_by_type("q1", EventType::ScheduledTask)
         .await
         .unwrap();
     assert_eq!(ids(&events), ["t1", "t2", "t3"]);
@@ -708,7 +720,7 @@ async fn the_events_stream_is_lazy() {
     )
     .await;
     let client = facade_client(&server);
-    let mut stream = dv::events(&client, "q2", None).unwrap();
+    let mut stream = client.dv().events("q2", None).unwrap();
     let first = stream.try_next().await.unwrap().unwrap();
     assert_eq!(first.id.as_deref(), Some("e1"));
     page1.assert_calls_async(1).await;
@@ -725,7 +737,11 @@ async fn an_events_error_names_the_operation() {
                 .json_body(json!({ "errors": [{ "title": "Bad Request: ['Invalid query ID']" }] }));
         })
         .await;
-    match dv::events_by_type(&facade_client(&server), "nope", EventType::Dns).await {
+    match facade_client(&server)
+        .dv()
+        .events_by_type("nope", EventType::Dns)
+        .await
+    {
         Err(Error::Api {
             status: 400,
             operation,
@@ -775,7 +791,9 @@ async fn agent_processes_run_the_query_and_read_process_events() {
         .query("ProcessImagePath CONTAINS \"windows\"")
         .limit(10)
         .polling(quick(Duration::from_secs(3)));
-    let results = dv::agent_processes(&facade_client(&server), &request)
+    let results = facade_client(&server)
+        .dv()
+        .agent_processes(&request)
         .await
         .unwrap();
     assert_eq!(ids(&results.events), ["p1", "p2"]);
@@ -816,12 +834,11 @@ async fn agent_processes_default_to_process_creations_of_the_last_day() {
         status_body("EMPTY_RESULTS", 100, None),
     )
     .await;
-    let results = dv::agent_processes(
-        &facade_client(&server),
-        &AgentProcessQuery::new().polling(quick(Duration::from_secs(3))),
-    )
-    .await
-    .unwrap();
+    let results = facade_client(&server)
+        .dv()
+        .agent_processes(&AgentProcessQuery::new().polling(quick(Duration::from_secs(3))))
+        .await
+        .unwrap();
     assert!(results.events.is_empty());
     init.assert_calls_async(1).await;
 }
@@ -899,7 +916,9 @@ async fn a_power_query_is_pinged_until_finished_into_a_table() {
         .limit(10)
         .site_ids(["225494730938493804"])
         .on_progress(on_progress);
-    let table = dv::power_query(&facade_client(&server), &request)
+    let table = facade_client(&server)
+        .dv()
+        .power_query(&request)
         .await
         .unwrap();
 
@@ -944,7 +963,9 @@ async fn a_power_query_finished_at_creation_is_not_pinged() {
     let server = MockServer::start_async().await;
     serve_pq_create(&server, finished).await;
     let ping = any_at(&server, PQ_PING).await;
-    let table = dv::power_query(&facade_client(&server), &pq_request())
+    let table = facade_client(&server)
+        .dv()
+        .power_query(&pq_request())
         .await
         .unwrap();
     assert_eq!(table.query_id, "pq782813055dddb600360cf99d47d0c16f");
@@ -971,7 +992,7 @@ async fn a_failed_power_query_is_a_job_failure() {
     )
     .await;
     let cancel = any_at(&server, CANCEL).await;
-    match dv::power_query(&facade_client(&server), &pq_request()).await {
+    match facade_client(&server).dv().power_query(&pq_request()).await {
         Err(Error::JobFailed { job, state, detail }) => {
             assert_eq!(job, format!("Power Query {PQ_RUNNING_ID}"));
             assert_eq!(state, "FAILED");
@@ -995,7 +1016,7 @@ async fn a_power_query_timeout_cancels_it() {
     let ping = serve_pq_ping(&server, PQ_RUNNING_ID, running).await;
     let cancel = serve_cancel(&server, PQ_RUNNING_ID).await;
     let request = pq_request().polling(quick(Duration::from_millis(120)));
-    match dv::power_query(&facade_client(&server), &request).await {
+    match facade_client(&server).dv().power_query(&request).await {
         Err(Error::WaitTimeout { waiting_for, .. }) => {
             assert_eq!(waiting_for, format!("Power Query {PQ_RUNNING_ID}"));
         }

@@ -11,8 +11,8 @@ use support::exact_query;
 use httpmock::Method::{DELETE, GET};
 use httpmock::{Mock, MockServer};
 use sentinelone::Error;
-use sentinelone::blocking::OsType;
-use sentinelone::exclusions::{self, ExclusionKind, ExclusionSelection};
+use sentinelone::exclusions::{ExclusionKind, ExclusionSelection};
+use sentinelone::vocab::OsType;
 use serde_json::{Value, json};
 
 const EXCLUSIONS: &str = "/web/api/v2.1/exclusions";
@@ -113,7 +113,9 @@ async fn deletes_what_the_selection_lists_across_pages() {
         .kind(ExclusionKind::Path)
         .os_types([OsType::Linux])
         .site_ids(["1741111111111111111"]);
-    let deleted = exclusions::delete(&support::facade_client(&server), &selection)
+    let deleted = support::facade_client(&server)
+        .exclusions()
+        .delete(&selection)
         .await
         .expect("the exclusions are deleted");
     first.assert_async().await;
@@ -154,7 +156,9 @@ async fn all_deletes_every_type_separately() {
     .await;
     // A type the delete request cannot name goes without one.
     let untyped = delete(&server, json!({ "data": { "ids": ["24"] } }), 1).await;
-    let deleted = exclusions::delete(&support::facade_client(&server), &ExclusionSelection::all())
+    let deleted = support::facade_client(&server)
+        .exclusions()
+        .delete(&ExclusionSelection::all())
         .await
         .expect("everything is deleted");
     paths.assert_async().await;
@@ -191,7 +195,9 @@ async fn by_ids_and_scope() {
         .ids(["31", "32"])
         .account_ids(["1311111111111111111"])
         .group_ids(["1511111111111111111"]);
-    let deleted = exclusions::delete(&support::facade_client(&server), &selection)
+    let deleted = support::facade_client(&server)
+        .exclusions()
+        .delete(&selection)
         .await
         .expect("deleted");
     remove.assert_async().await;
@@ -211,7 +217,9 @@ async fn nothing_matched_sends_no_delete() {
     .await;
     let remove = any_delete(&server).await;
     let selection = ExclusionSelection::new().kind(ExclusionKind::Browser);
-    let deleted = exclusions::delete(&support::facade_client(&server), &selection)
+    let deleted = support::facade_client(&server)
+        .exclusions()
+        .delete(&selection)
         .await
         .expect("nothing to do");
     listed.assert_async().await;
@@ -230,13 +238,17 @@ async fn an_empty_or_malformed_selection_sends_nothing() {
         })
         .await;
     let client = support::facade_client(&server);
-    match exclusions::delete(&client, &ExclusionSelection::new()).await {
+    match client.exclusions().delete(&ExclusionSelection::new()).await {
         Err(Error::InvalidInput { message }) => {
             assert!(message.contains("ExclusionSelection::all()"), "{message}")
         }
         other => panic!("expected InvalidInput, got {other:?}"),
     }
-    match exclusions::delete(&client, &ExclusionSelection::new().ids(["12x"])).await {
+    match client
+        .exclusions()
+        .delete(&ExclusionSelection::new().ids(["12x"]))
+        .await
+    {
         Err(Error::InvalidInput { message }) => assert!(message.starts_with("ids[0]")),
         other => panic!("expected InvalidInput, got {other:?}"),
     }
@@ -261,12 +273,11 @@ async fn a_refused_delete_is_an_api_error() {
             ] }));
         })
         .await;
-    let err = exclusions::delete(
-        &support::facade_client(&server),
-        &ExclusionSelection::new().ids(["41"]),
-    )
-    .await
-    .expect_err("refused");
+    let err = support::facade_client(&server)
+        .exclusions()
+        .delete(&ExclusionSelection::new().ids(["41"]))
+        .await
+        .expect_err("refused");
     assert_eq!(err.status(), Some(400));
     assert_eq!(err.operation(), Some("delete_exclusions"));
 }
@@ -282,7 +293,9 @@ async fn a_failed_listing_deletes_nothing() {
         })
         .await;
     let remove = any_delete(&server).await;
-    let err = exclusions::delete(&support::facade_client(&server), &ExclusionSelection::all())
+    let err = support::facade_client(&server)
+        .exclusions()
+        .delete(&ExclusionSelection::all())
         .await
         .expect_err("listing refused");
     assert_eq!(err.status(), Some(403));

@@ -18,7 +18,7 @@ use httpmock::prelude::*;
 use httpmock::{HttpMockRequest, Mock};
 use secrecy::SecretString;
 use sentinelone::files::{
-    self, CLOCK_SKEW, Collection, FetchOptions, FetchRequest, MAX_FILES, Upload,
+    self, AgentUpload, CLOCK_SKEW, Collection, FetchOptions, FetchRequest, MAX_FILES,
 };
 use sentinelone::{Client, Error, Polling};
 use serde_json::{Value, json};
@@ -285,7 +285,9 @@ async fn fetch_collects_waits_downloads_and_extracts() {
     let options = FetchOptions::new(dir.path().join("files.zip"))
         .extract_into(dir.path().join("files"))
         .polling(quick(2_000));
-    let fetched = files::fetch(&client, AGENT, &request, &options)
+    let fetched = client
+        .files()
+        .fetch(AGENT, &request, &options)
         .await
         .expect("fetched");
 
@@ -335,13 +337,14 @@ async fn collect_sends_the_request_and_remembers_when() {
     let fetch_files =
         fetch_files_mock(&server, &[LINUX_FILE], json!({"data": {"success": true}})).await;
     let before = Utc::now();
-    let collection = files::collect(
-        &facade_client(&server),
-        AGENT,
-        &FetchRequest::new([format!(" {LINUX_FILE} ")], PASSWORD),
-    )
-    .await
-    .expect("collected");
+    let collection = facade_client(&server)
+        .files()
+        .collect(
+            AGENT,
+            &FetchRequest::new([format!(" {LINUX_FILE} ")], PASSWORD),
+        )
+        .await
+        .expect("collected");
     fetch_files.assert_calls_async(1).await;
     assert_eq!(collection.agent_id, AGENT);
     assert_eq!(collection.command_batch_uuid, None);
@@ -352,12 +355,10 @@ async fn collect_sends_the_request_and_remembers_when() {
 async fn collect_refused_by_the_console_is_a_job_failure() {
     let server = MockServer::start_async().await;
     fetch_files_mock(&server, &[LINUX_FILE], json!({"data": {"success": false}})).await;
-    let result = files::collect(
-        &facade_client(&server),
-        AGENT,
-        &FetchRequest::new([LINUX_FILE], PASSWORD),
-    )
-    .await;
+    let result = facade_client(&server)
+        .files()
+        .collect(AGENT, &FetchRequest::new([LINUX_FILE], PASSWORD))
+        .await;
     match result {
         Err(Error::JobFailed { job, .. }) => assert!(job.contains(AGENT), "{job}"),
         other => panic!("expected JobFailed, got {other:?}"),
@@ -389,13 +390,10 @@ async fn fetch_files_api_error_keeps_the_status_and_waits_for_nothing() {
         .await;
 
     let options = FetchOptions::new(dir.path().join("f.zip")).polling(quick(500));
-    let result = files::fetch(
-        &facade_client(&server),
-        AGENT,
-        &FetchRequest::new([LINUX_FILE], PASSWORD),
-        &options,
-    )
-    .await;
+    let result = facade_client(&server)
+        .files()
+        .fetch(AGENT, &FetchRequest::new([LINUX_FILE], PASSWORD), &options)
+        .await;
     match result {
         Err(Error::Api {
             status,
@@ -441,13 +439,10 @@ async fn a_wait_without_upload_times_out_and_downloads_nothing() {
         .await;
 
     let options = FetchOptions::new(dir.path().join("f.zip")).polling(quick(150));
-    let result = files::fetch(
-        &facade_client(&server),
-        AGENT,
-        &FetchRequest::new([LINUX_FILE], PASSWORD),
-        &options,
-    )
-    .await;
+    let result = facade_client(&server)
+        .files()
+        .fetch(AGENT, &FetchRequest::new([LINUX_FILE], PASSWORD), &options)
+        .await;
     match result {
         Err(Error::WaitTimeout { waiting_for, .. }) => {
             assert!(waiting_for.contains(AGENT), "{waiting_for}");
@@ -498,7 +493,9 @@ async fn uploads_of_other_requests_agents_and_times_are_ignored() {
     agent_activities_mock(&server, AGENT, asked, listed).await;
     let client = facade_client(&server);
 
-    let upload = files::wait_for_upload(&client, &Collection::new(AGENT, asked), quick(1_000))
+    let upload = client
+        .files()
+        .wait_for_upload(&Collection::new(AGENT, asked), quick(1_000))
         .await
         .expect("found");
     assert_eq!(upload.activity_id, "6");
@@ -511,7 +508,9 @@ async fn uploads_of_other_requests_agents_and_times_are_ignored() {
 
     // A batch named by the caller wins over the one found (ids trimmed).
     let older = Collection::new(format!(" {AGENT} "), asked).command_batch_uuid(" batch-older");
-    let upload = files::wait_for_upload(&client, &older, quick(1_000))
+    let upload = client
+        .files()
+        .wait_for_upload(&older, quick(1_000))
         .await
         .expect("found");
     assert_eq!(upload.activity_id, "5");
@@ -524,10 +523,12 @@ async fn the_wait_keeps_checking_until_the_upload_appears() {
     let empty = agent_activities_mock(&server, AGENT, asked, vec![]).await;
     let client = facade_client(&server);
     let collection = Collection::new(AGENT, asked);
-    let waiting =
-        tokio::spawn(
-            async move { files::wait_for_upload(&client, &collection, quick(5_000)).await },
-        );
+    let waiting = tokio::spawn(async move {
+        client
+            .files()
+            .wait_for_upload(&collection, quick(5_000))
+            .await
+    });
     while empty.calls_async().await < 2 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -565,7 +566,7 @@ async fn a_cancelled_fetch_stops_waiting_and_leaves_nothing() {
     let request = FetchRequest::new([LINUX_FILE], PASSWORD);
     let options = FetchOptions::new(dir.path().join("f.zip")).polling(quick(60_000));
 
-    let fetch = files::fetch(&client, AGENT, &request, &options);
+    let fetch = client.files().fetch(AGENT, &request, &options);
     assert!(
         tokio::time::timeout(Duration::from_millis(200), fetch)
             .await
@@ -636,43 +637,63 @@ async fn bad_inputs_send_nothing() {
         ),
     ];
     for (request, agent, options, expected) in &cases {
-        let message = invalid_message(files::fetch(&client, agent, request, options).await);
+        let message = invalid_message(client.files().fetch(agent, request, options).await);
         assert!(message.contains(expected), "{message:?} lacks {expected:?}");
         assert!(!message.contains("weakpassword"));
-        let message = invalid_message(files::collect(&client, agent, request).await);
+        let message = invalid_message(client.files().collect(agent, request).await);
         assert!(message.contains(expected), "{message:?} lacks {expected:?}");
     }
 
     // Destinations: a directory, or extraction into a file.
     let request = FetchRequest::new([LINUX_FILE], PASSWORD);
     let message = invalid_message(
-        files::fetch(&client, AGENT, &request, &FetchOptions::new(dir.path())).await,
+        client
+            .files()
+            .fetch(AGENT, &request, &FetchOptions::new(dir.path()))
+            .await,
     );
     assert!(message.contains("is a directory"), "{message}");
     std::fs::write(dir.path().join("a-file"), b"x").unwrap();
     let into_file =
         FetchOptions::new(dir.path().join("f.zip")).extract_into(dir.path().join("a-file"));
-    let message = invalid_message(files::fetch(&client, AGENT, &request, &into_file).await);
+    let message = invalid_message(client.files().fetch(AGENT, &request, &into_file).await);
     assert!(message.contains("extract_into"), "{message}");
 
     // The other entry points.
     let password = SecretString::from(PASSWORD);
-    let message =
-        invalid_message(files::fetch_threat_file(&client, "x1", &password, &options).await);
+    let message = invalid_message(
+        client
+            .files()
+            .fetch_threat_file("x1", &password, &options)
+            .await,
+    );
     assert!(message.contains("threat_id \"x1\""), "{message}");
     let weak = SecretString::from("Short1!");
-    let message = invalid_message(files::fetch_threat_file(&client, THREAT, &weak, &options).await);
+    let message = invalid_message(
+        client
+            .files()
+            .fetch_threat_file(THREAT, &weak, &options)
+            .await,
+    );
     assert!(message.contains("password is too weak") && !message.contains("Short1!"));
-    let message = invalid_message(files::threat_cloud_link(&client, "1 2").await);
+    let message = invalid_message(client.files().threat_cloud_link("1 2").await);
     assert!(message.contains("threat_id"), "{message}");
-    let message =
-        invalid_message(files::download_threat_from_cloud(&client, THREAT, dir.path()).await);
+    let message = invalid_message(
+        client
+            .files()
+            .download_threat_from_cloud(THREAT, dir.path())
+            .await,
+    );
     assert!(message.contains("is a directory"), "{message}");
-    assert!(invalid_message(Upload::new("a", "1")).contains("agent_id"));
-    assert!(invalid_message(Upload::new("1", "../2")).contains("activity_id"));
+    assert!(invalid_message(AgentUpload::new("a", "1")).contains("agent_id"));
+    assert!(invalid_message(AgentUpload::new("1", "../2")).contains("activity_id"));
     let bad_collection = Collection::new("12x", Utc::now());
-    let message =
-        invalid_message(files::wait_for_upload(&client, &bad_collection, quick(100)).await);
+    let message = invalid_message(
+        client
+            .files()
+            .wait_for_upload(&bad_collection, quick(100))
+            .await,
+    );
     assert!(message.contains("agent_id"), "{message}");
 
     any.assert_calls_async(0).await;
@@ -702,8 +723,11 @@ async fn a_failed_download_leaves_no_file_behind() {
                 .json_body(json!({"errors": [{"title": "Internal"}]}));
         })
         .await;
-    let upload = Upload::new(AGENT, "5").unwrap();
-    let result = files::download(&facade_client(&server), &upload, &dir.path().join("f.zip")).await;
+    let upload = AgentUpload::new(AGENT, "5").unwrap();
+    let result = facade_client(&server)
+        .files()
+        .download(&upload, &dir.path().join("f.zip"))
+        .await;
     assert_eq!(result.unwrap_err().status(), Some(500));
     assert!(failing.calls_async().await >= 1);
     assert!(names_in(dir.path()).is_empty());
@@ -744,8 +768,11 @@ async fn read_head(socket: &mut tokio::net::TcpStream) -> String {
 async fn a_body_cut_short_leaves_no_file_behind() {
     let url = truncating_server(10_000, 1_000).await;
     let dir = tempfile::tempdir().unwrap();
-    let upload = Upload::new(AGENT, "5").unwrap();
-    let result = files::download(&client_of(&url), &upload, &dir.path().join("f.zip")).await;
+    let upload = AgentUpload::new(AGENT, "5").unwrap();
+    let result = client_of(&url)
+        .files()
+        .download(&upload, &dir.path().join("f.zip"))
+        .await;
     assert!(
         matches!(result, Err(Error::Transport { .. } | Error::Timeout { .. })),
         "{result:?}"
@@ -846,10 +873,12 @@ async fn fifty_megabytes_stream_to_disk_while_they_arrive() {
         false,
     )
     .await;
-    let upload = Upload::new(AGENT, "42").unwrap();
+    let upload = AgentUpload::new(AGENT, "42").unwrap();
     let dest = dir.path().join("big.zip");
 
-    let saved = files::download(&client_of(&url), &upload, &dest)
+    let saved = client_of(&url)
+        .files()
+        .download(&upload, &dest)
         .await
         .expect("downloaded");
     let (head, sent_hash) = server.await.unwrap();
@@ -890,8 +919,8 @@ async fn a_cancelled_download_removes_its_temporary_file() {
     let client = client_of(&url);
     let dest = dir.path().join("cancelled.zip");
     let downloading = tokio::spawn(async move {
-        let upload = Upload::new(AGENT, "42").unwrap();
-        files::download(&client, &upload, &dest).await
+        let upload = AgentUpload::new(AGENT, "42").unwrap();
+        client.files().download(&upload, &dest).await
     });
     // Wait until part of the body is on disk, then cancel.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -1124,14 +1153,11 @@ async fn threat_file_via_the_upload_activity() {
     let options = FetchOptions::new(dir.path().join("threat.zip"))
         .extract_into(dir.path().join("threat"))
         .polling(quick(2_000));
-    let fetched = files::fetch_threat_file(
-        &facade_client(&server),
-        THREAT,
-        &SecretString::from(PASSWORD),
-        &options,
-    )
-    .await
-    .expect("fetched");
+    let fetched = facade_client(&server)
+        .files()
+        .fetch_threat_file(THREAT, &SecretString::from(PASSWORD), &options)
+        .await
+        .expect("fetched");
 
     fetch.assert_calls_async(1).await;
     activities.assert_calls_async(1).await;
@@ -1191,14 +1217,11 @@ async fn threat_file_via_the_timeline() {
     .await;
 
     let options = FetchOptions::new(dir.path().join("threat.zip")).polling(quick(2_000));
-    let fetched = files::fetch_threat_file(
-        &facade_client(&server),
-        THREAT,
-        &SecretString::from(PASSWORD),
-        &options,
-    )
-    .await
-    .expect("fetched");
+    let fetched = facade_client(&server)
+        .files()
+        .fetch_threat_file(THREAT, &SecretString::from(PASSWORD), &options)
+        .await
+        .expect("fetched");
 
     activities.assert_calls_async(1).await;
     timeline.assert_calls_async(1).await;
@@ -1217,13 +1240,10 @@ async fn threat_file_wait_times_out() {
     let activities = threat_activities_mock(&server, started, vec![]).await;
     let timeline = timeline_mock(&server, vec![]).await;
     let options = FetchOptions::new(dir.path().join("threat.zip")).polling(quick(120));
-    let result = files::fetch_threat_file(
-        &facade_client(&server),
-        THREAT,
-        &SecretString::from(PASSWORD),
-        &options,
-    )
-    .await;
+    let result = facade_client(&server)
+        .files()
+        .fetch_threat_file(THREAT, &SecretString::from(PASSWORD), &options)
+        .await;
     match result {
         Err(Error::WaitTimeout { waiting_for, .. }) => {
             assert!(waiting_for.contains(THREAT), "{waiting_for}")
@@ -1247,13 +1267,10 @@ async fn a_threat_the_console_does_not_match_fails_at_once() {
         })
         .await;
     let options = FetchOptions::new(dir.path().join("threat.zip")).polling(quick(5_000));
-    let result = files::fetch_threat_file(
-        &facade_client(&server),
-        THREAT,
-        &SecretString::from(PASSWORD),
-        &options,
-    )
-    .await;
+    let result = facade_client(&server)
+        .files()
+        .fetch_threat_file(THREAT, &SecretString::from(PASSWORD), &options)
+        .await;
     match result {
         Err(Error::JobFailed { job, state, detail }) => {
             assert!(job.contains(THREAT), "{job}");
@@ -1284,7 +1301,9 @@ async fn the_cloud_link_decodes_the_real_answer() {
             then.status(200).json_body(answer);
         })
         .await;
-    let link = files::threat_cloud_link(&facade_client(&server), THREAT)
+    let link = facade_client(&server)
+        .files()
+        .threat_cloud_link(THREAT)
         .await
         .expect("link");
     mock.assert_calls_async(1).await;
@@ -1329,7 +1348,9 @@ async fn the_cloud_copy_is_downloaded_without_the_token() {
         .await;
 
     let dest = dir.path().join("cloud.zip");
-    let saved = files::download_threat_from_cloud(&facade_client(&console), THREAT, &dest)
+    let saved = facade_client(&console)
+        .files()
+        .download_threat_from_cloud(THREAT, &dest)
         .await
         .expect("downloaded");
     link.assert_calls_async(1).await;
@@ -1350,12 +1371,10 @@ async fn a_cloud_answer_without_link_is_a_decode_error() {
                 .json_body(json!({ "data": { "downloadUrl": null } }));
         })
         .await;
-    let result = files::download_threat_from_cloud(
-        &facade_client(&server),
-        THREAT,
-        &dir.path().join("cloud.zip"),
-    )
-    .await;
+    let result = facade_client(&server)
+        .files()
+        .download_threat_from_cloud(THREAT, &dir.path().join("cloud.zip"))
+        .await;
     match result {
         Err(Error::Decode {
             operation, message, ..
@@ -1369,7 +1388,7 @@ async fn a_cloud_answer_without_link_is_a_decode_error() {
 }
 
 // ---------------------------------------------------------------------------
-// Client::save_response: any file answer, saved the way the composites do.
+// client.downloads().save: any file answer, saved the way the composites do.
 
 /// The answer to a hand-built `GET /export/agents-report`.
 async fn export_agents(client: &Client) -> reqwest::Response {
@@ -1401,7 +1420,8 @@ async fn save_response_writes_the_body_atomically_and_reports_its_size() {
     let dest = dir.path().join("reports/agents.csv");
 
     let saved = client
-        .save_response(response, "export_agents", &dest, false)
+        .downloads()
+        .save(response, "export_agents", &dest, false)
         .await
         .unwrap();
 
@@ -1430,7 +1450,8 @@ async fn save_response_refuses_a_destination_that_is_not_a_file_path() {
     let dest = dir.path().join("..");
 
     let err = client
-        .save_response(response, "export_agents", &dest, false)
+        .downloads()
+        .save(response, "export_agents", &dest, false)
         .await
         .unwrap_err();
 

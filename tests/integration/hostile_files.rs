@@ -15,7 +15,7 @@ use chrono::{SecondsFormat, TimeDelta, Utc};
 use httpmock::prelude::*;
 use secrecy::SecretString;
 use sentinelone::files::{self, ExtractLimits, FetchOptions, FetchRequest};
-use sentinelone::scripts::{self, OutputDestination, ResultLink, ScriptRun};
+use sentinelone::scripts::{OutputDestination, ResultLink, ScriptRun};
 use sentinelone::{Error, Polling};
 use serde_json::json;
 use zip::write::SimpleFileOptions;
@@ -257,7 +257,10 @@ async fn fetch_refuses_to_extract_through_a_symlink() {
         ));
     let request = FetchRequest::new(["/tmp/pwn.txt"], PASSWORD);
 
-    let result = files::fetch(&support::facade_client(&console), AGENT, &request, &options).await;
+    let result = support::facade_client(&console)
+        .files()
+        .fetch(AGENT, &request, &options)
+        .await;
 
     let message = archive_message(result);
     assert!(message.contains("\"sub/pwn.txt\""), "{message}");
@@ -493,13 +496,15 @@ async fn a_script_result_never_replaces_the_users_file() {
     let (root, out) = users_report();
     let client = support::facade_client(&console);
 
-    let result = scripts::run_and_collect(&client, &script_run(), &out).await;
+    let result = client.scripts().run_and_collect(&script_run(), &out).await;
 
     already_exists(result, &out.join("report.txt"));
     assert_report_kept(root.path(), &out);
 
     // Asked for, it is replaced.
-    let collected = scripts::run_and_collect(&client, &script_run().overwrite(true), &out)
+    let collected = client
+        .scripts()
+        .run_and_collect(&script_run().overwrite(true), &out)
         .await
         .unwrap();
     assert_eq!(collected.files[0].path, out.join("report.txt"));
@@ -517,7 +522,10 @@ async fn downloads_and_saved_answers_never_replace_a_file_unless_asked() {
         download_url: console.url("/results/1"),
     };
 
-    let result = scripts::download_results(&client, &[link], &out, false).await;
+    let result = client
+        .scripts()
+        .download_results(&[link], &out, false)
+        .await;
     already_exists(result, &out.join("report.txt"));
 
     let request = client
@@ -526,7 +534,8 @@ async fn downloads_and_saved_answers_never_replace_a_file_unless_asked() {
         .unwrap();
     let response = client.execute(request, "results").await.unwrap();
     let result = client
-        .save_response(response, "results", &out.join("report.txt"), false)
+        .downloads()
+        .save(response, "results", &out.join("report.txt"), false)
         .await;
     already_exists(result, &out.join("report.txt"));
     assert_report_kept(root.path(), &out);
@@ -542,13 +551,12 @@ async fn fetch_keeps_an_existing_archive_unless_asked() {
     let options = FetchOptions::new(&dest);
     let client = support::facade_client(&console);
 
-    already_exists(
-        files::fetch(&client, AGENT, &request, &options).await,
-        &dest,
-    );
+    already_exists(client.files().fetch(AGENT, &request, &options).await, &dest);
     assert_report_kept(root.path(), &out);
 
-    files::fetch(&client, AGENT, &request, &options.overwrite(true))
+    client
+        .files()
+        .fetch(AGENT, &request, &options.overwrite(true))
         .await
         .unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), zip);

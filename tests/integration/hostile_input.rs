@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
-use sentinelone::agents::{self, Broadcast};
-use sentinelone::events::{self, EventWindow};
-use sentinelone::exclusions::{self, ExclusionSelection};
+use sentinelone::agents::Broadcast;
+use sentinelone::detections::DetectionWindow;
+use sentinelone::exclusions::ExclusionSelection;
 use sentinelone::prelude::*;
 use sentinelone::quota::Quotas;
 use sentinelone::threats::{self, ThreatTarget};
@@ -66,7 +66,9 @@ async fn an_empty_threat_id_from_the_console_stops_the_action() {
         reply(200, &[], r#"{"data":{"affected":2}}"#),
     ])
     .await;
-    let error = threats::kill(&client(&server), &ThreatTarget::computers(["pc1"]))
+    let error = client(&server)
+        .threats()
+        .kill(&ThreatTarget::computers(["pc1"]))
         .await
         .unwrap_err();
     assert_eq!(
@@ -90,7 +92,9 @@ async fn a_threat_listed_twice_is_mitigated_once() {
         reply(200, &[], r#"{"data":{"affected":2}}"#),
     ])
     .await;
-    let done = threats::kill(&client(&server), &ThreatTarget::computers(["pc1"]))
+    let done = client(&server)
+        .threats()
+        .kill(&ThreatTarget::computers(["pc1"]))
         .await
         .unwrap();
     assert_eq!(done.affected, 2);
@@ -114,7 +118,9 @@ async fn an_agent_with_a_made_up_id_gets_no_broadcast() {
         reply(200, &[], r#"{"data":{"affected":1}}"#),
     ])
     .await;
-    let error = agents::broadcast(&client(&server), &Broadcast::new("hello").hosts(["pc1"]))
+    let error = client(&server)
+        .agents()
+        .broadcast(&Broadcast::new("hello").hosts(["pc1"]))
         .await
         .unwrap_err();
     assert_eq!(
@@ -132,7 +138,9 @@ async fn an_exclusion_with_an_empty_id_is_not_deleted() {
         reply(200, &[], r#"{"data":{"affected":1}}"#),
     ])
     .await;
-    let error = exclusions::delete(&client(&server), &ExclusionSelection::all())
+    let error = client(&server)
+        .exclusions()
+        .delete(&ExclusionSelection::all())
         .await
         .unwrap_err();
     assert!(message(error).starts_with("the console listed exclusion #2 with id \"\""));
@@ -359,7 +367,7 @@ proptest! {
             .allow_http(true)
             .build()
             .unwrap();
-        if let Err(error) = events::fetch(&client, &EventWindow::new(from, to).limit(limit)) {
+        if let Err(error) = client.detections().fetch(&DetectionWindow::new(from, to).limit(limit)) {
             let text = message(error);
             prop_assert!(text.contains("limit") || text.contains("time range"), "{}", text);
         }

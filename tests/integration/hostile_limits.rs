@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use futures_util::TryStreamExt;
-use sentinelone::dv::{self, DvQuery};
+use sentinelone::dv::DvQuery;
 use sentinelone::pagination;
 use sentinelone::prelude::*;
 use sentinelone::quota::Quotas;
@@ -117,7 +117,7 @@ async fn dv_query_reads_its_events_within_its_timeout() {
         Duration::from_millis(400),
     ));
     let started = Instant::now();
-    let error = bounded(Duration::from_secs(3), dv::query(&client, &request))
+    let error = bounded(Duration::from_secs(3), client.dv().query(&request))
         .await
         .expect_err("the events take longer than the timeout");
     assert!(
@@ -154,7 +154,7 @@ async fn a_slow_check_of_a_wait_ends_at_the_wait_timeout() {
     let started = Instant::now();
     let error = bounded(
         Duration::from_secs(5),
-        sentinelone::files::wait_for_upload(&client, &collection, polling),
+        client.files().wait_for_upload(&collection, polling),
     )
     .await
     .expect_err("the check outlives the wait");
@@ -271,10 +271,8 @@ async fn downloads_are_not_held_to_the_page_cap() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("files.zip");
-    let upload = sentinelone::files::Upload::new("1234567890", "9876543210").unwrap();
-    let saved = sentinelone::files::download(&client, &upload, &dest)
-        .await
-        .unwrap();
+    let upload = sentinelone::files::AgentUpload::new("1234567890", "9876543210").unwrap();
+    let saved = client.files().download(&upload, &dest).await.unwrap();
     assert_eq!(saved.bytes, content.len() as u64);
     assert_eq!(std::fs::read(&dest).unwrap(), content);
 }
@@ -321,11 +319,11 @@ async fn a_download_that_stalls_mid_body_fails_after_the_idle_timeout() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("files.zip");
-    let upload = sentinelone::files::Upload::new("1234567890", "9876543210").unwrap();
+    let upload = sentinelone::files::AgentUpload::new("1234567890", "9876543210").unwrap();
     let started = Instant::now();
     let error = bounded(
         Duration::from_secs(5),
-        sentinelone::files::download(&client, &upload, &dest),
+        client.files().download(&upload, &dest),
     )
     .await
     .expect_err("stalled");

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use sentinelone::files::{self, FetchRequest};
+use sentinelone::files::FetchRequest;
 use sentinelone::prelude::*;
 use sentinelone::quota::Quotas;
 use sentinelone::raw::types::{MitigateThreatsAction, ThreatFilter, ThreatsMitigateRequest};
@@ -101,9 +101,7 @@ async fn a_redirected_token_details_call_sends_the_token_nowhere_else() {
             redirect(status, &target),
         ])
         .await;
-        let err = sentinelone::connection::test(&client(&console.url))
-            .await
-            .unwrap_err();
+        let err = client(&console.url).connection().test().await.unwrap_err();
         assert_redirect_refused(&err, status, "get_api_token_details", authority(&foreign));
         assert_nothing_received(&foreign);
         assert_eq!(posts(&console), 1, "{status}");
@@ -116,7 +114,9 @@ async fn a_redirected_fetch_files_sends_the_password_nowhere_else() {
     let target = format!("{}/steal", foreign.url);
     let console = scripted_server(vec![redirect(307, &target)]).await;
     let request = FetchRequest::new(["/etc/hosts"], PASSWORD);
-    let err = files::collect(&client(&console.url), "1234", &request)
+    let err = client(&console.url)
+        .files()
+        .collect("1234", &request)
         .await
         .unwrap_err();
     assert_redirect_refused(&err, 307, "fetch_agent_files", authority(&foreign));
@@ -170,9 +170,7 @@ async fn a_302_on_test_connection_is_an_error_naming_the_foreign_host() {
     let foreign = scripted_server(vec![reply(200, &[], SYSTEM_INFO)]).await;
     let target = format!("{}/web/api/v2.1/system/info", foreign.url);
     let console = scripted_server(vec![redirect(302, &target)]).await;
-    let err = sentinelone::connection::test(&client(&console.url))
-        .await
-        .unwrap_err();
+    let err = client(&console.url).connection().test().await.unwrap_err();
     assert_redirect_refused(&err, 302, "get_system_info", authority(&foreign));
     assert_nothing_received(&foreign);
     assert_eq!(console.seen().len(), 1);
@@ -225,7 +223,9 @@ async fn a_download_link_follows_few_redirects_and_never_sends_the_token() {
     let console = cloud_console(&format!("{}/file", storage.url), Vec::new()).await;
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("f.zip");
-    let err = files::download_threat_from_cloud(&client(&console.url), "1234", &dest)
+    let err = client(&console.url)
+        .files()
+        .download_threat_from_cloud("1234", &dest)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
@@ -256,7 +256,9 @@ async fn a_download_link_redirected_back_to_the_console_gets_no_token() {
     console.push(reply(200, &[], "zip bytes"));
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("f.zip");
-    let saved = files::download_threat_from_cloud(&client(&console.url), "1234", &dest)
+    let saved = client(&console.url)
+        .files()
+        .download_threat_from_cloud("1234", &dest)
         .await
         .unwrap();
     assert_eq!(saved.bytes, 9);
@@ -399,7 +401,9 @@ async fn an_error_body_echoing_the_token_and_password_is_redacted() {
     );
     let console = scripted_server(vec![reply(400, &[], &echo)]).await;
     let request = FetchRequest::new(["/etc/hosts"], PASSWORD);
-    let err = files::collect(&client(&console.url), "1234", &request)
+    let err = client(&console.url)
+        .files()
+        .collect("1234", &request)
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
@@ -484,7 +488,7 @@ async fn a_token_with_spaces_is_sent_trimmed_in_the_header_and_the_body() {
         .api_token(format!(" \t{TOKEN}  \n"))
         .build()
         .unwrap();
-    let report = sentinelone::connection::test(&client).await.unwrap();
+    let report = client.connection().test().await.unwrap();
     assert_eq!(
         report.token_expires_at.as_deref(),
         Some("2030-01-01T00:00:00Z")

@@ -22,7 +22,7 @@ use sentinelone::prelude::*;
 use sentinelone::quota::Quotas;
 use sentinelone::raw::types::{MitigateThreatsAction, ThreatFilter, ThreatsMitigateRequest};
 use sentinelone::sim::{Fault, SimConsole};
-use sentinelone::threats::{self, ThreatTarget};
+use sentinelone::threats::ThreatTarget;
 use sentinelone::{Client, Error, Polling, RetryPolicy, WaitEvent, WaitReason};
 
 /// The computer the first threats of the seeded tenant are on.
@@ -105,7 +105,9 @@ fn assert_whole_list(got: &[String], console: &SimConsole) {
 /// The ids of the threats on [`COMPUTER`].
 async fn threat_ids(console: &SimConsole) -> Vec<String> {
     let (client, _) = client(console, 1);
-    threats::preview(&client, &ThreatTarget::computers([COMPUTER]))
+    client
+        .threats()
+        .preview(&ThreatTarget::computers([COMPUTER]))
         .await
         .unwrap()
         .into_iter()
@@ -223,7 +225,9 @@ async fn a_429_on_a_mitigation_is_sent_again_and_applied_once() {
     let (client, waits) = client(&console, 3);
     console.inject_on("POST", KILL, [Fault::Throttle(1)]);
 
-    let done = threats::kill(&client, &ThreatTarget::computers([COMPUTER]))
+    let done = client
+        .threats()
+        .kill(&ThreatTarget::computers([COMPUTER]))
         .await
         .unwrap();
 
@@ -252,7 +256,9 @@ async fn a_5xx_on_a_read_is_retried_and_the_answer_is_whole() {
         [Fault::ServerError(500), Fault::ServerError(503)],
     );
 
-    let got: Vec<String> = threats::preview(&client, &ThreatTarget::computers([COMPUTER]))
+    let got: Vec<String> = client
+        .threats()
+        .preview(&ThreatTarget::computers([COMPUTER]))
         .await
         .unwrap()
         .into_iter()
@@ -275,7 +281,9 @@ async fn a_5xx_on_a_mitigation_is_not_sent_again_and_the_error_surfaces() {
     let (client, waits) = client(&console, 4);
     console.inject_on("POST", KILL, [Fault::ServerError(503)]);
 
-    let err = threats::kill(&client, &ThreatTarget::computers([COMPUTER]))
+    let err = client
+        .threats()
+        .kill(&ThreatTarget::computers([COMPUTER]))
         .await
         .unwrap_err();
 
@@ -300,7 +308,9 @@ async fn a_5xx_on_a_mitigation_is_not_sent_again_and_the_error_surfaces() {
     }
 
     // Sending it again is the caller's call; the console then acts once.
-    threats::kill(&client, &ThreatTarget::computers([COMPUTER]))
+    client
+        .threats()
+        .kill(&ThreatTarget::computers([COMPUTER]))
         .await
         .unwrap();
     assert_eq!(console.counters().mitigations.len(), 1);
@@ -379,7 +389,9 @@ async fn truncated_json_is_a_decode_error_and_a_post_is_not_sent_again() {
     assert_decode_error(&err, "list_agents", "{\"data\": [{\"id\": \"1\"}");
 
     console.inject_on("POST", KILL, [Fault::Truncated]);
-    let err = threats::kill(&client, &ThreatTarget::computers([COMPUTER]))
+    let err = client
+        .threats()
+        .kill(&ThreatTarget::computers([COMPUTER]))
         .await
         .unwrap_err();
     assert_decode_error(&err, "mitigate_threats", "{\"data\"");
@@ -403,7 +415,9 @@ async fn a_body_cut_short_of_its_content_length_is_an_error_never_a_short_list()
     // answer was lost, and nothing is sent again.
     let ids = threat_ids(&console).await;
     proxy.on("POST", KILL, Action::CutBody);
-    let err = threats::kill(&client, &ThreatTarget::computers([COMPUTER]))
+    let err = client
+        .threats()
+        .kill(&ThreatTarget::computers([COMPUTER]))
         .await
         .unwrap_err();
     assert_transport_error(&err, "mitigate_threats");
@@ -467,7 +481,7 @@ async fn a_reset_on_a_mitigation_is_never_sent_again_whether_or_not_the_console_
     // Reset before the console saw it: the client cannot tell, so it does
     // not guess; nothing was applied.
     proxy.on("POST", KILL, Action::ResetBeforeForwarding);
-    let err = threats::kill(&client, &target).await.unwrap_err();
+    let err = client.threats().kill(&target).await.unwrap_err();
     assert_transport_error(&err, "mitigate_threats");
     assert_eq!(proxy.received("POST", KILL), 1);
     assert_eq!(console.counters().requests("POST", KILL), 0);
@@ -475,7 +489,7 @@ async fn a_reset_on_a_mitigation_is_never_sent_again_whether_or_not_the_console_
 
     // Reset after the console acted: applied once, not sent again.
     proxy.on("POST", KILL, Action::ResetAfterForwarding);
-    let err = threats::kill(&client, &target).await.unwrap_err();
+    let err = client.threats().kill(&target).await.unwrap_err();
     assert_transport_error(&err, "mitigate_threats");
     assert_eq!(proxy.received("POST", KILL), 2);
     let counters = console.counters();
@@ -582,7 +596,7 @@ async fn pagination_across_every_kind_of_fault_loses_nothing() {
 
 #[tokio::test]
 async fn a_deep_visibility_query_rides_out_429s_and_5xx_on_its_status_checks() {
-    use sentinelone::dv::{self, DvQuery};
+    use sentinelone::dv::DvQuery;
     let console = console().await;
     let (client, waits) = client(&console, 4);
     let now = chrono::Utc::now();
@@ -606,7 +620,7 @@ async fn a_deep_visibility_query_rides_out_429s_and_5xx_on_its_status_checks() {
         ],
     );
 
-    let results = dv::query(&client, &request).await.unwrap();
+    let results = client.dv().query(&request).await.unwrap();
 
     assert_eq!(results.events.len(), 7);
     assert_eq!(results.status.state.as_str(), "FINISHED");
@@ -621,7 +635,7 @@ async fn a_deep_visibility_query_rides_out_429s_and_5xx_on_its_status_checks() {
 
 #[tokio::test]
 async fn a_status_storm_beyond_the_retry_budget_cancels_the_query_it_started() {
-    use sentinelone::dv::{self, DvQuery};
+    use sentinelone::dv::DvQuery;
     let console = console().await;
     let (client, _) = client(&console, 2);
     let now = chrono::Utc::now();
@@ -636,7 +650,7 @@ async fn a_status_storm_beyond_the_retry_budget_cancels_the_query_it_started() {
     ));
     console.inject_on("GET", "/dv/query-status", vec![Fault::Throttle(0); 2]);
 
-    let err = dv::query(&client, &request).await.unwrap_err();
+    let err = client.dv().query(&request).await.unwrap_err();
 
     assert!(
         matches!(&err, Error::RateLimited { operation, .. } if operation == "get_dv_query_status"),
@@ -651,7 +665,7 @@ async fn a_status_storm_beyond_the_retry_budget_cancels_the_query_it_started() {
 
 #[tokio::test]
 async fn fetching_files_keeps_polling_through_503s_and_asks_the_agent_once() {
-    use sentinelone::files::{self, FetchOptions, FetchRequest};
+    use sentinelone::files::{FetchOptions, FetchRequest};
     let console = console().await;
     let (client, _) = client(&console, 3);
     let agent = console.agent_ids()[0].clone();
@@ -674,7 +688,9 @@ async fn fetching_files_keeps_polling_through_503s_and_asks_the_agent_once() {
         [Fault::ServerError(503)],
     );
 
-    let fetched = files::fetch(&client, &agent, &request, &options)
+    let fetched = client
+        .files()
+        .fetch(&agent, &request, &options)
         .await
         .unwrap();
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use httpmock::Method::{GET, POST};
 use httpmock::{Mock, MockServer};
-use sentinelone::scripts::{self, OutputDestination, ResultLink, ScriptRun, TaskState};
+use sentinelone::scripts::{OutputDestination, ResultLink, ScriptRun, TaskState};
 use sentinelone::{Error, Polling};
 use serde_json::{Value, json};
 
@@ -150,7 +150,9 @@ async fn run_sends_the_script_and_waits_for_every_task() {
         .password(PASSWORD.to_string().into())
         .input_params("-Verbose")
         .runtime_timeout(Duration::from_secs(600));
-    let result = scripts::run(&support::facade_client(&server), &run)
+    let result = support::facade_client(&server)
+        .scripts()
+        .run(&run)
         .await
         .expect("the run ends");
     sent.assert_async().await;
@@ -200,7 +202,9 @@ async fn tasks_that_never_end_give_a_wait_timeout() {
         Duration::from_millis(20),
         Duration::from_millis(150),
     ));
-    let err = scripts::run(&support::facade_client(&server), &run)
+    let err = support::facade_client(&server)
+        .scripts()
+        .run(&run)
         .await
         .expect_err("the tasks never end");
     match err {
@@ -231,7 +235,9 @@ async fn nothing_started_means_no_wait() {
     .await;
     let polled = statuses(&server, json!([]), None).await;
     let run = script().group_ids(["1511111111111111111"]);
-    let result = scripts::run(&support::facade_client(&server), &run)
+    let result = support::facade_client(&server)
+        .scripts()
+        .run(&run)
         .await
         .expect("nothing to wait for");
     sent.assert_async().await;
@@ -258,7 +264,9 @@ async fn a_run_awaiting_approval_is_not_waited_for() {
     .await;
     let polled = statuses(&server, json!([]), None).await;
     let run = script().site_ids(["947111111111111111"]);
-    let result = scripts::run(&support::facade_client(&server), &run)
+    let result = support::facade_client(&server)
+        .scripts()
+        .run(&run)
         .await
         .expect("held for approval");
     polled.assert_calls_async(0).await;
@@ -314,7 +322,9 @@ async fn hosts_are_resolved_to_agent_ids_and_local_output_is_sent() {
         .hosts(["DESKTOP-1", "NOPE"])
         .agent_ids(["501"])
         .polling(quick());
-    let result = scripts::run(&support::facade_client(&server), &run)
+    let result = support::facade_client(&server)
+        .scripts()
+        .run(&run)
         .await
         .expect("the run ends");
     lookup.assert_async().await;
@@ -330,7 +340,7 @@ async fn bad_runs_send_nothing() {
     let client = support::facade_client(&server);
     let refused = |run: ScriptRun| {
         let client = client.clone();
-        async move { invalid_message(scripts::run(&client, &run).await.unwrap_err()) }
+        async move { invalid_message(client.scripts().run(&run).await.unwrap_err()) }
     };
     assert_eq!(
         refused(script()).await,
@@ -401,12 +411,11 @@ async fn a_refused_run_is_an_api_error_and_nothing_is_polled() {
         })
         .await;
     let polled = statuses(&server, json!([]), None).await;
-    let err = scripts::run(
-        &support::facade_client(&server),
-        &script().agent_ids(["501"]),
-    )
-    .await
-    .expect_err("refused");
+    let err = support::facade_client(&server)
+        .scripts()
+        .run(&script().agent_ids(["501"]))
+        .await
+        .expect_err("refused");
     assert_eq!(err.status(), Some(401));
     assert_eq!(err.operation(), Some("run_remote_script"));
     polled.assert_calls_async(0).await;
@@ -435,12 +444,11 @@ async fn a_failing_status_check_stops_the_wait() {
                 .json_body(json!({ "errors": [{ "title": "Unauthorized access" }] }));
         })
         .await;
-    let err = scripts::run(
-        &support::facade_client(&server),
-        &script().agent_ids(["501"]),
-    )
-    .await
-    .expect_err("status refused");
+    let err = support::facade_client(&server)
+        .scripts()
+        .run(&script().agent_ids(["501"]))
+        .await
+        .expect_err("status refused");
     assert_eq!(err.status(), Some(403));
     assert_eq!(err.operation(), Some("list_remote_script_statuses"));
 }
@@ -501,12 +509,14 @@ async fn links_are_fetched_and_downloaded_without_leaking_the_token() {
         TASK_2.into(),
         "1819000000000000003".into(),
     ];
-    let links = scripts::result_links(&client, &ids).await.expect("links");
+    let links = client.scripts().result_links(&ids).await.expect("links");
     fetch.assert_async().await;
     assert_eq!(links.links.len(), 2);
     assert_eq!(links.errors[0].message.as_deref(), Some("no output"));
     let dir = tempfile::tempdir().unwrap();
-    let files = scripts::download_results(&client, &links.links, dir.path(), false)
+    let files = client
+        .scripts()
+        .download_results(&links.links, dir.path(), false)
         .await
         .expect("downloads");
     file.assert_async().await;
@@ -568,7 +578,9 @@ async fn run_and_collect_downloads_the_completed_tasks_results() {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let run = script().agent_ids(["501", "502"]);
-    let collected = scripts::run_and_collect(&support::facade_client(&server), &run, dir.path())
+    let collected = support::facade_client(&server)
+        .scripts()
+        .run_and_collect(&run, dir.path())
         .await
         .expect("collected");
     fetch.assert_async().await;
@@ -622,7 +634,9 @@ async fn without_cloud_output_nothing_is_fetched() {
     let run = ScriptRun::new(SCRIPT, "collect autoruns", OutputDestination::None)
         .agent_ids(["501"])
         .polling(quick());
-    let collected = scripts::run_and_collect(&support::facade_client(&server), &run, dir.path())
+    let collected = support::facade_client(&server)
+        .scripts()
+        .run_and_collect(&run, dir.path())
         .await
         .expect("done");
     fetch.assert_calls_async(0).await;
@@ -638,7 +652,7 @@ async fn link_and_download_failures() {
 
     // No task id: refused before sending.
     assert_eq!(
-        invalid_message(scripts::result_links(&client, &[]).await.unwrap_err()),
+        invalid_message(client.scripts().result_links(&[]).await.unwrap_err()),
         "task_ids: at least one value is required"
     );
 
@@ -651,7 +665,9 @@ async fn link_and_download_failures() {
             ] }));
         })
         .await;
-    let err = scripts::result_links(&client, &[TASK_1.to_string()])
+    let err = client
+        .scripts()
+        .result_links(&[TASK_1.to_string()])
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
@@ -666,7 +682,7 @@ async fn link_and_download_failures() {
             then.status(200).body("<html>maintenance</html>");
         })
         .await;
-    match scripts::result_links(&client, &[TASK_1.to_string()]).await {
+    match client.scripts().result_links(&[TASK_1.to_string()]).await {
         Err(Error::Decode {
             operation, excerpt, ..
         }) => {
@@ -689,7 +705,9 @@ async fn link_and_download_failures() {
         file_name: Some("gone.zip".into()),
         download_url: bucket.url("/bucket/gone.zip"),
     };
-    let err = scripts::download_results(&client, &[link], dir.path(), false)
+    let err = client
+        .scripts()
+        .download_results(&[link], dir.path(), false)
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403));

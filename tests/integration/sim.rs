@@ -10,7 +10,7 @@ use futures_util::TryStreamExt;
 use sentinelone::prelude::*;
 use sentinelone::quota::Quotas;
 use sentinelone::sim::{Fault, SimConsole};
-use sentinelone::threats::{self, ThreatTarget};
+use sentinelone::threats::ThreatTarget;
 use sentinelone::{Error, RetryPolicy};
 
 fn no_retries() -> RetryPolicy {
@@ -144,9 +144,9 @@ async fn killing_threats_changes_their_state() {
     let client = console.client().unwrap();
     let target = ThreatTarget::computers(["win-lab-001"]);
 
-    let before = threats::preview(&client, &target).await.unwrap();
-    let done = threats::kill(&client, &target).await.unwrap();
-    let after = threats::preview(&client, &target).await.unwrap();
+    let before = client.threats().preview(&target).await.unwrap();
+    let done = client.threats().kill(&target).await.unwrap();
+    let after = client.threats().preview(&target).await.unwrap();
 
     assert_eq!(before.len(), 2, "threats 1 and 5 are on agent 1");
     assert_eq!(done.affected, 2);

@@ -106,7 +106,7 @@ async fn kill_acts_on_exactly_the_previewed_threats_of_the_named_computer() {
     let client = facade_client(&server);
     let target = ThreatTarget::computers([" lab1 "]).process_names(["svchost.exe"]);
 
-    let done = threats::kill(&client, &target).await.unwrap();
+    let done = client.threats().kill(&target).await.unwrap();
 
     assert_eq!(done.action, ThreatAction::Kill);
     assert_eq!(done.affected, 1);
@@ -133,11 +133,11 @@ async fn every_action_uses_its_own_path() {
         let client = facade_client(&server);
         let target = ThreatTarget::computers(["lab1"]);
         let done = match action {
-            ThreatAction::Kill => threats::kill(&client, &target).await,
-            ThreatAction::Quarantine => threats::quarantine(&client, &target).await,
-            ThreatAction::Remediate => threats::remediate(&client, &target).await,
-            ThreatAction::Rollback => threats::rollback(&client, &target).await,
-            ThreatAction::Unquarantine => threats::unquarantine(&client, &target).await,
+            ThreatAction::Kill => client.threats().kill(&target).await,
+            ThreatAction::Quarantine => client.threats().quarantine(&target).await,
+            ThreatAction::Remediate => client.threats().remediate(&target).await,
+            ThreatAction::Rollback => client.threats().rollback(&target).await,
+            ThreatAction::Unquarantine => client.threats().unquarantine(&target).await,
         }
         .unwrap();
         assert_eq!(done.action, action);
@@ -182,7 +182,9 @@ async fn every_filter_field_goes_into_the_preview_and_the_action() {
         .file_paths(["C:\\Temp\\a.exe"])
         .content_hashes([SHA1.to_ascii_uppercase()]);
 
-    let done = threats::quarantine(&facade_client(&server), &target)
+    let done = facade_client(&server)
+        .threats()
+        .quarantine(&target)
         .await
         .unwrap();
 
@@ -212,7 +214,9 @@ async fn the_preview_follows_cursors_and_the_action_covers_every_page() {
     )
     .await;
 
-    let done = threats::remediate(&facade_client(&server), &ThreatTarget::computers(["lab1"]))
+    let done = facade_client(&server)
+        .threats()
+        .remediate(&ThreatTarget::computers(["lab1"]))
         .await
         .unwrap();
 
@@ -233,7 +237,9 @@ async fn nothing_matching_sends_no_action() {
         })
         .await;
 
-    let done = threats::kill(&facade_client(&server), &ThreatTarget::computers(["lab1"]))
+    let done = facade_client(&server)
+        .threats()
+        .kill(&ThreatTarget::computers(["lab1"]))
         .await
         .unwrap();
 
@@ -259,7 +265,9 @@ async fn partial_names_when_asked_for() {
     .await;
     let target = ThreatTarget::computers(["lab1"]).match_partial_names(true);
 
-    let done = threats::kill(&facade_client(&server), &target)
+    let done = facade_client(&server)
+        .threats()
+        .kill(&target)
         .await
         .unwrap();
 
@@ -290,7 +298,9 @@ async fn more_threats_than_allowed_is_refused_before_acting() {
         .await;
     let target = ThreatTarget::computers(["lab1"]).max_threats(2);
 
-    let err = threats::quarantine(&facade_client(&server), &target)
+    let err = facade_client(&server)
+        .threats()
+        .quarantine(&target)
         .await
         .unwrap_err();
 
@@ -315,7 +325,9 @@ async fn a_console_error_on_the_action_names_the_operation_and_status() {
         })
         .await;
 
-    let err = threats::rollback(&facade_client(&server), &ThreatTarget::computers(["lab1"]))
+    let err = facade_client(&server)
+        .threats()
+        .rollback(&ThreatTarget::computers(["lab1"]))
         .await
         .unwrap_err();
 
@@ -354,7 +366,9 @@ async fn a_console_error_on_the_preview_stops_before_acting() {
         })
         .await;
 
-    let err = threats::kill(&facade_client(&server), &ThreatTarget::computers(["lab1"]))
+    let err = facade_client(&server)
+        .threats()
+        .kill(&ThreatTarget::computers(["lab1"]))
         .await
         .unwrap_err();
 
@@ -396,9 +410,9 @@ async fn bad_targets_are_refused_before_anything_is_sent() {
         ),
     ];
     for (target, expected) in cases {
-        let err = threats::kill(&client, &target).await.unwrap_err();
+        let err = client.threats().kill(&target).await.unwrap_err();
         assert_eq!(invalid(err), expected);
-        let err = threats::preview(&client, &target).await.unwrap_err();
+        let err = client.threats().preview(&target).await.unwrap_err();
         assert_eq!(invalid(err), expected);
     }
     any.assert_calls_async(0).await;
@@ -419,7 +433,9 @@ async fn preview_lists_without_acting() {
         })
         .await;
 
-    let found = threats::preview(&facade_client(&server), &ThreatTarget::computers(["lab1"]))
+    let found = facade_client(&server)
+        .threats()
+        .preview(&ThreatTarget::computers(["lab1"]))
         .await
         .unwrap();
 
@@ -454,13 +470,11 @@ async fn resolve_sends_the_threat_ids_and_the_agent() {
         })
         .await;
 
-    let done = threats::resolve(
-        &facade_client(&server),
-        &["111".to_string(), " 222".to_string()],
-        "900",
-    )
-    .await
-    .unwrap();
+    let done = facade_client(&server)
+        .threats()
+        .resolve(&["111".to_string(), " 222".to_string()], "900")
+        .await
+        .unwrap();
 
     assert_eq!(done.affected, Some(2));
     assert_eq!(done.response["data"]["affected"], 2);
@@ -473,13 +487,17 @@ async fn resolve_refuses_missing_or_bad_ids() {
     let any = anything(&server).await;
     let client = facade_client(&server);
 
-    let err = threats::resolve(&client, &[], "900").await.unwrap_err();
+    let err = client.threats().resolve(&[], "900").await.unwrap_err();
     assert_eq!(invalid(err), "threat_ids: at least one value is required");
-    let err = threats::resolve(&client, &["111".into()], "")
+    let err = client
+        .threats()
+        .resolve(&["111".into()], "")
         .await
         .unwrap_err();
     assert_eq!(invalid(err), "agent_id is required");
-    let err = threats::resolve(&client, &["abc".into()], "900")
+    let err = client
+        .threats()
+        .resolve(&["abc".into()], "900")
         .await
         .unwrap_err();
     assert_eq!(

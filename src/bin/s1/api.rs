@@ -212,7 +212,8 @@ pub async fn run(client: &Client, call: &ApiCall) -> Result<(), Failure> {
         (ResponseKind::Binary(_), Some(path)) => {
             let overwrite = call.matches.get_flag_or_false(OVERWRITE);
             let saved = client
-                .save_response(response, spec.id, path, overwrite)
+                .downloads()
+                .save(response, spec.id, path, overwrite)
                 .await?;
             let path = saved.path.display().to_string();
             eprintln!(
@@ -227,11 +228,10 @@ pub async fn run(client: &Client, call: &ApiCall) -> Result<(), Failure> {
     }
 }
 
-/// A request ready to send: path filled in, query pairs, JSON body.
+/// A request ready to send: the operation's parameters by name, JSON body.
 struct Request {
     spec: &'static OperationSpec,
-    path: String,
-    query: Vec<(&'static str, String)>,
+    params: Vec<(&'static str, String)>,
     body: Option<Value>,
 }
 
@@ -239,35 +239,25 @@ impl Request {
     /// The request of `call`, or a usage error naming what is wrong.
     fn from_call(call: &ApiCall) -> Result<Request, Failure> {
         let spec = call.spec;
-        let mut path = spec.path.to_string();
-        let mut query = Vec::new();
-        for param in spec.params {
-            let Some(value) = value_of(&call.matches, param.name) else {
-                continue;
-            };
-            match param.location {
-                ParamLocation::Path => {
-                    path = path.replace(&format!("{{{}}}", param.name), &encode_segment(&value));
-                }
-                ParamLocation::Query => query.push((param.name, value)),
-            }
-        }
-        if path.contains('{') {
+        let params: Vec<(&'static str, String)> = spec
+            .params
+            .iter()
+            .filter_map(|param| Some((param.name, value_of(&call.matches, param.name)?)))
+            .collect();
+        if let Some(missing) = spec.params.iter().find(|param| {
+            param.location == ParamLocation::Path
+                && !params.iter().any(|(name, _)| *name == param.name)
+        }) {
             return Err(Failure::usage(format!(
-                "{}: a path parameter is missing in {path}",
-                spec.id
+                "{}: the path parameter {} is missing in {}",
+                spec.id, missing.name, spec.path
             )));
         }
         let body = match call.matches.try_get_one::<String>(BODY).ok().flatten() {
             Some(text) => Some(read_body(text)?),
             None => None,
         };
-        Ok(Request {
-            spec,
-            path,
-            query,
-            body,
-        })
+        Ok(Request { spec, params, body })
     }
 
     /// Sends the request (from `cursor` on, for a paged list) through the
@@ -277,28 +267,14 @@ impl Request {
         client: &Client,
         cursor: Option<&str>,
     ) -> Result<reqwest::Response, Error> {
-        let method = reqwest::Method::from_bytes(self.spec.method.as_bytes())
-            .map_err(|e| Error::invalid(format!("{}: {e}", self.spec.id)))?;
-        let mut builder = client.request(method, &self.path);
         let pairs: Vec<(&str, &str)> = self
-            .query
+            .params
             .iter()
             .filter(|(name, _)| cursor.is_none() || *name != "cursor")
             .map(|(name, value)| (*name, value.as_str()))
             .chain(cursor.map(|c| ("cursor", c)))
             .collect();
-        if !pairs.is_empty() {
-            builder = builder.query(&pairs);
-        }
-        if let Some(body) = &self.body {
-            builder = builder.json(body);
-        }
-        if matches!(self.spec.response, ResponseKind::Binary(_)) {
-            builder = builder.timeout(sentinelone::DEFAULT_DOWNLOAD_TIMEOUT);
-        }
-        let request = builder
-            .build()
-            .map_err(|e| Error::invalid(format!("{}: {e}", self.spec.id)))?;
+        let request = client.operation_request(self.spec, &pairs, self.body.as_ref())?;
         client.execute(request, self.spec.id).await
     }
 }
@@ -330,20 +306,6 @@ fn value_of(matches: &ArgMatches, name: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join(","),
     )
-}
-
-/// `value` percent-encoded for one path segment (everything but RFC 3986's
-/// unreserved characters).
-fn encode_segment(value: &str) -> String {
-    let mut encoded = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            encoded.push(byte as char);
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
 }
 
 /// The `--body` value: JSON text, or `@FILE` (`@-` for stdin) holding it.
@@ -387,7 +349,7 @@ fn decode(spec: &OperationSpec, bytes: &[u8]) -> Result<Value, Error> {
 async fn print_all_pages(client: &Client, request: &Request) -> Result<(), Failure> {
     let spec = request.spec;
     let mut cursor = request
-        .query
+        .params
         .iter()
         .find(|(name, _)| *name == "cursor")
         .map(|(_, value)| value.clone());
@@ -427,12 +389,6 @@ fn page_items(page: &Value) -> &[Value] {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn path_segments_are_encoded() {
-        assert_eq!(encode_segment("123"), "123");
-        assert_eq!(encode_segment("a b/c?d"), "a%20b%2Fc%3Fd");
-    }
 
     #[test]
     fn page_items_are_found() {

@@ -9,14 +9,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sentinelone::detections::DetectionWindow;
 use sentinelone::dv::{self, DvQuery, PowerQuery};
-use sentinelone::events::EventWindow;
-use sentinelone::files::{self, FetchOptions, FetchRequest};
+use sentinelone::files::{FetchOptions, FetchRequest};
 use sentinelone::prelude::*;
 use sentinelone::raw::types::AgentViewListResponseDataItem;
 use sentinelone::sim::SimConsole;
 use sentinelone::threats::{self, ThreatTarget};
-use sentinelone::{Client, Error, Polling, connection};
+use sentinelone::{Client, Error, Polling};
 
 use crate::args::Global;
 use crate::commands;
@@ -163,7 +163,7 @@ async fn simulated(progress: &Progress) -> Result<(), Failure> {
 }
 
 async fn test_connection(client: &Client) -> Result<(), Failure> {
-    let report = connection::test(client).await?;
+    let report = client.connection().test().await?;
     say(&format!(
         "  Reached {}: console version {}, token expires {}.",
         report.console_url,
@@ -216,13 +216,13 @@ async fn kill_threats(
         return Ok(None);
     };
     let target = ThreatTarget::computers([computer.clone()]);
-    let matched = threats::preview(client, &target).await?;
+    let matched = client.threats().preview(&target).await?;
     say(&format!(
         "  Preview: {} threat(s) on {computer} (exact name match):",
         matched.len()
     ));
     show(&commands::threats::table(&matched));
-    let done = threats::kill(client, &target).await?;
+    let done = client.threats().kill(&target).await?;
     say(&format!(
         "  Killed: the console says {} threat(s) affected.",
         done.affected
@@ -274,7 +274,10 @@ async fn fetch_file(client: &Client, source: Option<FileOnAgent>) -> Result<(), 
         "  Asking {} for {} (the archive password is generated for this run)...",
         source.computer, source.path
     ));
-    let fetched = files::fetch(client, &source.agent_id, &request, &options).await?;
+    let fetched = client
+        .files()
+        .fetch(&source.agent_id, &request, &options)
+        .await?;
     say(&format!(
         "  The agent uploaded it (activity {}); downloaded the zip: {} bytes.",
         fetched.upload.activity_id, fetched.archive.bytes
@@ -311,7 +314,7 @@ async fn dv_query(client: &Client, progress: &Progress) -> Result<(), Failure> {
     say(&format!(
         "  {query} over the last hour, at most 50 events, 30 s allowed:"
     ));
-    let results = dv::query(client, &request).await?;
+    let results = client.dv().query(&request).await?;
     drop(bar);
     let states = states
         .lock()
@@ -343,7 +346,7 @@ async fn power_query(client: &Client, progress: &Progress) -> Result<(), Failure
         .polling(dv::DEFAULT_POLLING.timeout(Duration::from_secs(30)))
         .on_progress(bar.updater());
     say(&format!("  {query} (last day, at most 5 rows):"));
-    let table = dv::power_query(client, &request).await?;
+    let table = client.dv().power_query(&request).await?;
     drop(bar);
     show(&commands::dv::pq_table(&table));
     Ok(())
@@ -404,7 +407,10 @@ async fn preview_threats(client: &Client, computer: Option<String>) -> Result<()
         say("  No agent listed, so no computer to look at.");
         return Ok(());
     };
-    let matched = threats::preview(client, &ThreatTarget::computers([computer.clone()])).await?;
+    let matched = client
+        .threats()
+        .preview(&ThreatTarget::computers([computer.clone()]))
+        .await?;
     say(&format!(
         "  {} threat(s) on {computer} would be acted on:",
         matched.len()
@@ -415,7 +421,7 @@ async fn preview_threats(client: &Client, computer: Option<String>) -> Result<()
 
 async fn recent_threats(client: &Client) -> Result<(), Failure> {
     let now = chrono::Utc::now();
-    let window = EventWindow::new(now - chrono::TimeDelta::hours(24), now).limit(10);
+    let window = DetectionWindow::new(now - chrono::TimeDelta::hours(24), now).limit(10);
     let listed = commands::threats::recent(client, &window).await?;
     say(&format!(
         "  {} threat(s), newest first (at most 10):",

@@ -1,7 +1,7 @@
 //! `s1 test-connection`.
 
 use sentinelone::Client;
-use sentinelone::connection::{self, ConnectionReport};
+use sentinelone::connection::ConnectionReport;
 use serde_json::json;
 
 use crate::exit::Failure;
@@ -9,7 +9,7 @@ use crate::output::{self, Format, FormatArgs, Table};
 
 /// Tests the connection and prints what it found.
 pub async fn run(client: &Client, format: &FormatArgs) -> Result<(), Failure> {
-    let report = connection::test(client).await?;
+    let report = client.connection().test().await?;
     match format.format() {
         Format::Json => output::json(&json!({
             "consoleUrl": report.console_url,

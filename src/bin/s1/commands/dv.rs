@@ -75,7 +75,7 @@ async fn query(client: &Client, args: &QueryArgs, progress: &Progress) -> Result
     if let Some(limit) = scope.limit {
         request = request.limit(limit);
     }
-    let results = dv::query(client, &request).await?;
+    let results = client.dv().query(&request).await?;
     drop(bar);
     if args.jsonl {
         return results.events.iter().try_for_each(output::json_line);
@@ -132,7 +132,7 @@ pub async fn power_query(
     if let Some(limit) = scope.limit {
         request = request.limit(limit);
     }
-    let table = dv::power_query(client, &request).await?;
+    let table = client.dv().power_query(&request).await?;
     drop(bar);
     match args.format.format() {
         Format::Json => output::json(&json!({

@@ -109,7 +109,10 @@ pub async fn run(client: &Client, command: FilesCommand) -> Result<(), Failure> 
 
 async fn collect(client: &Client, args: &CollectArgs) -> Result<(), Failure> {
     let request = FetchRequest::new(args.paths.clone(), args.password()?);
-    let fetched = files::fetch(client, &args.agent_id, &request, &args.options()).await?;
+    let fetched = client
+        .files()
+        .fetch(&args.agent_id, &request, &args.options())
+        .await?;
     print(&fetched, args.format.format())
 }
 

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use secrecy::SecretString;
 use sentinelone::Client;
 use sentinelone::Polling;
-use sentinelone::scripts::{self, OutputDestination, ScriptRun, ScriptRunResult};
+use sentinelone::scripts::{OutputDestination, ScriptRun, ScriptRunResult};
 use serde_json::{Value, json};
 
 use crate::args::WaitArgs;
@@ -112,10 +112,10 @@ async fn run_script(client: &Client, args: &RunArgs) -> Result<(), Failure> {
     let script = args.script()?;
     let (result, files) = match &args.out {
         Some(dir) => {
-            let collected = scripts::run_and_collect(client, &script, dir).await?;
+            let collected = client.scripts().run_and_collect(&script, dir).await?;
             (collected.run, collected.files)
         }
-        None => (scripts::run(client, &script).await?, Vec::new()),
+        None => (client.scripts().run(&script).await?, Vec::new()),
     };
     let files: Vec<Value> = files
         .iter()

@@ -3,9 +3,9 @@
 use clap::{Args, Subcommand};
 use futures_util::TryStreamExt;
 use sentinelone::Client;
-use sentinelone::events::{self, Event, EventWindow};
+use sentinelone::detections::{Detection, DetectionWindow};
 use sentinelone::raw::types::ThreatListResponseDataItem;
-use sentinelone::threats::{self, ThreatAction, ThreatTarget};
+use sentinelone::threats::{ThreatAction, ThreatTarget};
 use serde_json::json;
 
 use crate::args::TimeRange;
@@ -114,9 +114,9 @@ pub async fn run(client: &Client, command: ThreatsCommand) -> Result<(), Failure
 async fn respond(client: &Client, action: ThreatAction, args: &TargetArgs) -> Result<(), Failure> {
     let target = args.target();
     let (matched, affected) = if args.dry_run {
-        (threats::preview(client, &target).await?, None)
+        (client.threats().preview(&target).await?, None)
     } else {
-        let done = threats::respond(client, action, &target).await?;
+        let done = client.threats().respond(action, &target).await?;
         (done.matched, Some(done.affected))
     };
     match args.format.format() {
@@ -142,7 +142,7 @@ async fn respond(client: &Client, action: ThreatAction, args: &TargetArgs) -> Re
 /// Lists the threats of a time range.
 async fn list(client: &Client, args: &ListArgs) -> Result<(), Failure> {
     let (from, to) = args.range.resolve()?;
-    let listed = recent(client, &EventWindow::new(from, to).limit(args.limit)).await?;
+    let listed = recent(client, &DetectionWindow::new(from, to).limit(args.limit)).await?;
     match args.format.format() {
         Format::Json => output::json(&listed),
         Format::Table => table(&listed).print(),
@@ -152,13 +152,15 @@ async fn list(client: &Client, args: &ListArgs) -> Result<(), Failure> {
 /// The threats of `window`, newest first.
 pub async fn recent(
     client: &Client,
-    window: &EventWindow,
+    window: &DetectionWindow,
 ) -> Result<Vec<ThreatListResponseDataItem>, sentinelone::Error> {
-    events::fetch(client, window)?
+    client
+        .detections()
+        .fetch(window)?
         .try_filter_map(|event| async move {
             Ok(match event {
-                Event::Threat(threat) => Some(*threat),
-                Event::Alert(_) => None,
+                Detection::Threat(threat) => Some(*threat),
+                Detection::Alert(_) => None,
             })
         })
         .try_collect()

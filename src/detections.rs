@@ -1,16 +1,16 @@
 //! Threats or alerts created in a time window, newest first, as a stream
-//! (D3 "Fetch Event"): the intake a SOAR polls on a schedule.
+//! (D3 "Fetch Detection"): the intake a SOAR polls on a schedule.
 //!
 //! ```no_run
 //! use chrono::{Duration, Utc};
 //! use futures_util::TryStreamExt;
-//! use sentinelone::events::{self, Event, EventWindow};
+//! use sentinelone::detections::{Detection, DetectionWindow};
 //!
 //! # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
-//! let window = EventWindow::new(Utc::now() - Duration::hours(1), Utc::now()).limit(100);
-//! let mut stream = events::fetch(client, &window)?;
+//! let window = DetectionWindow::new(Utc::now() - Duration::hours(1), Utc::now()).limit(100);
+//! let mut stream = client.detections().fetch(&window)?;
 //! while let Some(event) = stream.try_next().await? {
-//!     if let Event::Threat(threat) = event {
+//!     if let Detection::Threat(threat) = event {
 //!         println!("{:?}", threat.id);
 //!     }
 //! }
@@ -29,12 +29,55 @@ use crate::raw::types::{
 };
 use crate::{Client, Error, validate};
 
+/// Detections, reached from the client with [`Client::detections`].
+///
+/// ```no_run
+/// # fn demo(client: &sentinelone::Client) {
+/// let detections = client.detections();
+/// # let _ = detections;
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Detections<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// Detections: threats or alerts created in a time window.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use chrono::{Duration, Utc};
+    /// use sentinelone::detections::DetectionWindow;
+    /// let stream = client.detections().fetch(&DetectionWindow::new(Utc::now() - Duration::hours(1), Utc::now()))?;
+    /// # drop(stream);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn detections(&self) -> Detections<'_> {
+        Detections { client: self }
+    }
+}
+
+impl<'c> Detections<'c> {
+    /// Streams the events of `window`, page by page as they are read. The
+    /// window is checked first: an empty time range, a limit outside
+    /// 1..=1000, or alerts ordered by update time are refused before anything
+    /// is sent.
+    pub fn fetch(
+        self,
+        window: &DetectionWindow,
+    ) -> Result<BoxStream<'c, Result<Detection, Error>>, Error> {
+        fetch(self.client, window)
+    }
+}
+
 /// Most events one fetch returns, and its default.
-pub const MAX_EVENTS: u32 = 1000;
+pub const MAX_DETECTIONS: u32 = 1000;
 
 /// Which kind of event to fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EventSource {
+pub enum DetectionSource {
     /// Threats (`GET /threats`), the default.
     #[default]
     Threats,
@@ -56,7 +99,7 @@ pub enum SortField {
 
 /// One fetched event.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub enum Detection {
     /// A threat, as `GET /threats` lists it.
     Threat(Box<ThreatListResponseDataItem>),
     /// An alert, as `GET /cloud-detection/alerts` lists it.
@@ -66,8 +109,8 @@ pub enum Event {
 /// What to fetch: events created in `[from, to)`, at most `limit`, newest
 /// first unless told otherwise.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventWindow {
-    source: EventSource,
+pub struct DetectionWindow {
+    source: DetectionSource,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     limit: u32,
@@ -75,27 +118,27 @@ pub struct EventWindow {
     ascending: bool,
 }
 
-impl EventWindow {
+impl DetectionWindow {
     /// Threats created from `from` (included) to `to` (excluded), up to
-    /// [`MAX_EVENTS`], newest first.
+    /// [`MAX_DETECTIONS`], newest first.
     pub fn new(from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
-        EventWindow {
-            source: EventSource::Threats,
+        DetectionWindow {
+            source: DetectionSource::Threats,
             from,
             to,
-            limit: MAX_EVENTS,
+            limit: MAX_DETECTIONS,
             sort: SortField::CreatedAt,
             ascending: false,
         }
     }
 
     /// Threats or alerts.
-    pub fn source(mut self, source: EventSource) -> Self {
+    pub fn source(mut self, source: DetectionSource) -> Self {
         self.source = source;
         self
     }
 
-    /// At most `limit` events, 1 to [`MAX_EVENTS`].
+    /// At most `limit` events, 1 to [`MAX_DETECTIONS`].
     pub fn limit(mut self, limit: u32) -> Self {
         self.limit = limit;
         self
@@ -115,8 +158,8 @@ impl EventWindow {
 
     fn check(&self) -> Result<(), Error> {
         validate::time_range(&self.from, &self.to)?;
-        validate::in_range("limit", self.limit, 1, MAX_EVENTS)?;
-        if self.source == EventSource::Alerts && self.sort == SortField::UpdatedAt {
+        validate::in_range("limit", self.limit, 1, MAX_DETECTIONS)?;
+        if self.source == DetectionSource::Alerts && self.sort == SortField::UpdatedAt {
             return Err(Error::invalid(
                 "sort_by: alerts cannot be ordered by update time (use CreatedAt or Id)",
             ));
@@ -125,19 +168,16 @@ impl EventWindow {
     }
 }
 
-/// Streams the events of `window`, page by page as they are read. The
-/// window is checked first: an empty time range, a limit outside
-/// 1..=1000, or alerts ordered by update time are refused before anything
-/// is sent.
-pub fn fetch<'a>(
+/// The body of [`Detections::fetch`].
+fn fetch<'a>(
     client: &'a Client,
-    window: &EventWindow,
-) -> Result<BoxStream<'a, Result<Event, Error>>, Error> {
+    window: &DetectionWindow,
+) -> Result<BoxStream<'a, Result<Detection, Error>>, Error> {
     window.check()?;
     let limit = window.limit as usize;
     let page = window.limit;
     Ok(match window.source {
-        EventSource::Threats => {
+        DetectionSource::Threats => {
             let request = client
                 .list_threats()
                 .created_at_gte(window.from)
@@ -153,11 +193,11 @@ pub fn fetch<'a>(
                     ListThreatsSortOrder::Desc
                 });
             pagination::items(request, page)
-                .map_ok(|t| Event::Threat(Box::new(t)))
+                .map_ok(|t| Detection::Threat(Box::new(t)))
                 .take(limit)
                 .boxed()
         }
-        EventSource::Alerts => {
+        DetectionSource::Alerts => {
             let request = client
                 .list_alerts()
                 .created_at_gte(window.from)
@@ -172,7 +212,7 @@ pub fn fetch<'a>(
                     ListAlertsSortOrder::Desc
                 });
             pagination::items(request, page)
-                .map_ok(|a| Event::Alert(Box::new(a)))
+                .map_ok(|a| Detection::Alert(Box::new(a)))
                 .take(limit)
                 .boxed()
         }

@@ -1,26 +1,39 @@
 //! The multipart uploads the generated client cannot send (progenitor has no
 //! multipart support), written by hand and sent through the same transport.
-//! The spec lists them under `x-multipart-operations`.
+//! The spec lists them under `x-multipart-operations`. Reached from the
+//! client with [`Client::imports`].
+//!
+//! ```no_run
+//! use sentinelone::imports::ImportFile;
+//!
+//! # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+//! let file = ImportFile::new("exclusions.csv", std::fs::read("exclusions.csv").unwrap_or_default());
+//! let answer = client.imports().exclusions(&file, None).await?;
+//! println!("{answer}");
+//! # Ok(())
+//! # }
+//! ```
 
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
+use crate::vocab::Scope;
 use crate::{Client, Error};
 
 /// A file to upload.
 #[derive(Debug, Clone)]
-pub struct UploadFile {
+pub struct ImportFile {
     /// The file name the console sees.
     pub file_name: String,
     /// The content.
     pub bytes: Vec<u8>,
 }
 
-impl UploadFile {
+impl ImportFile {
     /// A file from its name and content.
     pub fn new(file_name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
-        UploadFile {
+        ImportFile {
             file_name: file_name.into(),
             bytes: bytes.into(),
         }
@@ -35,19 +48,6 @@ impl UploadFile {
         }
         Ok(Part::bytes(self.bytes.clone()).file_name(self.file_name.clone()))
     }
-}
-
-/// Where firewall rules are imported to (at least one scope, or the tenant).
-#[derive(Debug, Clone, Default)]
-pub struct ImportScope {
-    /// Account ids.
-    pub account_ids: Vec<String>,
-    /// Site ids.
-    pub site_ids: Vec<String>,
-    /// Group ids.
-    pub group_ids: Vec<String>,
-    /// The whole tenant.
-    pub tenant: bool,
 }
 
 impl Client {
@@ -69,44 +69,106 @@ impl Client {
             .map_err(|e| Error::transport(operation, e))?;
         serde_json::from_slice(&bytes).map_err(|e| Error::decode(operation, &bytes, e))
     }
+}
 
+/// The multipart imports, reached from the client with [`Client::imports`].
+#[derive(Debug, Clone, Copy)]
+pub struct Imports<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// The multipart imports: exclusions, blocklist items, firewall rules,
+    /// CSV agent filters.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// use sentinelone::imports::ImportFile;
+    /// client.imports().restrictions(&ImportFile::new("blocklist.csv", "..."), None).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn imports(&self) -> Imports<'_> {
+        Imports { client: self }
+    }
+}
+
+impl<'c> Imports<'c> {
     /// Imports exclusions from a CSV file (`POST /exclusions/import`).
     /// `filter` is the optional scope filter as SentinelOne's JSON object.
-    pub async fn import_exclusions(
-        &self,
-        file: &UploadFile,
+    ///
+    /// ```no_run
+    /// use sentinelone::imports::ImportFile;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let answer = client.imports().exclusions(&ImportFile::new("exclusions.csv", "..."), None)
+    ///     .await?;
+    /// println!("{answer}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn exclusions(
+        self,
+        file: &ImportFile,
         filter: Option<&Value>,
     ) -> Result<Value, Error> {
         let mut form = Form::new().part("file", file.part("import_exclusions")?);
         if let Some(filter) = filter {
             form = form.text("filter", filter.to_string());
         }
-        self.upload("import_exclusions", "/exclusions/import", form)
+        self.client
+            .upload("import_exclusions", "/exclusions/import", form)
             .await
     }
 
     /// Imports blocklist items from a CSV file (`POST /restrictions/import`).
-    pub async fn import_restrictions(
-        &self,
-        file: &UploadFile,
+    ///
+    /// ```no_run
+    /// use sentinelone::imports::ImportFile;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let answer = client.imports().restrictions(&ImportFile::new("blocklist.csv", "..."), None)
+    ///     .await?;
+    /// println!("{answer}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn restrictions(
+        self,
+        file: &ImportFile,
         filter: Option<&Value>,
     ) -> Result<Value, Error> {
         let mut form = Form::new().part("file", file.part("import_restrictions")?);
         if let Some(filter) = filter {
             form = form.text("filter", filter.to_string());
         }
-        self.upload("import_restrictions", "/restrictions/import", form)
+        self.client
+            .upload("import_restrictions", "/restrictions/import", form)
             .await
     }
 
     /// Imports firewall (or network quarantine) rules from a JSON export
     /// (`POST /firewall-control/{category}/import`). The scope must name
     /// at least one account, site or group, or the tenant.
-    pub async fn import_firewall_rules(
-        &self,
+    ///
+    /// ```no_run
+    /// use sentinelone::imports::ImportFile;
+    /// use sentinelone::vocab::Scope;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let answer = client
+    ///     .imports()
+    ///     .firewall_rules("firewall", &ImportFile::new("rules.json", "[]"), &Scope::new().site_ids(["225494730938493804"]))
+    ///     .await?;
+    /// println!("{answer}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn firewall_rules(
+        self,
         category: &str,
-        file: &UploadFile,
-        scope: &ImportScope,
+        file: &ImportFile,
+        scope: &Scope,
     ) -> Result<Value, Error> {
         let op = "import_firewall_rules_by_category";
         if category.is_empty()
@@ -118,11 +180,7 @@ impl Client {
                 "{op}: the rule category {category:?} is not a plain name (e.g. firewall, network-quarantine)"
             )));
         }
-        if scope.account_ids.is_empty()
-            && scope.site_ids.is_empty()
-            && scope.group_ids.is_empty()
-            && !scope.tenant
-        {
+        if scope.is_empty() {
             return Err(Error::invalid(format!(
                 "{op}: the import scope is empty; name accounts, sites, groups or the tenant"
             )));
@@ -140,18 +198,32 @@ impl Client {
         if scope.tenant {
             form = form.text("tenant", "true");
         }
-        self.upload(op, &format!("/firewall-control/{category}/import"), form)
+        self.client
+            .upload(op, &format!("/firewall-control/{category}/import"), form)
             .await
     }
 
     /// Uploads a CSV of values to filter agents by
     /// (`POST /filters/csv-filter`): `agent_filter_field` names the agent
     /// field the values match; `exclude_header` skips the first line.
-    pub async fn upload_csv_filter(
-        &self,
+    ///
+    /// ```no_run
+    /// use sentinelone::imports::ImportFile;
+    ///
+    /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
+    /// let answer = client
+    ///     .imports()
+    ///     .csv_filter("computerName", true, &ImportFile::new("hosts.csv", "name\nweb-01\n"))
+    ///     .await?;
+    /// println!("{answer}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn csv_filter(
+        self,
         agent_filter_field: &str,
         exclude_header: bool,
-        file: &UploadFile,
+        file: &ImportFile,
     ) -> Result<Value, Error> {
         if agent_filter_field.trim().is_empty() {
             return Err(Error::invalid(
@@ -162,7 +234,8 @@ impl Client {
             .text("agentFilterField", agent_filter_field.to_string())
             .text("excludeHeader", exclude_header.to_string())
             .part("file", file.part("upload_csv_filter")?);
-        self.upload("upload_csv_filter", "/filters/csv-filter", form)
+        self.client
+            .upload("upload_csv_filter", "/filters/csv-filter", form)
             .await
     }
 }

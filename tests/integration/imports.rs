@@ -2,7 +2,8 @@
 
 use httpmock::Method::POST;
 use httpmock::MockServer;
-use sentinelone::uploads::{ImportScope, UploadFile};
+use sentinelone::imports::ImportFile;
+use sentinelone::vocab::Scope;
 use sentinelone::{Client, Error};
 use serde_json::json;
 
@@ -35,9 +36,10 @@ async fn csv_filter_upload_sends_every_field_with_the_token() {
                 .json_body(json!({"data": {"filterId": "225494730938493804"}}));
         })
         .await;
-    let file = UploadFile::new("hosts.csv", "name\nweb-01\n");
+    let file = ImportFile::new("hosts.csv", "name\nweb-01\n");
     let answer = client(&server)
-        .upload_csv_filter("computerName", true, &file)
+        .imports()
+        .csv_filter("computerName", true, &file)
         .await
         .expect("upload succeeds");
     mock.assert_async().await;
@@ -56,12 +58,13 @@ async fn firewall_import_joins_scope_ids() {
             then.status(200).json_body(json!({"data": {"affected": 3}}));
         })
         .await;
-    let scope = ImportScope {
+    let scope = Scope {
         site_ids: vec!["11".into(), "12".into()],
-        ..ImportScope::default()
+        ..Scope::default()
     };
     let answer = client(&server)
-        .import_firewall_rules("firewall", &UploadFile::new("rules.json", "[]"), &scope)
+        .imports()
+        .firewall_rules("firewall", &ImportFile::new("rules.json", "[]"), &scope)
         .await
         .expect("import succeeds");
     mock.assert_async().await;
@@ -78,24 +81,26 @@ async fn bad_uploads_are_refused_before_sending() {
         })
         .await;
     let c = client(&server);
-    let empty = UploadFile::new("empty.csv", Vec::new());
-    let err = c.import_exclusions(&empty, None).await.unwrap_err();
+    let empty = ImportFile::new("empty.csv", Vec::new());
+    let err = c.imports().exclusions(&empty, None).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }));
     assert!(err.to_string().contains("empty.csv"), "{err}");
     let err = c
-        .import_firewall_rules(
+        .imports()
+        .firewall_rules(
             "firewall",
-            &UploadFile::new("r.json", "[]"),
-            &ImportScope::default(),
+            &ImportFile::new("r.json", "[]"),
+            &Scope::default(),
         )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("scope is empty"), "{err}");
     let err = c
-        .import_firewall_rules(
+        .imports()
+        .firewall_rules(
             "../x",
-            &UploadFile::new("r.json", "[]"),
-            &ImportScope {
+            &ImportFile::new("r.json", "[]"),
+            &Scope {
                 tenant: true,
                 ..Default::default()
             },
@@ -116,8 +121,9 @@ async fn upload_errors_name_the_operation() {
         })
         .await;
     let err = client(&server)
-        .import_restrictions(
-            &UploadFile::new("b.csv", "x"),
+        .imports()
+        .restrictions(
+            &ImportFile::new("b.csv", "x"),
             Some(&json!({"siteIds": ["1"]})),
         )
         .await
@@ -151,7 +157,9 @@ async fn an_upload_the_console_never_answers_is_a_timeout_naming_it() {
     let started = Instant::now();
     let err = tokio::time::timeout(
         Duration::from_secs(5),
-        client.upload_csv_filter("computerName", false, &UploadFile::new("h.csv", "web-01\n")),
+        client
+            .imports()
+            .csv_filter("computerName", false, &ImportFile::new("h.csv", "web-01\n")),
     )
     .await
     .expect("finished in time")
@@ -183,7 +191,9 @@ async fn an_upload_answer_that_stalls_is_a_timeout_naming_it() {
         .unwrap();
     let err = tokio::time::timeout(
         Duration::from_secs(5),
-        client.import_exclusions(&UploadFile::new("e.csv", "x\n"), None),
+        client
+            .imports()
+            .exclusions(&ImportFile::new("e.csv", "x\n"), None),
     )
     .await
     .expect("finished in time")

@@ -1,4 +1,4 @@
-//! Fetch Event (`sentinelone::events::fetch`) against httpmock: the time
+//! Fetch Detection (`sentinelone::detections::fetch`) against httpmock: the time
 //! window, order and page size sent for threats and alerts, the limit
 //! across pages, laziness, and refusals of bad windows before any request.
 
@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use httpmock::MockServer;
 use sentinelone::Error;
-use sentinelone::events::{self, Event, EventSource, EventWindow, SortField};
+use sentinelone::detections::{Detection, DetectionSource, DetectionWindow, SortField};
 use serde_json::{Value, json};
 use support::{auth_header, facade_client};
 
@@ -30,10 +30,10 @@ fn page(ids: &[&str], next: Option<&str>) -> Value {
     json!({ "data": data, "pagination": { "nextCursor": next } })
 }
 
-fn threat_id(event: &Event) -> &str {
+fn threat_id(event: &Detection) -> &str {
     match event {
-        Event::Threat(t) => t.id.as_deref().unwrap(),
-        Event::Alert(a) => panic!("expected a threat, got {a:?}"),
+        Detection::Threat(t) => t.id.as_deref().unwrap(),
+        Detection::Alert(a) => panic!("expected a threat, got {a:?}"),
     }
 }
 
@@ -55,7 +55,9 @@ async fn threats_in_the_window_newest_first() {
         .await;
     let client = facade_client(&server);
 
-    let events: Vec<Event> = events::fetch(&client, &EventWindow::new(from(), to()))
+    let events: Vec<Detection> = client
+        .detections()
+        .fetch(&DetectionWindow::new(from(), to()))
         .unwrap()
         .try_collect()
         .await
@@ -95,12 +97,14 @@ async fn the_limit_sets_the_page_size_and_stops_across_pages() {
         })
         .await;
     let client = facade_client(&server);
-    let window = EventWindow::new(from(), to())
+    let window = DetectionWindow::new(from(), to())
         .limit(3)
         .sort_by(SortField::UpdatedAt)
         .ascending(true);
 
-    let events: Vec<Event> = events::fetch(&client, &window)
+    let events: Vec<Detection> = client
+        .detections()
+        .fetch(&window)
         .unwrap()
         .try_collect()
         .await
@@ -134,7 +138,10 @@ async fn pages_are_read_only_as_the_stream_is_consumed() {
         .await;
     let client = facade_client(&server);
 
-    let mut stream = events::fetch(&client, &EventWindow::new(from(), to())).unwrap();
+    let mut stream = client
+        .detections()
+        .fetch(&DetectionWindow::new(from(), to()))
+        .unwrap();
     second.assert_calls_async(0).await;
     let one = stream.next().await.unwrap().unwrap();
     assert_eq!(threat_id(&one), "1");
@@ -166,11 +173,13 @@ async fn alerts_use_their_own_endpoint_and_creation_field() {
         })
         .await;
     let client = facade_client(&server);
-    let window = EventWindow::new(from(), to())
-        .source(EventSource::Alerts)
+    let window = DetectionWindow::new(from(), to())
+        .source(DetectionSource::Alerts)
         .limit(50);
 
-    let events: Vec<Event> = events::fetch(&client, &window)
+    let events: Vec<Detection> = client
+        .detections()
+        .fetch(&window)
         .unwrap()
         .try_collect()
         .await
@@ -178,7 +187,7 @@ async fn alerts_use_their_own_endpoint_and_creation_field() {
 
     assert_eq!(events.len(), 1);
     match &events[0] {
-        Event::Alert(alert) => {
+        Detection::Alert(alert) => {
             let info = alert.alert_info.as_ref().unwrap();
             assert_eq!(info.alert_id.as_deref(), Some("a-1"));
             let rule = alert.rule_info.as_ref().unwrap();
@@ -202,7 +211,9 @@ async fn a_console_error_ends_the_stream_with_it() {
         .await;
     let client = facade_client(&server);
 
-    let err = events::fetch(&client, &EventWindow::new(from(), to()))
+    let err = client
+        .detections()
+        .fetch(&DetectionWindow::new(from(), to()))
         .unwrap()
         .try_collect::<Vec<_>>()
         .await
@@ -223,7 +234,7 @@ async fn bad_windows_are_refused_before_any_request() {
     let client = facade_client(&server);
     let cases = [
         (
-            EventWindow::new(to(), from()),
+            DetectionWindow::new(to(), from()),
             format!(
                 "the time range is empty: start {} is not before end {}",
                 to(),
@@ -231,7 +242,7 @@ async fn bad_windows_are_refused_before_any_request() {
             ),
         ),
         (
-            EventWindow::new(from(), from()),
+            DetectionWindow::new(from(), from()),
             format!(
                 "the time range is empty: start {} is not before end {}",
                 from(),
@@ -239,22 +250,22 @@ async fn bad_windows_are_refused_before_any_request() {
             ),
         ),
         (
-            EventWindow::new(from(), to()).limit(0),
+            DetectionWindow::new(from(), to()).limit(0),
             "limit 0 is out of range: 1 to 1000".to_string(),
         ),
         (
-            EventWindow::new(from(), to()).limit(1001),
+            DetectionWindow::new(from(), to()).limit(1001),
             "limit 1001 is out of range: 1 to 1000".to_string(),
         ),
         (
-            EventWindow::new(from(), to())
-                .source(EventSource::Alerts)
+            DetectionWindow::new(from(), to())
+                .source(DetectionSource::Alerts)
                 .sort_by(SortField::UpdatedAt),
             "sort_by: alerts cannot be ordered by update time (use CreatedAt or Id)".to_string(),
         ),
     ];
     for (window, expected) in cases {
-        match events::fetch(&client, &window) {
+        match client.detections().fetch(&window) {
             Err(Error::InvalidInput { message }) => assert_eq!(message, expected),
             Err(other) => panic!("expected InvalidInput, got {other:?}"),
             Ok(_) => panic!("{window:?} was accepted"),
