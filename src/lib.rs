@@ -1,30 +1,42 @@
 //! A typed client for the SentinelOne Management API v2.1.
 //!
-//! The raw client is generated from the curated spec in `spec/` (see the
-//! `codegen` tool) and re-exported here as [`raw`]. Every operation is a
-//! builder on [`raw::Client`], grouped in one extension trait per tag; bring
-//! them into scope with [`prelude`]:
+//! Two layers, one client:
+//!
+//! - **Every operation** of the curated spec is a builder on [`Client`],
+//!   named by its operationId, grouped in one extension trait per tag (bring
+//!   them into scope with [`prelude`]); `.call()` sends it and returns the
+//!   typed body, `.items()` streams a paged list.
+//! - **Composite commands** (what takes several calls, waiting and
+//!   judgement) are reached through a handler per domain:
+//!   `client.threats()`, `client.files()`, `client.dv()`,
+//!   `client.scripts()`, `client.agents()`, `client.blocking()`,
+//!   `client.exclusions()`, `client.connection()`, `client.detections()`,
+//!   `client.imports()`, `client.downloads()`.
 //!
 //! ```no_run
 //! use sentinelone::prelude::*;
+//! use sentinelone::threats::ThreatTarget;
 //!
-//! # async fn demo(client: &sentinelone::raw::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo() -> Result<(), sentinelone::Error> {
+//! let client = sentinelone::Client::from_env()?;
 //! let agents = client
 //!     .list_agents()
 //!     .computer_name_contains(["web-01"])
 //!     .limit(100)
-//!     .send()
-//!     .await?
-//!     .into_inner();
+//!     .call()
+//!     .await?;
 //! for agent in agents.data.unwrap_or_default() {
 //!     println!("{:?} {:?}", agent.id, agent.computer_name);
 //! }
+//! let killed = client.threats().kill(&ThreatTarget::computers(["web-01"])).await?;
+//! println!("{} threats killed", killed.affected);
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! Array query parameters take a [`CsvList`], sent comma-joined as
-//! SentinelOne expects (`ids=1,2`).
+//! SentinelOne expects (`ids=1,2`). ARCHITECTURE.md in the repository maps
+//! the modules and the path of one request.
 
 mod by_name;
 mod call;
