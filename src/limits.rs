@@ -63,7 +63,7 @@ impl Answer {
     /// How the answer of `operation` is used: a file for the operations
     /// the spec says answer bytes, decoded for every other one.
     pub(crate) fn of(operation: &str) -> Answer {
-        match sentinelone_generated::operation(operation).map(|op| op.response) {
+        match sentinelone_generated::answer(operation).map(|op| op.response) {
             Some(ResponseKind::Binary(_)) => Answer::File,
             _ => Answer::Decoded,
         }
@@ -112,7 +112,7 @@ impl CallLimits {
 /// The item limit a request sets for its page: the `limit` query
 /// parameter of a cursor-paged operation.
 pub(crate) fn page_limit(request: &Request, operation: &str) -> Option<u64> {
-    let paged = sentinelone_generated::operation(operation).is_some_and(|op| op.paged);
+    let paged = sentinelone_generated::answer(operation).is_some_and(|op| op.paged);
     if !paged {
         return None;
     }

@@ -49,11 +49,6 @@ impl Inner {
     pub fn new(transport: Arc<dyn Transport>) -> Self {
         Inner { transport }
     }
-
-    /// The transport requests go through.
-    pub fn transport(&self) -> &Arc<dyn Transport> {
-        &self.transport
-    }
 }
 
 impl Default for Inner {

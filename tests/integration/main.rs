@@ -20,6 +20,7 @@ mod generated_client;
 mod hostile_files;
 mod hostile_limits;
 mod limiter;
+#[cfg(feature = "operations")]
 mod operation_table;
 mod pagination;
 mod reliability;
