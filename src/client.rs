@@ -52,7 +52,6 @@ pub struct Client {
     /// For links away from the console (pre-signed storage URLs): same
     /// proxy and certificates, never the API token.
     links: reqwest::Client,
-    download_timeout: Duration,
     download_listener: Option<DownloadListener>,
     /// Kept for the one call that takes the token in its body
     /// (`users/api-token-details`); never printed.
@@ -157,7 +156,7 @@ impl Client {
 
     /// The time allowed for one whole file download.
     pub(crate) fn download_timeout(&self) -> Duration {
-        self.download_timeout
+        self.transport.limits.download_timeout
     }
 }
 
@@ -395,7 +394,6 @@ impl ClientBuilder {
             raw,
             http,
             links,
-            download_timeout: self.download_timeout.unwrap_or(DEFAULT_DOWNLOAD_TIMEOUT),
             download_listener: self.download_listener.clone(),
             token,
             transport,
@@ -411,6 +409,7 @@ impl ClientBuilder {
                 .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             call_deadline: self.call_deadline.unwrap_or(DEFAULT_CALL_DEADLINE),
             request_timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            download_timeout: self.download_timeout.unwrap_or(DEFAULT_DOWNLOAD_TIMEOUT),
         }
     }
 

@@ -37,7 +37,9 @@ use serde_json::{Map, Value};
 use crate::poll::Poll;
 use crate::prelude::*;
 use crate::raw::types;
-use crate::{Client, Downloaded, Error, Polling, download, extract as unpack, validate};
+use crate::{
+    API_PREFIX, Client, Downloaded, Error, Polling, download, extract as unpack, validate,
+};
 
 pub use crate::extract::{
     DEFAULT_MAX_ENTRIES, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_TOTAL_BYTES, ExtractLimits,
@@ -58,9 +60,6 @@ pub const FETCH_REQUEST_ACTIVITY: i64 = 81;
 
 /// Activity type of an agent's upload of a threat's file.
 pub const THREAT_UPLOAD_ACTIVITY: i64 = 86;
-
-/// Prefix of every API path on the console.
-const API_PREFIX: &str = "/web/api/v2.1";
 
 /// Activities read per check; far more than one agent logs of these types
 /// while a fetch is under way.
@@ -179,7 +178,7 @@ pub struct Upload {
     /// The upload activity's id.
     pub activity_id: String,
     /// Where to download it: a path on the console
-    /// (`/web/api/v2.1/agents/{agent}/uploads/{activity}`) or a full URL.
+    /// ([`crate::API_PREFIX`]`/agents/{agent}/uploads/{activity}`) or a full URL.
     pub download_path: String,
     /// The archive's name on the console, when the activity names it.
     pub file_name: Option<String>,
@@ -192,6 +191,14 @@ pub struct Upload {
 }
 
 impl Upload {
+    /// The agent whose upload this is, when it is downloaded from that
+    /// agent's upload path (the `download_agent_upload` operation) rather
+    /// than from a link of its own.
+    fn agent_upload(&self) -> Option<&str> {
+        let agent_id = self.agent_id.as_deref()?;
+        (self.download_path == agent_upload_path(agent_id, &self.activity_id)).then_some(agent_id)
+    }
+
     /// The upload logged as activity `activity_id` of agent `agent_id` (for
     /// downloading an upload found elsewhere, e.g. in the activity log).
     pub fn new(agent_id: &str, activity_id: &str) -> Result<Self, Error> {
@@ -447,14 +454,30 @@ async fn download_to(
     validate::required("download_path", &upload.download_path)?;
     check_dest("dest", dest)?;
     tracing::debug!(activity_id = %upload.activity_id, dest = %dest.display(), "downloading an upload");
-    download::link(
-        client,
-        &upload.download_path,
-        DOWNLOAD_UPLOAD,
-        dest,
-        overwrite,
-    )
-    .await
+    match upload.agent_upload() {
+        Some(agent_id) => {
+            let answer = client
+                .download_agent_upload()
+                .agent_id(agent_id)
+                .activity_id(&upload.activity_id)
+                .send()
+                .await
+                .map_err(|e| Error::from_raw(DOWNLOAD_UPLOAD, e))?;
+            let total = answer.content_length();
+            let body = answer.into_inner_stream();
+            download::save_stream(client, body, total, DOWNLOAD_UPLOAD, dest, overwrite).await
+        }
+        None => {
+            download::link(
+                client,
+                &upload.download_path,
+                DOWNLOAD_UPLOAD,
+                dest,
+                overwrite,
+            )
+            .await
+        }
+    }
 }
 
 /// Fetches files from agent `agent_id` (D3 "Fetch Files"): asks for them,

@@ -56,6 +56,11 @@ pub mod threats;
 #[cfg(feature = "sim")]
 pub mod sim;
 
+/// The path every Management API v2.1 operation sits below on a console
+/// (`https://console/web/api/v2.1/agents`). The only place the facade spells
+/// it; the generated client's paths carry it from `spec/curation.toml`.
+pub const API_PREFIX: &str = "/web/api/v2.1";
+
 /// The generated client: every operation of the curated spec, its request
 /// and response types (`raw::types`), and the transport seam.
 pub use sentinelone_generated as raw;

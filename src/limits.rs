@@ -79,14 +79,17 @@ pub(crate) struct CallLimits {
     pub(crate) call_deadline: Duration,
     /// The client's time allowed to one attempt (its `timeout`).
     pub(crate) request_timeout: Duration,
+    /// Time allowed to one whole file download.
+    pub(crate) download_timeout: Duration,
 }
 
 impl CallLimits {
     /// Bounds one attempt of a call ending at `deadline`: a decoded answer
-    /// must arrive whole before the deadline, a file answer keeps its own
-    /// (download) timeout.
+    /// must arrive whole before the deadline, a file answer gets the
+    /// download timeout unless the request set its own.
     pub(crate) fn bound_attempt(&self, request: &mut Request, deadline: Instant, answer: Answer) {
         if answer == Answer::File {
+            request.timeout_mut().get_or_insert(self.download_timeout);
             return;
         }
         let left = deadline.saturating_duration_since(Instant::now());
