@@ -289,7 +289,9 @@ fn check_response_overrides(curation: &Curation, known: &BTreeSet<&str>) -> Resu
     for o in &curation.response_overrides {
         let id = o.operation_id.as_str();
         if !known.contains(id) {
-            bail!("curation [[response_overrides]] names operation {id}, which the vendor file lacks");
+            bail!(
+                "curation [[response_overrides]] names operation {id}, which the vendor file lacks"
+            );
         }
         if !seen.insert(id) {
             bail!("curation [[response_overrides]] names operation {id} twice");

@@ -116,7 +116,9 @@ fn data_item_type(client: &syn::File, struct_name: &str) -> Option<syn::Type> {
 pub fn from_types(ty: &syn::Type) -> proc_macro2::TokenStream {
     match ty {
         syn::Type::Path(p)
-            if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 =>
+            if p.qself.is_none()
+                && p.path.leading_colon.is_none()
+                && p.path.segments.len() == 1 =>
         {
             quote!(types::#ty)
         }

@@ -413,9 +413,7 @@ fn generate_writes_the_client_and_the_mocks() {
     // One macro line per `Operation` and `Pageable` impl, not a whole impl.
     let calls = file(CALLS_PATH);
     assert!(
-        calls.contains(
-            "impl_operation!(ListAgents, \"list_agents\", types::AgentListResponse);"
-        ),
+        calls.contains("impl_operation!(ListAgents, \"list_agents\", types::AgentListResponse);"),
         "{calls}"
     );
     assert!(!calls.contains("impl<"), "{calls}");

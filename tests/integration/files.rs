@@ -739,7 +739,9 @@ async fn an_agent_upload_is_uncapped_and_bound_by_the_download_timeout() {
     let path = format!("{API}/agents/{AGENT}/uploads/9");
     let slow = server
         .mock_async(|when, then| {
-            when.method(GET).path(&path).header("authorization", auth_header());
+            when.method(GET)
+                .path(&path)
+                .header("authorization", auth_header());
             then.status(200)
                 .header("content-type", "application/zip")
                 .delay(Duration::from_millis(700))
@@ -749,14 +751,22 @@ async fn an_agent_upload_is_uncapped_and_bound_by_the_download_timeout() {
     let upload = Upload::new(AGENT, "9").unwrap();
     let dir = tempfile::tempdir().unwrap();
 
-    let patient = tight_client(&server.base_url(), Duration::from_millis(300), Duration::from_secs(10));
+    let patient = tight_client(
+        &server.base_url(),
+        Duration::from_millis(300),
+        Duration::from_secs(10),
+    );
     let saved = files::download(&patient, &upload, &dir.path().join("a.zip"))
         .await
         .expect("the download ignores the call timeout and the cap");
     assert_eq!(saved.bytes, zip.len() as u64);
     assert_eq!(std::fs::read(dir.path().join("a.zip")).unwrap(), zip);
 
-    let hasty = tight_client(&server.base_url(), Duration::from_secs(10), Duration::from_millis(300));
+    let hasty = tight_client(
+        &server.base_url(),
+        Duration::from_secs(10),
+        Duration::from_millis(300),
+    );
     let result = files::download(&hasty, &upload, &dir.path().join("b.zip")).await;
     assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert!(!dir.path().join("b.zip").exists());

@@ -24,7 +24,8 @@ fn every_operation_is_listed_once_in_order() {
     for op in OPERATIONS {
         assert_eq!(operation(op.id).map(|o| o.path), Some(op.path));
         assert!(
-            op.path.starts_with(&format!("{}/", sentinelone::API_PREFIX)),
+            op.path
+                .starts_with(&format!("{}/", sentinelone::API_PREFIX)),
             "{}",
             op.path
         );
