@@ -9,7 +9,8 @@
 # builds a Client and calls `list_agents()` once. Every build starts from an
 # empty CARGO_TARGET_DIR and uses cargo's default profiles, as a user's
 # project would. Builds alternate (before, after) so drift on a shared
-# machine hits both; the 1-minute load average is printed with each.
+# machine hits both; each prints its wall and CPU time and the 1-minute load
+# average before and after it.
 #
 # Usage: bash benches/lean_build.sh <before-rev> [after-rev] [debug|release|both]
 #   after-rev defaults to HEAD, the profile to both. Nothing in the
@@ -71,22 +72,23 @@ for side in before after; do
   write_program "$work/$side/bin" "$work/$side/lib"
 done
 
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 load() { cut -d' ' -f1 /proc/loadavg; }
 
+# Wall time, and CPU time (user + system, all rustc processes) which moves
+# far less than wall time when other work shares the cores.
+TIMEFORMAT="%R %U %S"
 for profile in $profiles; do
   flag=""
   [ "$profile" = release ] && flag="--release"
   for side in before after; do
     target="$work/$side/target-$profile"
     start_load=$(load)
-    t0=$(now)
-    CARGO_TARGET_DIR="$target" cargo build --quiet $flag \
-      --manifest-path "$work/$side/bin/Cargo.toml"
-    t1=$(now)
-    printf 'lean-build | %-6s %-7s (%s) | %s s | load %s -> %s\n' \
-      "$side" "$profile" "$(git rev-parse --short "${!side}")" "$(secs "$t0" "$t1")" \
+    times=$( { time CARGO_TARGET_DIR="$target" cargo build --quiet $flag \
+      --manifest-path "$work/$side/bin/Cargo.toml" 2>&3; } 3>&2 2>&1 )
+    read -r wall user sys <<<"$times"
+    cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')
+    printf 'lean-build | %-6s %-7s (%s) | wall %s s | cpu %s s | load %s -> %s\n' \
+      "$side" "$profile" "$(git rev-parse --short "${!side}")" "$wall" "$cpu" \
       "$start_load" "$(load)"
     rm -rf "$target"
   done
