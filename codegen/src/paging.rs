@@ -113,7 +113,7 @@ fn data_item_type(client: &syn::File, struct_name: &str) -> Option<syn::Type> {
 /// `crate::*` (the files of `impl_operation!`/`impl_pageable!` lines): bare
 /// names get `types::`; anything else (`::serde_json::Value`, `()`) is left
 /// alone.
-pub fn from_types(ty: &syn::Type) -> proc_macro2::TokenStream {
+fn from_types(ty: &syn::Type) -> proc_macro2::TokenStream {
     match ty {
         syn::Type::Path(p)
             if p.qself.is_none()
