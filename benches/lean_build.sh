@@ -18,8 +18,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-before="${1:?usage: lean_build.sh <before-rev> [after-rev] [debug|release|both]}"
-after="${2:-HEAD}"
+# Resolved once: what is built is what is printed.
+before=$(git rev-parse --short "${1:?usage: lean_build.sh <before-rev> [after-rev] [debug|release|both]}")
+after=$(git rev-parse --short "${2:-HEAD}")
 profiles="${3:-both}"
 case "$profiles" in
   debug) profiles="debug" ;;
@@ -88,7 +89,7 @@ for profile in $profiles; do
     read -r wall user sys <<<"$times"
     cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')
     printf 'lean-build | %-6s %-7s (%s) | wall %s s | cpu %s s | load %s -> %s\n' \
-      "$side" "$profile" "$(git rev-parse --short "${!side}")" "$wall" "$cpu" \
+      "$side" "$profile" "${!side}" "$wall" "$cpu" \
       "$start_load" "$(load)"
     rm -rf "$target"
   done
