@@ -12,9 +12,10 @@
 use std::net::IpAddr;
 
 use futures_util::TryStreamExt;
-use serde_json::Value;
 
 use crate::prelude::*;
+use crate::raw::Operation;
+use crate::raw::builder::MoveGroupAgents;
 use crate::raw::types::{
     AgentFilter, AgentViewListResponseDataItem, AgentsBroadcastActionRequest,
     AgentsBroadcastActionRequestData, AgentsMoveToSiteRequest, AgentsMoveToSiteRequestData,
@@ -217,7 +218,6 @@ async fn move_to_group(
     hosts: &[String],
     group_id: &str,
 ) -> Result<AgentActionResult, Error> {
-    const OPERATION: &str = "move_group_agents";
     let hosts = validate::required_list("hosts", hosts)?;
     let group_id = validate::id("group_id", group_id)?;
     let resolved = resolve_hosts(client, &hosts).await?;
@@ -227,30 +227,23 @@ async fn move_to_group(
             ..Default::default()
         },
     };
-    // Sent by hand: consoles answer 200 with `{"data":{"agentsMoved":n}}`
-    // where the spec declares a bodiless 204, which the generated operation
-    // would refuse.
-    let request = client
-        .request(
-            reqwest::Method::PUT,
-            &format!("/web/api/v2.1/groups/{group_id}/move-agents"),
-        )
-        .json(&body)
-        .build()
-        .map_err(|e| Error::invalid(format!("{OPERATION}: {e}")))?;
     tracing::info!(
         agents = resolved.agents.len(),
         group_id,
         "moving agents to a group"
     );
-    let response = client.execute(request, OPERATION).await?;
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| Error::transport(OPERATION, e))?;
-    let moved = serde_json::from_slice::<Value>(&bytes)
-        .ok()
-        .and_then(|v| v.pointer("/data/agentsMoved").and_then(Value::as_i64));
+    let request = client.move_group_agents().group_id(group_id).body(body);
+    let moved = match request.send().await {
+        Ok(answer) => answer.into_inner().data.and_then(|d| d.agents_moved),
+        // The vendor documents a bodiless 204; consoles answer 200 with the
+        // count (see spec/curation.toml). Both mean the agents moved.
+        Err(progenitor_client::Error::UnexpectedResponse(r))
+            if r.status() == reqwest::StatusCode::NO_CONTENT =>
+        {
+            None
+        }
+        Err(e) => return Err(Error::from_raw(MoveGroupAgents::OPERATION_ID, e)),
+    };
     Ok(resolved.into_result(affected(moved)))
 }
 

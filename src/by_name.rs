@@ -15,7 +15,8 @@ impl Client {
     /// percent-encoded as the generated builders encode them; query
     /// parameters keep their order; parameters `spec` does not declare are
     /// refused, and so is a path parameter left out. A file answer gets
-    /// [`DEFAULT_DOWNLOAD_TIMEOUT`] instead of the call timeout.
+    /// [`DEFAULT_DOWNLOAD_TIMEOUT`] instead of the call timeout. Needs the
+    /// `operations` feature (the table of every operation).
     ///
     /// ```no_run
     /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {

@@ -61,7 +61,6 @@ pub struct Client {
     /// proxy and certificates, never the API token; follows at most
     /// [`LINK_REDIRECTS`] redirects.
     links: reqwest::Client,
-    download_timeout: Duration,
     download_listener: Option<DownloadListener>,
     /// Kept for the one call that takes the token in its body
     /// (`users/api-token-details`); never printed. Trimmed, as in the
@@ -165,7 +164,7 @@ impl Client {
 
     /// The time allowed for one whole file download.
     pub(crate) fn download_timeout(&self) -> Duration {
-        self.download_timeout
+        self.transport.limits.download_timeout
     }
 }
 
@@ -442,7 +441,6 @@ impl ClientBuilder {
             raw,
             http,
             links,
-            download_timeout: self.download_timeout.unwrap_or(DEFAULT_DOWNLOAD_TIMEOUT),
             download_listener: self.download_listener.clone(),
             _redacted: crate::redact::register(token.expose_secret()),
             token,
@@ -459,6 +457,7 @@ impl ClientBuilder {
                 .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             call_deadline: self.call_deadline.unwrap_or(DEFAULT_CALL_DEADLINE),
             request_timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            download_timeout: self.download_timeout.unwrap_or(DEFAULT_DOWNLOAD_TIMEOUT),
         }
     }
 

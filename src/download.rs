@@ -6,7 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use futures_util::StreamExt;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
 use crate::{Client, Error};
@@ -40,7 +41,7 @@ pub struct Downloaded {
 }
 
 /// Downloads `path` of the console (below the console URL, e.g.
-/// `/web/api/v2.1/agents/1/uploads/2`) through the transport, to `dest`.
+/// [`crate::API_PREFIX`]`/agents/1/uploads/2`) through the transport, to `dest`.
 pub(crate) async fn console_file(
     client: &Client,
     path: &str,
@@ -48,9 +49,9 @@ pub(crate) async fn console_file(
     dest: &Path,
     overwrite: bool,
 ) -> Result<Downloaded, Error> {
+    // Sent as a file answer: not capped, and under the download timeout.
     let request = client
         .request(reqwest::Method::GET, path)
-        .timeout(client.download_timeout())
         .build()
         .map_err(|e| Error::invalid(format!("{operation}: {e}")))?;
     let response = client.execute_file(request, operation).await?;
@@ -145,7 +146,7 @@ impl<'c> Downloads<'c> {
     /// ```no_run
     /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
     /// let request = client
-    ///     .request(reqwest::Method::GET, "/web/api/v2.1/agents/export")
+    ///     .request(reqwest::Method::GET, &format!("{}/agents/export", sentinelone::API_PREFIX))
     ///     .build()
     ///     .expect("a valid request");
     /// let response = client.execute(request, "export_agents").await?;
@@ -168,12 +169,33 @@ impl<'c> Downloads<'c> {
     }
 }
 
-/// Streams `response`'s body to `dest` through a temporary file in the same
-/// directory (created if missing), then moves it into place: replacing an
-/// existing `dest` only when `overwrite`.
+/// Streams `response`'s body to `dest` with [`save_stream`].
 pub(crate) async fn save(
     client: &Client,
     response: reqwest::Response,
+    operation: &str,
+    dest: &Path,
+    overwrite: bool,
+) -> Result<Downloaded, Error> {
+    let total = response.content_length();
+    save_stream(
+        client,
+        response.bytes_stream(),
+        total,
+        operation,
+        dest,
+        overwrite,
+    )
+    .await
+}
+
+/// Streams `body` (`total` bytes, when announced) to `dest` through a
+/// temporary file in the same directory (created if missing), then moves it
+/// into place: replacing an existing `dest` only when `overwrite`.
+pub(crate) async fn save_stream(
+    client: &Client,
+    body: impl Stream<Item = reqwest::Result<Bytes>>,
+    total: Option<u64>,
     operation: &str,
     dest: &Path,
     overwrite: bool,
@@ -208,11 +230,11 @@ pub(crate) async fn save(
         operation: operation.to_string(),
         path: dest.to_path_buf(),
         received: 0,
-        total: response.content_length(),
+        total,
         done: false,
     };
     let listener = client.download_listener();
-    let mut body = response.bytes_stream();
+    let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| Error::transport(operation, e))?;
         file.write_all(&chunk)

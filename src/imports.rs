@@ -58,7 +58,7 @@ impl Client {
         form: Form,
     ) -> Result<Value, Error> {
         let request = self
-            .request(Method::POST, &format!("/web/api/v2.1{path}"))
+            .request(Method::POST, &format!("{}{path}", crate::API_PREFIX))
             .multipart(form)
             .build()
             .map_err(|e| Error::invalid(format!("{operation}: {e}")))?;

@@ -38,6 +38,7 @@
 //! SentinelOne expects (`ids=1,2`). ARCHITECTURE.md in the repository maps
 //! the modules and the path of one request.
 
+#[cfg(feature = "operations")]
 mod by_name;
 mod call;
 mod cleanup;
@@ -73,6 +74,11 @@ pub mod vocab;
 
 #[cfg(feature = "sim")]
 pub mod sim;
+
+/// The path every Management API v2.1 operation sits below on a console
+/// (`https://console/web/api/v2.1/agents`). The only place the facade spells
+/// it; the generated client's paths carry it from `spec/curation.toml`.
+pub const API_PREFIX: &str = "/web/api/v2.1";
 
 /// The generated client: every operation of the curated spec, its request
 /// and response types (`raw::types`), and the transport seam.

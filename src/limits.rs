@@ -65,7 +65,7 @@ impl Answer {
     /// How the answer of `operation` is used: a file for the operations
     /// the spec says answer bytes, decoded for every other one.
     pub(crate) fn of(operation: &str) -> Answer {
-        match sentinelone_generated::operation(operation).map(|op| op.response) {
+        match sentinelone_generated::answer(operation).map(|op| op.response) {
             Some(ResponseKind::Binary(_)) => Answer::File,
             _ => Answer::Decoded,
         }
@@ -81,14 +81,17 @@ pub(crate) struct CallLimits {
     pub(crate) call_deadline: Duration,
     /// The client's time allowed to one attempt (its `timeout`).
     pub(crate) request_timeout: Duration,
+    /// Time allowed to one whole file download.
+    pub(crate) download_timeout: Duration,
 }
 
 impl CallLimits {
     /// Bounds one attempt of a call ending at `deadline`: a decoded answer
-    /// must arrive whole before the deadline, a file answer keeps its own
-    /// (download) timeout.
+    /// must arrive whole before the deadline, a file answer gets the
+    /// download timeout unless the request set its own.
     pub(crate) fn bound_attempt(&self, request: &mut Request, deadline: Instant, answer: Answer) {
         if answer == Answer::File {
+            request.timeout_mut().get_or_insert(self.download_timeout);
             return;
         }
         let left = deadline.saturating_duration_since(Instant::now());
@@ -115,7 +118,7 @@ impl CallLimits {
 /// The item limit a request sets for its page: the `limit` query
 /// parameter of a cursor-paged operation.
 pub(crate) fn page_limit(request: &Request, operation: &str) -> Option<u64> {
-    let paged = sentinelone_generated::operation(operation).is_some_and(|op| op.paged);
+    let paged = sentinelone_generated::answer(operation).is_some_and(|op| op.paged);
     if !paged {
         return None;
     }

@@ -127,7 +127,7 @@ pub const DEFAULT_PERIOD: Duration = Duration::from_millis(100);
 pub const SAFETY_MARGIN: f64 = 0.05;
 
 /// The API path prefix quotas are written below.
-pub const API_PREFIX: &str = "/web/api/v2.1";
+pub use crate::API_PREFIX;
 
 /// How a request path is named in waits and logs: below the API prefix,
 /// without the leading slash (`agents`, `dv/init-query`).

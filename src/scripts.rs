@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
 
 use crate::download::{self, Downloaded};
 use crate::poll::Poll;
 use crate::prelude::*;
 use crate::raw::types::{
     ExecuteScriptRequest, ExecuteScriptRequestData, ExecuteScriptRequestFilter,
-    TaskListResponseDataItem,
+    FetchScriptsResultsRequest, FetchScriptsResultsRequestData,
+    GetRemoteScriptResultLinksResponseData, TaskListResponseDataItem,
 };
 use crate::{Client, Error, Polling, agents, validate};
 
@@ -173,8 +173,6 @@ impl<'c> Scripts<'c> {
 /// Where a script's output goes.
 pub type OutputDestination = crate::raw::types::ExecuteScriptRequestDataOutputDestination;
 
-const FETCH_FILES: &str = "get_remote_script_result_links";
-const FETCH_FILES_PATH: &str = "/web/api/v2.1/remote-scripts/fetch-files";
 const DOWNLOAD: &str = "download_remote_script_result";
 
 /// A script to run and the agents to run it on.
@@ -651,66 +649,50 @@ pub struct ResultLinks {
 /// The body of [`Scripts::result_links`].
 async fn result_links(client: &Client, task_ids: &[String]) -> Result<ResultLinks, Error> {
     let task_ids = validate::required_list("task_ids", task_ids)?;
-    let request = client
-        .request(reqwest::Method::POST, FETCH_FILES_PATH)
-        .json(&json!({ "data": { "taskIds": task_ids } }))
-        .build()
-        .map_err(|e| Error::invalid(format!("{FETCH_FILES}: {e}")))?;
-    let response = client.execute(request, FETCH_FILES).await?;
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| Error::transport(FETCH_FILES, e))?;
-    let body: Value =
-        serde_json::from_slice(&bytes).map_err(|e| Error::decode(FETCH_FILES, &bytes, e))?;
-    let mut links = ResultLinks::default();
-    if let Some(data) = body.get("data") {
-        collect_links(data, &mut links);
-    }
-    Ok(links)
+    let body = FetchScriptsResultsRequest {
+        data: FetchScriptsResultsRequestData {
+            task_ids,
+            ..Default::default()
+        },
+    };
+    let answer = client
+        .get_remote_script_result_links()
+        .body(body)
+        .call()
+        .await?;
+    Ok(answer.data.map(ResultLinks::from).unwrap_or_default())
 }
 
-/// Gathers links and per-task errors from wherever they sit below `data`.
-fn collect_links(value: &Value, out: &mut ResultLinks) {
-    match value {
-        Value::Array(items) => items.iter().for_each(|item| collect_links(item, out)),
-        Value::Object(map) => {
-            if let Some(url) = text(value, &["downloadUrl", "download_url"]) {
-                out.links.push(ResultLink {
-                    task_id: text(value, &["taskId", "task_id"]),
-                    file_name: text(value, &["fileName", "file_name"]),
-                    download_url: url,
-                });
-                return;
-            }
-            for key in ["downloadLinks", "download_links", "data"] {
-                if let Some(inner) = map.get(key) {
-                    collect_links(inner, out);
-                }
-            }
-            for error in map
-                .get("errors")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                out.errors.push(LinkError {
-                    task_id: text(error, &["taskId", "task_id"]),
-                    message: text(error, &["errorString", "error_string", "detail", "title"]),
-                });
-            }
-        }
-        _ => {}
+impl From<GetRemoteScriptResultLinksResponseData> for ResultLinks {
+    fn from(data: GetRemoteScriptResultLinksResponseData) -> Self {
+        let links = data
+            .download_links
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|link| {
+                Some(ResultLink {
+                    download_url: non_empty(link.download_url)?,
+                    task_id: non_empty(link.task_id),
+                    file_name: non_empty(link.file_name),
+                })
+            })
+            .collect();
+        let errors = data
+            .errors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|error| LinkError {
+                task_id: non_empty(error.task_id),
+                message: non_empty(error.error_string),
+            })
+            .collect();
+        ResultLinks { links, errors }
     }
 }
 
-/// The first non-empty string (or number) under one of `keys`.
-fn text(value: &Value, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|k| match value.get(*k)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    })
+/// `text` unless it is missing or empty.
+fn non_empty(text: Option<String>) -> Option<String> {
+    text.filter(|t| !t.is_empty())
 }
 
 /// The body of [`Scripts::download_results`].
@@ -846,41 +828,6 @@ mod tests {
         assert!(TaskState::parse("expired").is_final());
         assert!(!TaskState::parse("pending_user_action").is_final());
         assert!(!TaskState::parse("rebooting").is_final());
-    }
-
-    #[test]
-    fn links_are_found_in_every_known_shape() {
-        let documented = json!({ "data": { "downloadLinks": [
-            { "taskId": "1", "fileName": "a.zip", "downloadUrl": "https://s/a" }
-        ], "errors": [{ "taskId": "2", "errorString": "no output" }] } });
-        let nested = json!({ "data": { "data": { "downloadLinks": [
-            { "taskId": "1", "fileName": "a.zip", "downloadUrl": "https://s/a" }
-        ] } } });
-        let snake = json!({ "data": { "download_links": [
-            { "task_id": 1, "file_name": "a.zip", "download_url": "https://s/a" },
-            { "taskId": "3", "fileName": "no-url.zip" }
-        ] } });
-        for body in [documented.clone(), nested, snake] {
-            let mut links = ResultLinks::default();
-            collect_links(&body["data"], &mut links);
-            assert_eq!(
-                links.links,
-                [ResultLink {
-                    task_id: Some("1".into()),
-                    file_name: Some("a.zip".into()),
-                    download_url: "https://s/a".into(),
-                }]
-            );
-        }
-        let mut links = ResultLinks::default();
-        collect_links(&documented["data"], &mut links);
-        assert_eq!(
-            links.errors,
-            [LinkError {
-                task_id: Some("2".into()),
-                message: Some("no output".into()),
-            }]
-        );
     }
 
     #[test]

@@ -227,7 +227,7 @@ pub(crate) fn listed_ids<T>(
 /// without path parameters (hand-built ones), are not checked: no
 /// parameter can have moved them.
 pub(crate) fn request_path(operation: &str, url: &url::Url) -> Result<(), Error> {
-    let Some(spec) = sentinelone_generated::operation(operation) else {
+    let Some(spec) = sentinelone_generated::answer(operation) else {
         return Ok(());
     };
     if !spec.path.contains('{') {

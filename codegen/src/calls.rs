@@ -1,13 +1,15 @@
 //! Generates an `Operation` impl for every builder: its operationId and the
-//! type its `send` returns, read off the code progenitor generated. The
-//! facade builds `.call()` (errors that always name the operation) on it.
+//! type its `send` returns, read off the code progenitor generated. Each impl
+//! is one `impl_operation!` line (the macro lives in the handwritten
+//! `generated/src/operation.rs`). The facade builds `.call()` (errors that
+//! always name the operation) on it.
 
 use heck::ToPascalCase;
 use openapiv3::OpenAPI;
 use quote::{format_ident, quote};
 use syn::{GenericArgument, ImplItem, Item, PathArguments, ReturnType};
 
-use crate::paging::{module_items, qualify};
+use crate::paging::module_items;
 
 /// The `T` of `Result<ResponseValue<T>, _>`.
 fn response_value_type(output: &ReturnType) -> Option<syn::Type> {
@@ -51,7 +53,7 @@ fn send_output(builders: &[Item], name: &str) -> Option<syn::Type> {
     })
 }
 
-/// The `Operation` impls for every operation of `spec`.
+/// The `Operation` impls for every operation of `spec`, one macro call each.
 pub fn operation_impls(spec: &OpenAPI, client: &syn::File) -> proc_macro2::TokenStream {
     let Some(builders) = module_items(client, "builder") else {
         return quote! {};
@@ -65,22 +67,15 @@ pub fn operation_impls(spec: &OpenAPI, client: &syn::File) -> proc_macro2::Token
         let Some(output) = send_output(builders, &name) else {
             continue;
         };
-        let output = qualify(&output, quote!(crate));
+        // Named as in the `builder` module (`types::X`, `ByteStream`),
+        // which the file's `use crate::*` makes valid.
         let builder = format_ident!("{name}");
         impls.push(quote! {
-            impl<'a> crate::Operation for crate::builder::#builder<'a> {
-                type Output = #output;
-                const OPERATION_ID: &'static str = #id;
-                fn send_operation(self) -> impl ::std::future::Future<
-                    Output = ::std::result::Result<
-                        progenitor_client::ResponseValue<Self::Output>,
-                        progenitor_client::Error<crate::types::ApiError>,
-                    >,
-                > + Send {
-                    self.send()
-                }
-            }
+            impl_operation!(#builder, #id, #output);
         });
     }
-    quote! { #(#impls)* }
+    quote! {
+        use crate::*;
+        #(#impls)*
+    }
 }

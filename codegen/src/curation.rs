@@ -35,6 +35,23 @@ pub struct Curation {
     /// Operations the vendor file lacks.
     #[serde(default)]
     pub extra_operations: Vec<ExtraOperation>,
+    /// Success responses consoles send otherwise than the vendor declares.
+    #[serde(default)]
+    pub response_overrides: Vec<ResponseOverride>,
+}
+
+/// The success response of one operation, as consoles really answer it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseOverride {
+    /// The operation (after renaming through `[operation_ids]`).
+    pub operation_id: String,
+    /// The status consoles answer with (`"200"`).
+    pub status: String,
+    /// The body's schema as JSON text, in the vendor file's Swagger 2.0
+    /// dialect (`$ref`s name its `#/definitions/...`); converted like every
+    /// vendor response schema.
+    pub schema: String,
 }
 
 /// A success body that is a file, not JSON.
@@ -93,6 +110,13 @@ impl Curation {
         self.drop_parameters
             .get(operation_id)
             .is_some_and(|names| names.iter().any(|n| n == param))
+    }
+
+    /// The response override of `operation_id`, if any.
+    pub fn response_override(&self, operation_id: &str) -> Option<&ResponseOverride> {
+        self.response_overrides
+            .iter()
+            .find(|o| o.operation_id == operation_id)
     }
 
     /// The declared content type of a schema-less success body, if it is a file.

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
-use crate::curation::{Curation, ExtraOperation};
+use crate::curation::{Curation, ExtraOperation, ResponseOverride};
 use crate::naming;
 use crate::schema::{self, Role};
 
@@ -205,6 +205,7 @@ pub fn import(
             }
         }
     }
+    check_response_overrides(curation, &known)?;
     let unknown: Vec<&String> = wanted
         .iter()
         .filter(|w| !known.contains(w.as_str()))
@@ -279,6 +280,42 @@ pub fn import(
         .sort_by(|a: &Value, b: &Value| a["operationId"].as_str().cmp(&b["operationId"].as_str()));
     doc.insert(MULTIPART_EXTENSION.into(), Value::Array(multipart));
     Ok(Value::Object(doc))
+}
+
+/// Every response override names a known operation once, with a success
+/// status and a schema that is JSON.
+fn check_response_overrides(curation: &Curation, known: &BTreeSet<&str>) -> Result<()> {
+    let mut seen = BTreeSet::new();
+    for o in &curation.response_overrides {
+        let id = o.operation_id.as_str();
+        if !known.contains(id) {
+            bail!(
+                "curation [[response_overrides]] names operation {id}, which the vendor file lacks"
+            );
+        }
+        if !seen.insert(id) {
+            bail!("curation [[response_overrides]] names operation {id} twice");
+        }
+        // A 204 has no body to declare.
+        if !["200", "201", "202"].contains(&o.status.as_str()) {
+            bail!(
+                "curation [[response_overrides]] of {id}: status {} is not one of 200, 201, 202",
+                o.status
+            );
+        }
+        override_schema(o)?;
+    }
+    Ok(())
+}
+
+/// The Swagger schema of a response override.
+fn override_schema(o: &ResponseOverride) -> Result<Value> {
+    serde_json::from_str(&o.schema).with_context(|| {
+        format!(
+            "curation [[response_overrides]] of {}: schema is not JSON",
+            o.operation_id
+        )
+    })
 }
 
 fn insert_operation(
@@ -396,10 +433,11 @@ fn convert_operation(
     if let Some(body) = request_body {
         out.insert("requestBody".into(), body);
     }
-    out.insert(
-        "responses".into(),
-        responses(op.body.get("responses"), &op.relative_path, curation, refs),
-    );
+    let responses = match curation.response_override(&op.operation_id) {
+        Some(o) => overridden_responses(o, refs)?,
+        None => responses(op.body.get("responses"), &op.relative_path, curation, refs),
+    };
+    out.insert("responses".into(), responses);
     Ok(Value::Object(out))
 }
 
@@ -461,6 +499,18 @@ fn responses(
     out.insert(code, Value::Object(success));
     insert_error_responses(&mut out);
     Value::Object(out)
+}
+
+/// The responses of an operation whose success body the curation declares.
+fn overridden_responses(o: &ResponseOverride, refs: &mut schema::RefCollector) -> Result<Value> {
+    let schema = schema::convert(&override_schema(o)?, Role::Response, refs);
+    let mut out = Map::new();
+    out.insert(
+        o.status.clone(),
+        json!({"description": "Success", "content": json_content(schema)}),
+    );
+    insert_error_responses(&mut out);
+    Ok(Value::Object(out))
 }
 
 /// Every error status shares one body: SentinelOne's error list.

@@ -1,5 +1,7 @@
 //! Generates `Pageable` impls for every cursor-paged list operation, so the
-//! facade paginates them all without per-operation code.
+//! facade paginates them all without per-operation code. Each impl is one
+//! `impl_pageable!` line (the macro lives in the handwritten
+//! `generated/src/operation.rs`).
 //!
 //! An operation is cursor-paged when it is a GET with `cursor` and `limit`
 //! query parameters whose response schema has `pagination.nextCursor` and a
@@ -107,19 +109,18 @@ fn data_item_type(client: &syn::File, struct_name: &str) -> Option<syn::Type> {
     element_type(&field.ty)
 }
 
-/// `ty` as seen from the crate root: bare names get `bare_prefix`, paths
-/// into `types` get `crate::`; anything else (`::serde_json::Value`, `()`)
-/// is left alone.
-pub fn qualify(ty: &syn::Type, bare_prefix: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+/// `ty`, declared in `mod types`, as seen from a module that imports
+/// `crate::*` (the files of `impl_operation!`/`impl_pageable!` lines): bare
+/// names get `types::`; anything else (`::serde_json::Value`, `()`) is left
+/// alone.
+fn from_types(ty: &syn::Type) -> proc_macro2::TokenStream {
     match ty {
-        syn::Type::Path(p) if p.qself.is_none() && p.path.leading_colon.is_none() => {
-            if p.path.segments.len() == 1 {
-                quote!(#bare_prefix::#ty)
-            } else if p.path.segments[0].ident == "types" {
-                quote!(crate::#ty)
-            } else {
-                quote!(#ty)
-            }
+        syn::Type::Path(p)
+            if p.qself.is_none()
+                && p.path.leading_colon.is_none()
+                && p.path.segments.len() == 1 =>
+        {
+            quote!(types::#ty)
         }
         _ => quote!(#ty),
     }
@@ -147,29 +148,14 @@ pub fn pageable_impls(spec: &OpenAPI, client: &syn::File) -> proc_macro2::TokenS
             continue;
         };
         // Types progenitor declared in `mod types` are named without a path.
-        let item = qualify(&item, quote!(crate::types));
+        let item = from_types(&item);
         let builder = format_ident!("{}", id.to_pascal_case());
         impls.push(quote! {
-            impl<'a> crate::Pageable for crate::builder::#builder<'a> {
-                type Item = #item;
-                fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
-                    let request = self.limit(limit);
-                    match cursor {
-                        Some(cursor) => request.cursor(cursor.to_string()),
-                        None => request,
-                    }
-                }
-                fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
-                    page.pagination.as_ref().and_then(|p| p.next_cursor.as_deref())
-                }
-                fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
-                    page.data.unwrap_or_default()
-                }
-                fn item_count(page: &Self::Output) -> usize {
-                    page.data.as_ref().map_or(0, ::std::vec::Vec::len)
-                }
-            }
+            impl_pageable!(#builder, #item);
         });
     }
-    quote! { #(#impls)* }
+    quote! {
+        use crate::*;
+        #(#impls)*
+    }
 }

@@ -1,8 +1,13 @@
-//! Generates `generated/src/operations.rs`: a table of every operation
-//! (method, path, parameters with their kinds, body, response) and a typed
-//! decoder per JSON operation. The `s1 api` command line is built on it, so
-//! every operation of the spec can be called from a shell without code per
-//! operation.
+//! Generates the two tables of operations:
+//!
+//! - `generated/src/operations.rs` (feature `operations`): every operation
+//!   (method, path, parameters with their kinds, body, response) and a typed
+//!   decoder per JSON operation. The `s1 api` command line is built on it, so
+//!   every operation of the spec can be called from a shell without code per
+//!   operation.
+//! - `generated/src/answers.rs` (always built): how each operation answers
+//!   (JSON, a file, nothing; cursor-paged or not), one line per operation,
+//!   which is all the facade's transport needs to pick its limits.
 
 use heck::ToPascalCase;
 use openapiv3::{OpenAPI, Parameter, ReferenceOr, SchemaKind, StatusCode, Type};
@@ -69,16 +74,47 @@ fn success_content(op: &openapiv3::Operation) -> Option<String> {
         })
 }
 
+/// The operations of `spec` with an operationId, sorted by it.
+fn sorted_operations(spec: &OpenAPI) -> Vec<(&str, &str, &str, &openapiv3::Operation)> {
+    let mut ops: Vec<_> = spec
+        .operations()
+        .filter_map(|(path, method, op)| Some((op.operation_id.as_deref()?, path, method, op)))
+        .collect();
+    ops.sort_by_key(|(id, ..)| *id);
+    ops
+}
+
+/// The `ResponseKind` token of `op`'s success response.
+fn response_kind(op: &openapiv3::Operation) -> proc_macro2::TokenStream {
+    match success_content(op).as_deref() {
+        Some("application/json") => quote!(crate::ResponseKind::Json),
+        Some(other) => quote!(crate::ResponseKind::Binary(#other)),
+        None => quote!(crate::ResponseKind::Empty),
+    }
+}
+
+/// Where every operation of `spec` goes and how it answers:
+/// `(operationId, path template, kind, paged)`, sorted by operationId.
+pub fn answer_table(spec: &OpenAPI) -> proc_macro2::TokenStream {
+    let rows = sorted_operations(spec)
+        .into_iter()
+        .map(|(id, path, _, op)| {
+            let response = response_kind(op);
+            let paged = crate::paging::is_paged(spec, op);
+            quote!((#id, #path, #response, #paged))
+        });
+    quote! {
+        /// Where every operation goes and how it answers, `(operationId,
+        /// path template, answer, cursor-paged)`, sorted by operationId.
+        pub(crate) static ANSWERS: &[(&str, &str, crate::ResponseKind, bool)] = &[#(#rows),*];
+    }
+}
+
 /// The table and the typed decoder for every operation of `spec`.
 pub fn operation_table(spec: &OpenAPI) -> proc_macro2::TokenStream {
     let mut rows = Vec::new();
     let mut decoders = Vec::new();
-    let mut ops: Vec<_> = spec.operations().collect();
-    ops.sort_by(|a, b| a.2.operation_id.cmp(&b.2.operation_id));
-    for (path, method, op) in ops {
-        let Some(id) = op.operation_id.as_deref() else {
-            continue;
-        };
+    for (id, path, method, op) in sorted_operations(spec) {
         let method_upper = method.to_ascii_uppercase();
         let tag = op.tags.first().map(String::as_str).unwrap_or("");
         let summary = op.summary.as_deref().unwrap_or("");
@@ -95,12 +131,7 @@ pub fn operation_table(spec: &OpenAPI) -> proc_macro2::TokenStream {
             Some(_) => quote!(crate::BodyUse::Optional),
             None => quote!(crate::BodyUse::None),
         };
-        let content = success_content(op);
-        let response = match content.as_deref() {
-            Some("application/json") => quote!(crate::ResponseKind::Json),
-            Some(other) => quote!(crate::ResponseKind::Binary(#other)),
-            None => quote!(crate::ResponseKind::Empty),
-        };
+        let response = response_kind(op);
         let paged = crate::paging::is_paged(spec, op);
         rows.push(quote! {
             crate::OperationSpec {
@@ -115,7 +146,7 @@ pub fn operation_table(spec: &OpenAPI) -> proc_macro2::TokenStream {
                 paged: #paged,
             }
         });
-        if content.as_deref() == Some("application/json") {
+        if success_content(op).as_deref() == Some("application/json") {
             let builder = format_ident!("{}", id.to_pascal_case());
             decoders.push(quote! {
                 #id => Some(typed::<<crate::builder::#builder<'static> as crate::Operation>::Output>(bytes)),

@@ -556,6 +556,91 @@ fn only_the_first_success_response_is_kept() {
 }
 
 #[test]
+fn response_overrides_replace_the_declared_success_response() {
+    let vendor = vendor_with(
+        json!({
+            "/groups/{group_id}/move-agents": {"put": {"tags": ["Groups"], "responses": {
+                "204": {"description": "Success", "schema": {"$ref": "#/definitions/groups_AddAgentsDataSchema_204"}}
+            }}},
+            "/remote-scripts/fetch-files": {"post": {"tags": ["Scripts"], "responses": {
+                "200": {"description": "Success", "schema": {"type": "object", "properties": {"data": {"type": "object"}}}}
+            }}}
+        }),
+        json!({"groups_AddAgentsDataSchema_204": {"type": "object", "properties": {
+            "data": {"type": "object", "properties": {"agentsMoved": {"type": "integer", "format": "int32"}}}
+        }}}),
+    );
+    let curation = curation(
+        r##"
+[operation_ids]
+"POST /remote-scripts/fetch-files" = "get_remote_script_result_links"
+
+[[response_overrides]]
+operation_id = "move_group_agents"
+status = "200"
+schema = '{ "$ref": "#/definitions/groups_AddAgentsDataSchema_204" }'
+
+[[response_overrides]]
+operation_id = "get_remote_script_result_links"
+status = "200"
+schema = '{ "type": "object", "properties": { "download_links": { "type": "array", "items": { "type": "string" } } } }'
+"##,
+    );
+    let spec = import_all(&vendor, &curation);
+    // The 204 becomes a 200 with the vendor's own (otherwise dropped) body.
+    assert_eq!(
+        op(&spec, "put", "/groups/{group_id}/move-agents")["responses"],
+        responses_with("200", json_success(component_ref("AddAgentsDataResponse")))
+    );
+    assert_eq!(
+        schema(&spec, "AddAgentsDataResponse"),
+        json!({"type": "object", "properties": {"data": {"type": "object", "properties": {
+            "agentsMoved": {"type": "integer", "format": "int64", "nullable": true}
+        }, "nullable": true}}})
+    );
+    // An inline schema is converted like any vendor response schema.
+    assert_eq!(
+        op(&spec, "post", "/remote-scripts/fetch-files")["responses"],
+        responses_with(
+            "200",
+            json_success(json!({"type": "object", "properties": {"download_links": {
+                "type": "array", "items": {"type": "string"}, "nullable": true
+            }}}))
+        )
+    );
+}
+
+#[test]
+fn response_overrides_are_checked() {
+    let vendor = vendor(json!({"/groups": {"get": plain()}}));
+    let cases = [
+        (
+            r#"operation_id = "list_sites"
+status = "200"
+schema = "{}""#,
+            "names operation list_sites, which the vendor file lacks",
+        ),
+        (
+            r#"operation_id = "list_groups"
+status = "204"
+schema = "{}""#,
+            "status 204 is not one of 200, 201, 202",
+        ),
+        (
+            r#"operation_id = "list_groups"
+status = "200"
+schema = "{ not json""#,
+            "schema is not JSON",
+        ),
+    ];
+    for (entry, expected) in cases {
+        let curation = curation(&format!("[[response_overrides]]\n{entry}\n"));
+        let error = import_error(&vendor, &curation, &[], true);
+        assert!(error.contains(expected), "{error}");
+    }
+}
+
+#[test]
 fn every_error_status_becomes_4xx_and_5xx_with_api_error() {
     let vendor = vendor(json!({"/agents": {"get": {"responses": {
         "200": {"description": "Success", "schema": {"type": "object"}},

@@ -2,4918 +2,921 @@
 // Do not edit by hand: edit spec/ (or spec/curation.toml and re-import), then
 // regenerate. `codegen check` fails when this file and the spec disagree.
 
-impl<'a> crate::Operation for crate::builder::ListAccounts<'a> {
-    type Output = crate::types::AccountViewListResponse;
-    const OPERATION_ID: &'static str = "list_accounts";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateAccount<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "create_account";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetAccount<'a> {
-    type Output = crate::types::AccountViewResponse;
-    const OPERATION_ID: &'static str = "get_account";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateAccount<'a> {
-    type Output = crate::types::AccountGetResponse;
-    const OPERATION_ID: &'static str = "update_account";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExpireAccountNow<'a> {
-    type Output = crate::types::AccountGetResponse;
-    const OPERATION_ID: &'static str = "expire_account_now";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetAccountPolicy<'a> {
-    type Output = crate::types::EnrichedPolicyResponse;
-    const OPERATION_ID: &'static str = "get_account_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateAccountPolicy<'a> {
-    type Output = crate::types::EnrichedPolicyResponse;
-    const OPERATION_ID: &'static str = "update_account_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ReactivateAccount<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "reactivate_account";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::RevertAccountPolicy<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "revert_account_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GenerateAccountUninstallPassword<'a> {
-    type Output = crate::types::UninstallPasswordMetadataResponse;
-    const OPERATION_ID: &'static str = "generate_account_uninstall_password";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetAccountUninstallPasswordMetadata<'a> {
-    type Output = crate::types::UninstallPasswordMetadataResponse;
-    const OPERATION_ID: &'static str = "get_account_uninstall_password_metadata";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::RevokeAccountUninstallPassword<'a> {
-    type Output = crate::types::UninstallPasswordMetadataResponse;
-    const OPERATION_ID: &'static str = "revoke_account_uninstall_password";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ViewAccountUninstallPassword<'a> {
-    type Output = crate::types::UninstallPasswordGenerateResponse;
-    const OPERATION_ID: &'static str = "view_account_uninstall_password";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListActivities<'a> {
-    type Output = crate::types::ActivityViewListResponse;
-    const OPERATION_ID: &'static str = "list_activities";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListActivityTypes<'a> {
-    type Output = crate::types::ActivityTypesListResponse;
-    const OPERATION_ID: &'static str = "list_activity_types";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListAgents<'a> {
-    type Output = crate::types::AgentViewListResponse;
-    const OPERATION_ID: &'static str = "list_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::AbortAgentScan<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "abort_agent_scan";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ApproveAgentStatelessUpgrade<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "approve_agent_stateless_upgrade";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ApproveAgentUninstall<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "approve_agent_uninstall";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::BroadcastAgents<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "broadcast_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CanStartRemoteShell<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "can_start_remote_shell";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ClearAgentRemoteShellSession<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "clear_agent_remote_shell_session";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ConnectAgents<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "connect_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DecommissionAgents<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "decommission_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DisableAgents<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "disable_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DisconnectAgents<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "disconnect_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::EnableAgents<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "enable_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::FetchAgentFirewallRules<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "fetch_agent_firewall_rules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::FetchAgentInstalledApps<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "fetch_agent_installed_apps";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::FetchAgentLogs<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "fetch_agent_logs";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::SetAgentFirewallLogging<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "set_agent_firewall_logging";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::InitiateAgentScan<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "initiate_agent_scan";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::SetAgentLocalUpgradeAuthorization<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "set_agent_local_upgrade_authorization";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ManageAgentTags<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "manage_agent_tags";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::MarkAgentUpToDate<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "mark_agent_up_to_date";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::MoveAgentToConsole<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "move_agent_to_console";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::MoveAgentToSite<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "move_agent_to_site";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DisableAgentRanger<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "disable_agent_ranger";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::EnableAgentRanger<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "enable_agent_ranger";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::RejectAgentUninstall<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "reject_agent_uninstall";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ResetAgentLocalConfig<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "reset_agent_local_config";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::RestartAgents<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "restart_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::SetAgentConfig<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "set_agent_config";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::SetAgentExternalId<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "set_agent_external_id";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ShutdownAgents<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "shutdown_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::StartAgentProfiling<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "start_agent_profiling";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::StartAgentRemoteShell<'a> {
-    type Output = crate::types::StartRemoteShellResponseListResponse;
-    const OPERATION_ID: &'static str = "start_agent_remote_shell";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::StopAgentProfiling<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "stop_agent_profiling";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::TerminateAgentRemoteShell<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "terminate_agent_remote_shell";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UninstallAgents<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "uninstall_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateAgentSoftware<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "update_agent_software";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListAgentApplications<'a> {
-    type Output = crate::types::AgentApplicationsListResponse;
-    const OPERATION_ID: &'static str = "list_agent_applications";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CountAgents<'a> {
-    type Output = crate::types::AgentsCountResponse;
-    const OPERATION_ID: &'static str = "count_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListAgentPassphrases<'a> {
-    type Output = crate::types::AgentPassphraseListResponse;
-    const OPERATION_ID: &'static str = "list_agent_passphrases";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListAgentTags<'a> {
-    type Output = crate::types::AgentTagListResponse;
-    const OPERATION_ID: &'static str = "list_agent_tags";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::FetchAgentFiles<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "fetch_agent_files";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetAgentLocalUpgradeAuthorization<'a> {
-    type Output = crate::types::GetAgentApprovalResponse;
-    const OPERATION_ID: &'static str = "get_agent_local_upgrade_authorization";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DownloadAgentUpload<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "download_agent_upload";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetApplicationManagementInventory<'a> {
-    type Output = crate::types::ApplicationInventoryListResponse;
-    const OPERATION_ID: &'static str = "get_application_management_inventory";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ListApplicationManagementInventoryEndpoints<'a> {
-    type Output = crate::types::ApplicationInventoryEndpointsListResponse;
-    const OPERATION_ID: &'static str = "list_application_management_inventory_endpoints";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ExportApplicationManagementInventoryEndpointCsv<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_application_management_inventory_endpoint_csv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ExportApplicationManagementInventoryCsv<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_application_management_inventory_csv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListApplicationManagementRisks<'a> {
-    type Output = crate::types::BaseRisksCveListResponse;
-    const OPERATION_ID: &'static str = "list_application_management_risks";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ListApplicationManagementRisksAggregatedApplications<'a> {
-    type Output = crate::types::RisksByAggregatedApplicationsListResponse;
-    const OPERATION_ID: &'static str = "list_application_management_risks_aggregated_applications";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ExportApplicationManagementRisksAggregatedApplicationCsv<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_application_management_risks_aggregated_application_csv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ExportApplicationManagementRisksApplicationCsv<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_application_management_risks_application_csv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListApplicationManagementRisksCves<'a> {
-    type Output = crate::types::RiskyCvEsListResponse;
-    const OPERATION_ID: &'static str = "list_application_management_risks_cves";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ExportApplicationManagementRisksCveCsv<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_application_management_risks_cve_csv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ListApplicationManagementRisksEndpoints<'a> {
-    type Output = crate::types::RiskyEndpointsListResponse;
-    const OPERATION_ID: &'static str = "list_application_management_risks_endpoints";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ExportApplicationManagementRisksEndpointCsv<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_application_management_risks_endpoint_csv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportApplicationManagementRiskCsv<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_application_management_risk_csv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateApplicationManagementScan<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "create_application_management_scan";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListApplicationManagementSettings<'a> {
-    type Output = crate::types::ApplicationManagementSettingsDataResponse;
-    const OPERATION_ID: &'static str = "list_application_management_settings";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateApplicationManagementSetting<'a> {
-    type Output = crate::types::ApplicationManagementSettingsDataResponse;
-    const OPERATION_ID: &'static str = "create_application_management_setting";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListAlerts<'a> {
-    type Output = crate::types::AlertInformationListResponse;
-    const OPERATION_ID: &'static str = "list_alerts";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::SetAlertAnalystVerdict<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "set_alert_analyst_verdict";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::SetAlertIncidentStatus<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "set_alert_incident_status";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListCloudDetectionRules<'a> {
-    type Output = crate::types::RuleViewListResponse;
-    const OPERATION_ID: &'static str = "list_cloud_detection_rules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateCloudDetectionRule<'a> {
-    type Output = crate::types::RuleResponse;
-    const OPERATION_ID: &'static str = "create_cloud_detection_rule";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteCloudDetectionRules<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_cloud_detection_rules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DisableCloudDetectionRules<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "disable_cloud_detection_rules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::EnableCloudDetectionRules<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "enable_cloud_detection_rules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateCloudDetectionRule<'a> {
-    type Output = crate::types::RuleResponse;
-    const OPERATION_ID: &'static str = "update_cloud_detection_rule";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetCloudFunnelEstimator<'a> {
-    type Output = crate::types::GetEstimatorResponse;
-    const OPERATION_ID: &'static str = "get_cloud_funnel_estimator";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateCloudFunnelEstimator<'a> {
-    type Output = crate::types::InitEstimatorResponse;
-    const OPERATION_ID: &'static str = "create_cloud_funnel_estimator";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetCloudFunnelOnboarding<'a> {
-    type Output = crate::types::OnboardingResponse;
-    const OPERATION_ID: &'static str = "get_cloud_funnel_onboarding";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateCloudFunnelOnboarding<'a> {
-    type Output = crate::types::OnboardingResponse;
-    const OPERATION_ID: &'static str = "create_cloud_funnel_onboarding";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteCloudFunnelOnboarding<'a> {
-    type Output = crate::types::OnboardingDeleteResponse;
-    const OPERATION_ID: &'static str = "delete_cloud_funnel_onboarding";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ValidateCloudFunnelBucketPermissions<'a> {
-    type Output = crate::types::BucketValidationResponse;
-    const OPERATION_ID: &'static str = "validate_cloud_funnel_bucket_permissions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ValidateCloudFunnelQuery<'a> {
-    type Output = crate::types::QueryValidationResponse;
-    const OPERATION_ID: &'static str = "validate_cloud_funnel_query";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetCloudnativeAccountManagementActiveHealthEvent<'a> {
-    type Output = crate::types::GetCloudProviderAccountErrorListResponse;
-    const OPERATION_ID: &'static str = "get_cloudnative_account_management_active_health_event";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListCloudnativeCloudRogues<'a> {
-    type Output = crate::types::CloudResourcesResponse;
-    const OPERATION_ID: &'static str = "list_cloudnative_cloud_rogues";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportCloudnativeCloudRogues<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_cloudnative_cloud_rogues";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListConfigOverrides<'a> {
-    type Output = crate::types::ConfigOverrideListResponse;
-    const OPERATION_ID: &'static str = "list_config_overrides";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateConfigOverride<'a> {
-    type Output = crate::types::ConfigOverrideResponse;
-    const OPERATION_ID: &'static str = "create_config_override";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteConfigOverrides<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_config_overrides";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateConfigOverride<'a> {
-    type Output = crate::types::ConfigOverrideResponse;
-    const OPERATION_ID: &'static str = "update_config_override";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteConfigOverride<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "delete_config_override";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetContentUpdatesInventory<'a> {
-    type Output = crate::types::AgentGlobalAssetsInventoryListResponse;
-    const OPERATION_ID: &'static str = "get_content_updates_inventory";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListDeviceControlRules<'a> {
-    type Output = crate::types::DeviceListResponse;
-    const OPERATION_ID: &'static str = "list_device_control_rules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateDeviceControlRule<'a> {
-    type Output = crate::types::DeviceResponse;
-    const OPERATION_ID: &'static str = "create_device_control_rule";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteDeviceControlRules<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_device_control_rules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetDeviceControlConfiguration<'a> {
-    type Output = crate::types::DeviceSettingsResponse;
-    const OPERATION_ID: &'static str = "get_device_control_configuration";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateDeviceControlConfiguration<'a> {
-    type Output = crate::types::DeviceSettingsResponse;
-    const OPERATION_ID: &'static str = "update_device_control_configuration";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CopyDeviceControlRules<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "copy_device_control_rules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::EnableDeviceControlRules<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "enable_device_control_rules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListDeviceControlEvents<'a> {
-    type Output = crate::types::DeviceEventResponseListResponse;
-    const OPERATION_ID: &'static str = "list_device_control_events";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportDeviceControlRules<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_device_control_rules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::MoveDeviceControlRules<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "move_device_control_rules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ReorderDeviceControlRules<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "reorder_device_control_rules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateDeviceControlRule<'a> {
-    type Output = crate::types::DeviceResponse;
-    const OPERATION_ID: &'static str = "update_device_control_rule";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CancelDvQuery<'a> {
-    type Output = crate::types::DeepVisibilitySuccessResponse;
-    const OPERATION_ID: &'static str = "cancel_dv_query";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListDvEvents<'a> {
-    type Output = crate::types::DeepVisibilityEventEntityListResponse;
-    const OPERATION_ID: &'static str = "list_dv_events";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreatePowerQuery<'a> {
-    type Output = crate::types::DeepVisibilityPowerQueriesResponse;
-    const OPERATION_ID: &'static str = "create_power_query";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::PingPowerQuery<'a> {
-    type Output = crate::types::DeepVisibilityPowerQueriesResponse;
-    const OPERATION_ID: &'static str = "ping_power_query";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListDvEventsByType<'a> {
-    type Output = crate::types::DeepVisibilityEventEntityListResponse;
-    const OPERATION_ID: &'static str = "list_dv_events_by_type";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::FetchDvFile<'a> {
-    type Output = crate::types::DeepVisibilityFileDownloadLinkResponse;
-    const OPERATION_ID: &'static str = "fetch_dv_file";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::InitDvQuery<'a> {
-    type Output = crate::types::DeepVisibilityQueryIdResponse;
-    const OPERATION_ID: &'static str = "init_dv_query";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetDvProcessState<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "get_dv_process_state";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetDvQueryStatus<'a> {
-    type Output = crate::types::DeepVisibilityQueryStatusResponse;
-    const OPERATION_ID: &'static str = "get_dv_query_status";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListExclusions<'a> {
-    type Output = crate::types::ExclusionSchemaGetListResponse;
-    const OPERATION_ID: &'static str = "list_exclusions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateExclusions<'a> {
-    type Output = crate::types::ExclusionListResponse;
-    const OPERATION_ID: &'static str = "update_exclusions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateExclusion<'a> {
-    type Output = crate::types::ExclusionListResponse;
-    const OPERATION_ID: &'static str = "create_exclusion";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteExclusions<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_exclusions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetExclusionsReport<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "get_exclusions_report";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ValidateExclusions<'a> {
-    type Output = crate::types::ValidateExclusionRestrictionOutputResponse;
-    const OPERATION_ID: &'static str = "validate_exclusions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportAccounts<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_accounts";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportActivities<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_activities";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportAgents<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportAgentsLight<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_agents_light";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportExclusions<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_exclusions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportInstalledApplications<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_installed_applications";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportRestrictions<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_restrictions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportServiceUsers<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_service_users";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportSites<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_sites";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportThreatsExploreEvents<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_threats_explore_events";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportThreatTimeline<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_threat_timeline";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportUsers<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_users";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListFilters<'a> {
-    type Output = crate::types::FilterViewListResponse;
-    const OPERATION_ID: &'static str = "list_filters";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateFilter<'a> {
-    type Output = crate::types::FilterViewResponse;
-    const OPERATION_ID: &'static str = "create_filter";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetFiltersDv<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "get_filters_dv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateFiltersDv<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "create_filters_dv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateFiltersDv<'a> {
-    type Output = crate::types::DeepVisibilityFilterViewResponse;
-    const OPERATION_ID: &'static str = "update_filters_dv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteFiltersDv<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "delete_filters_dv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateFilter<'a> {
-    type Output = crate::types::FilterViewResponse;
-    const OPERATION_ID: &'static str = "update_filter";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteFilter<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "delete_filter";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateFirewallRule<'a> {
-    type Output = crate::types::FirewallResponse;
-    const OPERATION_ID: &'static str = "create_firewall_rule";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateFirewallRuleByCategory<'a> {
-    type Output = crate::types::FirewallResponse;
-    const OPERATION_ID: &'static str = "update_firewall_rule_by_category";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateFirewallRuleByCategory<'a> {
-    type Output = crate::types::FirewallResponse;
-    const OPERATION_ID: &'static str = "create_firewall_rule_by_category";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteFirewallRulesByCategory<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_firewall_rules_by_category";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::AddFirewallControlTagsByFirewallRuleCategory<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "add_firewall_control_tags_by_firewall_rule_category";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetFirewallControlConfigurationByFirewallRuleCategory<'a> {
-    type Output = crate::types::FirewallSettingsResponse;
-    const OPERATION_ID: &'static str = "get_firewall_control_configuration_by_firewall_rule_category";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::UpdateFirewallControlConfigurationByFirewallRuleCategory<'a> {
-    type Output = crate::types::FirewallSettingsResponse;
-    const OPERATION_ID: &'static str = "update_firewall_control_configuration_by_firewall_rule_category";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::CopyFirewallControlRulesByFirewallRuleCategory<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "copy_firewall_control_rules_by_firewall_rule_category";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::EnableFirewallControl<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "enable_firewall_control";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportFirewallControl<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_firewall_control";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::MoveFirewallControlRulesByFirewallRuleCategory<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "move_firewall_control_rules_by_firewall_rule_category";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ListFirewallControlProtocolsByFirewallRuleCategory<'a> {
-    type Output = crate::types::ProtocolListResponse;
-    const OPERATION_ID: &'static str = "list_firewall_control_protocols_by_firewall_rule_category";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::RemoveFirewallControlTagsByFirewallRuleCategory<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "remove_firewall_control_tags_by_firewall_rule_category";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ReorderFirewallControl<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "reorder_firewall_control";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::SetFirewallControlLocationByFirewallRuleCategory<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "set_firewall_control_location_by_firewall_rule_category";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListGroups<'a> {
-    type Output = crate::types::SummarizedGroupListResponse;
-    const OPERATION_ID: &'static str = "list_groups";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateGroup<'a> {
-    type Output = crate::types::GroupResponse;
-    const OPERATION_ID: &'static str = "create_group";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateGroupsRanks<'a> {
-    type Output = ();
-    const OPERATION_ID: &'static str = "update_groups_ranks";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetGroup<'a> {
-    type Output = crate::types::GroupResponse;
-    const OPERATION_ID: &'static str = "get_group";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateGroup<'a> {
-    type Output = crate::types::GroupResponse;
-    const OPERATION_ID: &'static str = "update_group";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteGroup<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "delete_group";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::MoveGroupAgents<'a> {
-    type Output = ();
-    const OPERATION_ID: &'static str = "move_group_agents";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetGroupPolicy<'a> {
-    type Output = crate::types::EnrichedPolicyResponse;
-    const OPERATION_ID: &'static str = "get_group_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateGroupPolicy<'a> {
-    type Output = crate::types::EnrichedPolicyResponse;
-    const OPERATION_ID: &'static str = "update_group_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::RegenerateGroupKey<'a> {
-    type Output = crate::types::RegenerateKeyResponse;
-    const OPERATION_ID: &'static str = "regenerate_group_key";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::RevertGroupPolicy<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "revert_group_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetGroupToken<'a> {
-    type Output = crate::types::GroupTokenGenerationResponse;
-    const OPERATION_ID: &'static str = "get_group_token";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetHashReputation<'a> {
-    type Output = crate::types::HashReputationResponse;
-    const OPERATION_ID: &'static str = "get_hash_reputation";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetHashVerdict<'a> {
-    type Output = crate::types::HashVerdictResponse;
-    const OPERATION_ID: &'static str = "get_hash_verdict";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListInstalledApplications<'a> {
-    type Output = crate::types::ApplicationViewListResponse;
-    const OPERATION_ID: &'static str = "list_installed_applications";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListInstalledApplicationsCves<'a> {
-    type Output = crate::types::CveViewListResponse;
-    const OPERATION_ID: &'static str = "list_installed_applications_cves";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetLastActivityAsSyslog<'a> {
-    type Output = crate::types::ActivityAsMessageResponse;
-    const OPERATION_ID: &'static str = "get_last_activity_as_syslog";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateLicensesUpdateSitesModules<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "update_licenses_update_sites_modules";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListLocations<'a> {
-    type Output = crate::types::LocationViewListResponse;
-    const OPERATION_ID: &'static str = "list_locations";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateLocation<'a> {
-    type Output = crate::types::LocationViewResponse;
-    const OPERATION_ID: &'static str = "create_location";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteLocations<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_locations";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateLocation<'a> {
-    type Output = crate::types::LocationViewResponse;
-    const OPERATION_ID: &'static str = "update_location";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetApplicationManagementInventoryEndpointsFiltersCount<'a> {
-    type Output = crate::types::CountFiltersResponseListResponse;
-    const OPERATION_ID: &'static str = "get_application_management_inventory_endpoints_filters_count";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetApplicationManagementInventoryFiltersCount<'a> {
-    type Output = crate::types::CountFiltersResponseListResponse;
-    const OPERATION_ID: &'static str = "get_application_management_inventory_filters_count";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetApplicationManagementInventoryVersionsCount<'a> {
-    type Output = crate::types::VersionsCountResponse;
-    const OPERATION_ID: &'static str = "get_application_management_inventory_versions_count";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetApplicationManagementRisksAggregatedApplicationsFiltersCount<'a> {
-    type Output = crate::types::CountFiltersResponseListResponse;
-    const OPERATION_ID: &'static str = "get_application_management_risks_aggregated_applications_filters_count";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetApplicationManagementRisksApplicationsFiltersCount<'a> {
-    type Output = crate::types::CountFiltersResponseListResponse;
-    const OPERATION_ID: &'static str = "get_application_management_risks_applications_filters_count";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetApplicationManagementRisksCvesFiltersCount<'a> {
-    type Output = crate::types::CountFiltersResponseListResponse;
-    const OPERATION_ID: &'static str = "get_application_management_risks_cves_filters_count";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetApplicationManagementRisksEndpointsFiltersCount<'a> {
-    type Output = crate::types::CountFiltersResponseListResponse;
-    const OPERATION_ID: &'static str = "get_application_management_risks_endpoints_filters_count";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetApplicationManagementRisksExpanded<'a> {
-    type Output = crate::types::RiskAdditionalDataListResponse;
-    const OPERATION_ID: &'static str = "get_application_management_risks_expanded";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetApplicationManagementRisk<'a> {
-    type Output = crate::types::RiskDetailResponse;
-    const OPERATION_ID: &'static str = "get_application_management_risk";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetApplicationManagementScan<'a> {
-    type Output = crate::types::ApplicationManagementScanResponse;
-    const OPERATION_ID: &'static str = "get_application_management_scan";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetApplicationManagementSku<'a> {
-    type Output = crate::types::ApplicationManagementSkuGetResponse;
-    const OPERATION_ID: &'static str = "get_application_management_sku";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::CreateCloudDetectionAlertsAgentsConnect<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "create_cloud_detection_alerts_agents_connect";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::CreateCloudDetectionAlertsAgentsDisconnect<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "create_cloud_detection_alerts_agents_disconnect";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ListCloudDetectionAlertsAvailableActions<'a> {
-    type Output = crate::types::AlertAvailableActionListResponse;
-    const OPERATION_ID: &'static str = "list_cloud_detection_alerts_available_actions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::MarkCloudDetectionAlertAsThreat<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "mark_cloud_detection_alert_as_threat";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ListCloudDetectionRulesAvailableActions<'a> {
-    type Output = crate::types::AvailableActionListResponse;
-    const OPERATION_ID: &'static str = "list_cloud_detection_rules_available_actions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetSingularityMarketplaceAvailability<'a> {
-    type Output = crate::types::AvailabilityResponse;
-    const OPERATION_ID: &'static str = "get_singularity_marketplace_availability";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateStarManageHitWindow<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "create_star_manage_hit_window";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteStarManageHitWindow<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_star_manage_hit_window";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateStarManageUpdateLimit<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "create_star_manage_update_limit";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::CreateThreatIntelligenceCustomAppConfig<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "create_threat_intelligence_custom_app_config";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::DeleteThreatIntelligenceCustomAppConfig<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_threat_intelligence_custom_app_config";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ListThreatIntelligenceThreatIndicators<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "list_threat_intelligence_threat_indicators";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetThreatAnalysis<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "get_threat_analysis";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListThreatAppearances<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "list_threat_appearances";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListRangerGateways<'a> {
-    type Output = crate::types::GatewayViewListResponse;
-    const OPERATION_ID: &'static str = "list_ranger_gateways";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateRangerGatewaysUpdate<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "create_ranger_gateways_update";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateRangerGateway<'a> {
-    type Output = crate::types::GatewayViewResponse;
-    const OPERATION_ID: &'static str = "update_ranger_gateway";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListRemoteScripts<'a> {
-    type Output = crate::types::EnrichedScriptListResponse;
-    const OPERATION_ID: &'static str = "list_remote_scripts";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::RunRemoteScript<'a> {
-    type Output = crate::types::RemoteScriptsExecuteResponse;
-    const OPERATION_ID: &'static str = "run_remote_script";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetRemoteScriptResultLinks<'a> {
-    type Output = crate::types::DownloadMultipleScriptsResultsResponse;
-    const OPERATION_ID: &'static str = "get_remote_script_result_links";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListRemoteScriptStatuses<'a> {
-    type Output = crate::types::TaskListResponse;
-    const OPERATION_ID: &'static str = "list_remote_script_statuses";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListReportTasks<'a> {
-    type Output = crate::types::ReportTaskDataListResponse;
-    const OPERATION_ID: &'static str = "list_report_tasks";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateReportTask<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "create_report_task";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateReportTask<'a> {
-    type Output = crate::types::ReportTaskDataResponse;
-    const OPERATION_ID: &'static str = "update_report_task";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListReports<'a> {
-    type Output = crate::types::ReportDataListResponse;
-    const OPERATION_ID: &'static str = "list_reports";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateReportsDeleteReport<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "create_reports_delete_report";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateReportsDeleteTask<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "create_reports_delete_task";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListReportsInsightsTypes<'a> {
-    type Output = crate::types::InsightDataResponse;
-    const OPERATION_ID: &'static str = "list_reports_insights_types";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetReport<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "get_report";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListRestrictions<'a> {
-    type Output = crate::types::RestrictionSchemaGetListResponse;
-    const OPERATION_ID: &'static str = "list_restrictions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateRestrictions<'a> {
-    type Output = crate::types::RestrictionListResponse;
-    const OPERATION_ID: &'static str = "update_restrictions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateRestriction<'a> {
-    type Output = crate::types::RestrictionListResponse;
-    const OPERATION_ID: &'static str = "create_restriction";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteRestrictions<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_restrictions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetRestrictionsReport<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "get_restrictions_report";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ValidateRestrictions<'a> {
-    type Output = crate::types::ValidateExclusionRestrictionOutputResponse;
-    const OPERATION_ID: &'static str = "validate_restrictions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetRoguesReportCsv<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "get_rogues_report_csv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListRoguesSettings<'a> {
-    type Output = crate::types::RoguesSettingsResponse;
-    const OPERATION_ID: &'static str = "list_rogues_settings";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateRoguesSettings<'a> {
-    type Output = crate::types::RoguesSettingsResponse;
-    const OPERATION_ID: &'static str = "update_rogues_settings";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetRoguesTableView<'a> {
-    type Output = crate::types::RoguesTableViewListResponse;
-    const OPERATION_ID: &'static str = "get_rogues_table_view";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetSentinelonerss<'a> {
-    type Output = crate::types::RawDataResponse;
-    const OPERATION_ID: &'static str = "get_sentinelonerss";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListServiceUsers<'a> {
-    type Output = crate::types::GetServiceUserListResponse;
-    const OPERATION_ID: &'static str = "list_service_users";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateServiceUser<'a> {
-    type Output = crate::types::CreatedServiceUserResponse;
-    const OPERATION_ID: &'static str = "create_service_user";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateServiceUsersDeleteServiceUser<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "create_service_users_delete_service_user";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateServiceUser<'a> {
-    type Output = crate::types::GetServiceUserResponse;
-    const OPERATION_ID: &'static str = "update_service_user";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteServiceUser<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "delete_service_user";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::UpdateSingularityMarketplaceApplications<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "update_singularity_marketplace_applications";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::CreateSingularityMarketplaceApplication<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "create_singularity_marketplace_application";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::DeleteSingularityMarketplaceApplications<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_singularity_marketplace_applications";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetSingularityMarketplaceApplicationsCatalog<'a> {
-    type Output = crate::types::ApplicationsCatalogResponseListResponse;
-    const OPERATION_ID: &'static str = "get_singularity_marketplace_applications_catalog";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetSingularityMarketplaceApplicationsCatalogConfig<'a> {
-    type Output = crate::types::ApplicationCatalogConfigResponse;
-    const OPERATION_ID: &'static str = "get_singularity_marketplace_applications_catalog_config";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetSingularityMarketplaceApplicationConfig<'a> {
-    type Output = crate::types::ApplicationConfigResponse;
-    const OPERATION_ID: &'static str = "get_singularity_marketplace_application_config";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::PostSingularityMarketplaceApplication<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "post_singularity_marketplace_application";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateSiteWithAdmin<'a> {
-    type Output = crate::types::SiteWithUserResponse;
-    const OPERATION_ID: &'static str = "create_site_with_admin";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListSites<'a> {
-    type Output = crate::types::SiteResponse;
-    const OPERATION_ID: &'static str = "list_sites";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateSite<'a> {
-    type Output = crate::types::SitesSiteResponse;
-    const OPERATION_ID: &'static str = "create_site";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateSitesUpdateBulk<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "update_sites_update_bulk";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetSite<'a> {
-    type Output = crate::types::SiteViewResponse;
-    const OPERATION_ID: &'static str = "get_site";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateSite<'a> {
-    type Output = crate::types::SitesSiteResponse;
-    const OPERATION_ID: &'static str = "update_site";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteSite<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "delete_site";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExpireSiteNow<'a> {
-    type Output = crate::types::SitesSiteResponse;
-    const OPERATION_ID: &'static str = "expire_site_now";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetSiteLocalAuthorization<'a> {
-    type Output = crate::types::GetSiteApprovalResponse;
-    const OPERATION_ID: &'static str = "get_site_local_authorization";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateSiteLocalAuthorization<'a> {
-    type Output = crate::types::PutSiteApprovalResponse;
-    const OPERATION_ID: &'static str = "update_site_local_authorization";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetSiteLocalUpgradeApprovedAgentsCsv<'a> {
-    type Output = crate::types::GetSiteApprovalResponse;
-    const OPERATION_ID: &'static str = "get_site_local_upgrade_approved_agents_csv";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetSitePolicy<'a> {
-    type Output = crate::types::EnrichedPolicyResponse;
-    const OPERATION_ID: &'static str = "get_site_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateSitePolicy<'a> {
-    type Output = crate::types::EnrichedPolicyResponse;
-    const OPERATION_ID: &'static str = "update_site_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ReactivateSite<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "reactivate_site";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::RegenerateSiteKey<'a> {
-    type Output = crate::types::SitesRegenerateKeyResponse;
-    const OPERATION_ID: &'static str = "regenerate_site_key";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::RevertSitePolicy<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "revert_site_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetSiteToken<'a> {
-    type Output = crate::types::SiteTokenGenerationResponse;
-    const OPERATION_ID: &'static str = "get_site_token";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetSystemConfiguration<'a> {
-    type Output = crate::types::SystemConfigurationResponse;
-    const OPERATION_ID: &'static str = "get_system_configuration";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateSystemConfiguration<'a> {
-    type Output = crate::types::SystemConfigurationResponse;
-    const OPERATION_ID: &'static str = "update_system_configuration";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetSystemInfo<'a> {
-    type Output = crate::types::SystemInfoResponse;
-    const OPERATION_ID: &'static str = "get_system_info";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetSystemStatus<'a> {
-    type Output = crate::types::SystemStatusResponse;
-    const OPERATION_ID: &'static str = "get_system_status";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateTagManager<'a> {
-    type Output = crate::types::TagsViewResponse;
-    const OPERATION_ID: &'static str = "create_tag_manager";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteTagManager<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_tag_manager";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateTagManager<'a> {
-    type Output = crate::types::TagsViewResponse;
-    const OPERATION_ID: &'static str = "update_tag_manager";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListTags<'a> {
-    type Output = crate::types::GetTagListResponse;
-    const OPERATION_ID: &'static str = "list_tags";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateTag<'a> {
-    type Output = crate::types::GetTagResponse;
-    const OPERATION_ID: &'static str = "create_tag";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteTags<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_tags";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateTag<'a> {
-    type Output = crate::types::GetTagResponse;
-    const OPERATION_ID: &'static str = "update_tag";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteTag<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_tag";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetTasksConfiguration<'a> {
-    type Output = crate::types::ResponseTaskResponse;
-    const OPERATION_ID: &'static str = "get_tasks_configuration";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateTasksConfiguration<'a> {
-    type Output = crate::types::ResponseTaskResponse;
-    const OPERATION_ID: &'static str = "update_tasks_configuration";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::ListTasksConfigurationExplicitSubscopes<'a> {
-    type Output = crate::types::SubscopeFullHierarchyListResponse;
-    const OPERATION_ID: &'static str = "list_tasks_configuration_explicit_subscopes";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::GetTasksConfigurationHasExplicitSubscope<'a> {
-    type Output = crate::types::BooleanResponse;
-    const OPERATION_ID: &'static str = "get_tasks_configuration_has_explicit_subscope";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetTenantPolicy<'a> {
-    type Output = crate::types::EnrichedPolicyResponse;
-    const OPERATION_ID: &'static str = "get_tenant_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateTenantPolicy<'a> {
-    type Output = crate::types::EnrichedPolicyResponse;
-    const OPERATION_ID: &'static str = "update_tenant_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListThreatIntelligenceIocs<'a> {
-    type Output = crate::types::GetIndicatorListResponse;
-    const OPERATION_ID: &'static str = "list_threat_intelligence_iocs";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateThreatIntelligenceIoc<'a> {
-    type Output = crate::types::PostIndicatorListResponse;
-    const OPERATION_ID: &'static str = "create_threat_intelligence_ioc";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteThreatIntelligenceIocs<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_threat_intelligence_iocs";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListThreats<'a> {
-    type Output = crate::types::ThreatListResponse;
-    const OPERATION_ID: &'static str = "list_threats";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ConnectThreatContainers<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "connect_threat_containers";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DisconnectThreatContainers<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "disconnect_threat_containers";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::AddThreatToBlacklist<'a> {
-    type Output = crate::types::ThreatsAddToBlocklistExclusionsResultResponse;
-    const OPERATION_ID: &'static str = "add_threat_to_blacklist";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::AddThreatToExclusions<'a> {
-    type Output = crate::types::ThreatsAddToBlocklistExclusionsResultResponse;
-    const OPERATION_ID: &'static str = "add_threat_to_exclusions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::SetThreatAnalystVerdict<'a> {
-    type Output = crate::types::ThreatsAnalystVerdictResultResponse;
-    const OPERATION_ID: &'static str = "set_threat_analyst_verdict";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::AddDvThreatToBlacklist<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "add_dv_threat_to_blacklist";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::MarkDvEventAsThreat<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "mark_dv_event_as_threat";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DisableThreatsEngines<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "disable_threats_engines";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ExportThreats<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "export_threats";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::SetThreatExternalTicketId<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "set_threat_external_ticket_id";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::FetchThreatFile<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "fetch_threat_file";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::SetThreatIncidentStatus<'a> {
-    type Output = crate::types::ThreatsIncidentResultResponse;
-    const OPERATION_ID: &'static str = "set_threat_incident_status";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::MarkThreatsAsResolved<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "mark_threats_as_resolved";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::MarkThreatsAsThreat<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "mark_threats_as_threat";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::MitigateThreats<'a> {
-    type Output = crate::types::ThreatMitigationActionResponse;
-    const OPERATION_ID: &'static str = "mitigate_threats";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DownloadThreatMitigationReport<'a> {
-    type Output = crate::ByteStream;
-    const OPERATION_ID: &'static str = "download_threat_mitigation_report";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::AddThreatNotes<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "add_threat_notes";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DownloadThreatFromCloud<'a> {
-    type Output = crate::types::ThreatFileDownloadUrlResponse;
-    const OPERATION_ID: &'static str = "download_threat_from_cloud";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListThreatExploreEvents<'a> {
-    type Output = crate::types::ThreatEventEntityListResponse;
-    const OPERATION_ID: &'static str = "list_threat_explore_events";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListThreatNotes<'a> {
-    type Output = crate::types::ThreatNoteListResponse;
-    const OPERATION_ID: &'static str = "list_threat_notes";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateThreatNote<'a> {
-    type Output = crate::types::ThreatNoteResponse;
-    const OPERATION_ID: &'static str = "update_threat_note";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteThreatNote<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "delete_threat_note";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetThreatTimeline<'a> {
-    type Output = crate::types::TimelineViewListResponse;
-    const OPERATION_ID: &'static str = "get_threat_timeline";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListThreatWhiteningOptions<'a> {
-    type Output = crate::types::WhiteningOptionsResponse;
-    const OPERATION_ID: &'static str = "list_threat_whitening_options";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateUnifiedExclusions<'a> {
-    type Output = crate::types::UnifiedExclusionResponse;
-    const OPERATION_ID: &'static str = "update_unified_exclusions";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateUnifiedExclusion<'a> {
-    type Output = crate::types::UnifiedExclusionListResponse;
-    const OPERATION_ID: &'static str = "create_unified_exclusion";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListUpdateAgentPackages<'a> {
-    type Output = crate::types::VersionUploadListListResponse;
-    const OPERATION_ID: &'static str = "list_update_agent_packages";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteUpdateAgentPackages<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "delete_update_agent_packages";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateUpdateAgentPackage<'a> {
-    type Output = crate::types::VersionUploadResponse;
-    const OPERATION_ID: &'static str = "update_update_agent_package";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListUpgradePolicyAvailablePackages<'a> {
-    type Output = crate::types::GetAvailablePackagesResponse;
-    const OPERATION_ID: &'static str = "list_upgrade_policy_available_packages";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CheckUpgradePolicyExists<'a> {
-    type Output = crate::types::HasPoliciesResponse;
-    const OPERATION_ID: &'static str = "check_upgrade_policy_exists";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListUpgradePolicyParentPolicies<'a> {
-    type Output = crate::types::GetPoliciesResponse;
-    const OPERATION_ID: &'static str = "list_upgrade_policy_parent_policies";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListUpgradePolicies<'a> {
-    type Output = crate::types::GetPoliciesResponse;
-    const OPERATION_ID: &'static str = "list_upgrade_policies";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeactivateUpgradePolicies<'a> {
-    type Output = crate::types::EmptyResponse;
-    const OPERATION_ID: &'static str = "deactivate_upgrade_policies";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CountUpgradePolicies<'a> {
-    type Output = crate::types::OsCountResultResponse;
-    const OPERATION_ID: &'static str = "count_upgrade_policies";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateUpgradePolicy<'a> {
-    type Output = crate::types::EmptyResponse;
-    const OPERATION_ID: &'static str = "create_upgrade_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateUpgradePolicy<'a> {
-    type Output = crate::types::EmptyResponse;
-    const OPERATION_ID: &'static str = "update_upgrade_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ActOnUpgradePolicy<'a> {
-    type Output = crate::types::EmptyResponse;
-    const OPERATION_ID: &'static str = "act_on_upgrade_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ReorderUpgradePolicy<'a> {
-    type Output = crate::types::EmptyResponse;
-    const OPERATION_ID: &'static str = "reorder_upgrade_policy";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::SetUpgradePolicyInheriting<'a> {
-    type Output = crate::types::EmptyResponse;
-    const OPERATION_ID: &'static str = "set_upgrade_policy_inheriting";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ListUsers<'a> {
-    type Output = crate::types::GetUserListListResponse;
-    const OPERATION_ID: &'static str = "list_users";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateUser<'a> {
-    type Output = crate::types::UserResponse;
-    const OPERATION_ID: &'static str = "create_user";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::VerifyUsers2faRecoverCode<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "verify_users_2fa_recover_code";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DisableUsers2fa<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "disable_users_2fa";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::EnableUsers2fa<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "enable_users_2fa";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetApiTokenDetails<'a> {
-    type Output = crate::types::ApiTokenDetailResponse;
-    const OPERATION_ID: &'static str = "get_api_token_details";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ChangeUserPassword<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "change_user_password";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateUsersDelete2fa<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "create_users_delete_2fa";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteUsers<'a> {
-    type Output = ::serde_json::Value;
-    const OPERATION_ID: &'static str = "delete_users";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::EnableUserApp<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "enable_user_app";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::CreateUsersEnroll2fa<'a> {
-    type Output = crate::types::EnrollTfaResponse;
-    const OPERATION_ID: &'static str = "create_users_enroll_2fa";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::CreateUsersLoginForceResetPasswordOnLogin<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "create_users_login_force_reset_password_on_login";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::CreateUsersLoginSendResetPasswordEmail<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "create_users_login_send_reset_password_email";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::SetUsersLoginPassword<'a> {
-    type Output = crate::types::SetPasswordResponse;
-    const OPERATION_ID: &'static str = "set_users_login_password";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation
-for crate::builder::CreateUsersOnboardingSendVerificationEmail<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "create_users_onboarding_send_verification_email";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::ResetUser2fa<'a> {
-    type Output = crate::types::AffectedResultsResponse;
-    const OPERATION_ID: &'static str = "reset_user_2fa";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetUsersRsAuthCheck<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "get_users_rs_auth_check";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetUsersTenantAdminAuthCheck<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "get_users_tenant_admin_auth_check";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetUsersViewerAuthCheck<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "get_users_viewer_auth_check";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::GetUserById<'a> {
-    type Output = crate::types::SingleUserResponse;
-    const OPERATION_ID: &'static str = "get_user_by_id";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateUser<'a> {
-    type Output = crate::types::UserResponse;
-    const OPERATION_ID: &'static str = "update_user";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::DeleteUser<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "delete_user";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
-impl<'a> crate::Operation for crate::builder::UpdateUserRecoveryEmail<'a> {
-    type Output = crate::types::SuccessResponse;
-    const OPERATION_ID: &'static str = "update_user_recovery_email";
-    fn send_operation(
-        self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            progenitor_client::ResponseValue<Self::Output>,
-            progenitor_client::Error<crate::types::ApiError>,
-        >,
-    > + Send {
-        self.send()
-    }
-}
+use crate::*;
+impl_operation!(ListAccounts, "list_accounts", types::AccountViewListResponse);
+impl_operation!(CreateAccount, "create_account", ::serde_json::Value);
+impl_operation!(GetAccount, "get_account", types::AccountViewResponse);
+impl_operation!(UpdateAccount, "update_account", types::AccountGetResponse);
+impl_operation!(ExpireAccountNow, "expire_account_now", types::AccountGetResponse);
+impl_operation!(GetAccountPolicy, "get_account_policy", types::EnrichedPolicyResponse);
+impl_operation!(
+    UpdateAccountPolicy, "update_account_policy", types::EnrichedPolicyResponse
+);
+impl_operation!(ReactivateAccount, "reactivate_account", types::SuccessResponse);
+impl_operation!(RevertAccountPolicy, "revert_account_policy", types::SuccessResponse);
+impl_operation!(
+    GenerateAccountUninstallPassword, "generate_account_uninstall_password",
+    types::UninstallPasswordMetadataResponse
+);
+impl_operation!(
+    GetAccountUninstallPasswordMetadata, "get_account_uninstall_password_metadata",
+    types::UninstallPasswordMetadataResponse
+);
+impl_operation!(
+    RevokeAccountUninstallPassword, "revoke_account_uninstall_password",
+    types::UninstallPasswordMetadataResponse
+);
+impl_operation!(
+    ViewAccountUninstallPassword, "view_account_uninstall_password",
+    types::UninstallPasswordGenerateResponse
+);
+impl_operation!(ListActivities, "list_activities", types::ActivityViewListResponse);
+impl_operation!(
+    ListActivityTypes, "list_activity_types", types::ActivityTypesListResponse
+);
+impl_operation!(ListAgents, "list_agents", types::AgentViewListResponse);
+impl_operation!(AbortAgentScan, "abort_agent_scan", types::AffectedResultsResponse);
+impl_operation!(
+    ApproveAgentStatelessUpgrade, "approve_agent_stateless_upgrade",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    ApproveAgentUninstall, "approve_agent_uninstall", types::AffectedResultsResponse
+);
+impl_operation!(BroadcastAgents, "broadcast_agents", types::AffectedResultsResponse);
+impl_operation!(
+    CanStartRemoteShell, "can_start_remote_shell", types::AffectedResultsResponse
+);
+impl_operation!(
+    ClearAgentRemoteShellSession, "clear_agent_remote_shell_session",
+    types::AffectedResultsResponse
+);
+impl_operation!(ConnectAgents, "connect_agents", types::AffectedResultsResponse);
+impl_operation!(
+    DecommissionAgents, "decommission_agents", types::AffectedResultsResponse
+);
+impl_operation!(DisableAgents, "disable_agents", types::AffectedResultsResponse);
+impl_operation!(DisconnectAgents, "disconnect_agents", types::AffectedResultsResponse);
+impl_operation!(EnableAgents, "enable_agents", types::AffectedResultsResponse);
+impl_operation!(
+    FetchAgentFirewallRules, "fetch_agent_firewall_rules", types::AffectedResultsResponse
+);
+impl_operation!(
+    FetchAgentInstalledApps, "fetch_agent_installed_apps", types::AffectedResultsResponse
+);
+impl_operation!(FetchAgentLogs, "fetch_agent_logs", types::AffectedResultsResponse);
+impl_operation!(
+    SetAgentFirewallLogging, "set_agent_firewall_logging", types::AffectedResultsResponse
+);
+impl_operation!(
+    InitiateAgentScan, "initiate_agent_scan", types::AffectedResultsResponse
+);
+impl_operation!(
+    SetAgentLocalUpgradeAuthorization, "set_agent_local_upgrade_authorization",
+    types::AffectedResultsResponse
+);
+impl_operation!(ManageAgentTags, "manage_agent_tags", types::AffectedResultsResponse);
+impl_operation!(
+    MarkAgentUpToDate, "mark_agent_up_to_date", types::AffectedResultsResponse
+);
+impl_operation!(
+    MoveAgentToConsole, "move_agent_to_console", types::AffectedResultsResponse
+);
+impl_operation!(MoveAgentToSite, "move_agent_to_site", types::AffectedResultsResponse);
+impl_operation!(
+    DisableAgentRanger, "disable_agent_ranger", types::AffectedResultsResponse
+);
+impl_operation!(
+    EnableAgentRanger, "enable_agent_ranger", types::AffectedResultsResponse
+);
+impl_operation!(
+    RejectAgentUninstall, "reject_agent_uninstall", types::AffectedResultsResponse
+);
+impl_operation!(
+    ResetAgentLocalConfig, "reset_agent_local_config", types::AffectedResultsResponse
+);
+impl_operation!(RestartAgents, "restart_agents", types::AffectedResultsResponse);
+impl_operation!(SetAgentConfig, "set_agent_config", types::AffectedResultsResponse);
+impl_operation!(
+    SetAgentExternalId, "set_agent_external_id", types::AffectedResultsResponse
+);
+impl_operation!(ShutdownAgents, "shutdown_agents", types::AffectedResultsResponse);
+impl_operation!(
+    StartAgentProfiling, "start_agent_profiling", types::AffectedResultsResponse
+);
+impl_operation!(
+    StartAgentRemoteShell, "start_agent_remote_shell",
+    types::StartRemoteShellResponseListResponse
+);
+impl_operation!(
+    StopAgentProfiling, "stop_agent_profiling", types::AffectedResultsResponse
+);
+impl_operation!(
+    TerminateAgentRemoteShell, "terminate_agent_remote_shell",
+    types::AffectedResultsResponse
+);
+impl_operation!(UninstallAgents, "uninstall_agents", types::AffectedResultsResponse);
+impl_operation!(
+    UpdateAgentSoftware, "update_agent_software", types::AffectedResultsResponse
+);
+impl_operation!(
+    ListAgentApplications, "list_agent_applications",
+    types::AgentApplicationsListResponse
+);
+impl_operation!(CountAgents, "count_agents", types::AgentsCountResponse);
+impl_operation!(
+    ListAgentPassphrases, "list_agent_passphrases", types::AgentPassphraseListResponse
+);
+impl_operation!(ListAgentTags, "list_agent_tags", types::AgentTagListResponse);
+impl_operation!(FetchAgentFiles, "fetch_agent_files", types::SuccessResponse);
+impl_operation!(
+    GetAgentLocalUpgradeAuthorization, "get_agent_local_upgrade_authorization",
+    types::GetAgentApprovalResponse
+);
+impl_operation!(DownloadAgentUpload, "download_agent_upload", ByteStream);
+impl_operation!(
+    GetApplicationManagementInventory, "get_application_management_inventory",
+    types::ApplicationInventoryListResponse
+);
+impl_operation!(
+    ListApplicationManagementInventoryEndpoints,
+    "list_application_management_inventory_endpoints",
+    types::ApplicationInventoryEndpointsListResponse
+);
+impl_operation!(
+    ExportApplicationManagementInventoryEndpointCsv,
+    "export_application_management_inventory_endpoint_csv", ByteStream
+);
+impl_operation!(
+    ExportApplicationManagementInventoryCsv,
+    "export_application_management_inventory_csv", ByteStream
+);
+impl_operation!(
+    ListApplicationManagementRisks, "list_application_management_risks",
+    types::BaseRisksCveListResponse
+);
+impl_operation!(
+    ListApplicationManagementRisksAggregatedApplications,
+    "list_application_management_risks_aggregated_applications",
+    types::RisksByAggregatedApplicationsListResponse
+);
+impl_operation!(
+    ExportApplicationManagementRisksAggregatedApplicationCsv,
+    "export_application_management_risks_aggregated_application_csv", ByteStream
+);
+impl_operation!(
+    ExportApplicationManagementRisksApplicationCsv,
+    "export_application_management_risks_application_csv", ByteStream
+);
+impl_operation!(
+    ListApplicationManagementRisksCves, "list_application_management_risks_cves",
+    types::RiskyCvEsListResponse
+);
+impl_operation!(
+    ExportApplicationManagementRisksCveCsv,
+    "export_application_management_risks_cve_csv", ByteStream
+);
+impl_operation!(
+    ListApplicationManagementRisksEndpoints,
+    "list_application_management_risks_endpoints", types::RiskyEndpointsListResponse
+);
+impl_operation!(
+    ExportApplicationManagementRisksEndpointCsv,
+    "export_application_management_risks_endpoint_csv", ByteStream
+);
+impl_operation!(
+    ExportApplicationManagementRiskCsv, "export_application_management_risk_csv",
+    ByteStream
+);
+impl_operation!(
+    CreateApplicationManagementScan, "create_application_management_scan",
+    types::SuccessResponse
+);
+impl_operation!(
+    ListApplicationManagementSettings, "list_application_management_settings",
+    types::ApplicationManagementSettingsDataResponse
+);
+impl_operation!(
+    CreateApplicationManagementSetting, "create_application_management_setting",
+    types::ApplicationManagementSettingsDataResponse
+);
+impl_operation!(ListAlerts, "list_alerts", types::AlertInformationListResponse);
+impl_operation!(
+    SetAlertAnalystVerdict, "set_alert_analyst_verdict", types::AffectedResultsResponse
+);
+impl_operation!(
+    SetAlertIncidentStatus, "set_alert_incident_status", types::AffectedResultsResponse
+);
+impl_operation!(
+    ListCloudDetectionRules, "list_cloud_detection_rules", types::RuleViewListResponse
+);
+impl_operation!(
+    CreateCloudDetectionRule, "create_cloud_detection_rule", types::RuleResponse
+);
+impl_operation!(
+    DeleteCloudDetectionRules, "delete_cloud_detection_rules",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    DisableCloudDetectionRules, "disable_cloud_detection_rules",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    EnableCloudDetectionRules, "enable_cloud_detection_rules",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    UpdateCloudDetectionRule, "update_cloud_detection_rule", types::RuleResponse
+);
+impl_operation!(
+    GetCloudFunnelEstimator, "get_cloud_funnel_estimator", types::GetEstimatorResponse
+);
+impl_operation!(
+    CreateCloudFunnelEstimator, "create_cloud_funnel_estimator",
+    types::InitEstimatorResponse
+);
+impl_operation!(
+    GetCloudFunnelOnboarding, "get_cloud_funnel_onboarding", types::OnboardingResponse
+);
+impl_operation!(
+    CreateCloudFunnelOnboarding, "create_cloud_funnel_onboarding",
+    types::OnboardingResponse
+);
+impl_operation!(
+    DeleteCloudFunnelOnboarding, "delete_cloud_funnel_onboarding",
+    types::OnboardingDeleteResponse
+);
+impl_operation!(
+    ValidateCloudFunnelBucketPermissions, "validate_cloud_funnel_bucket_permissions",
+    types::BucketValidationResponse
+);
+impl_operation!(
+    ValidateCloudFunnelQuery, "validate_cloud_funnel_query",
+    types::QueryValidationResponse
+);
+impl_operation!(
+    GetCloudnativeAccountManagementActiveHealthEvent,
+    "get_cloudnative_account_management_active_health_event",
+    types::GetCloudProviderAccountErrorListResponse
+);
+impl_operation!(
+    ListCloudnativeCloudRogues, "list_cloudnative_cloud_rogues",
+    types::CloudResourcesResponse
+);
+impl_operation!(
+    ExportCloudnativeCloudRogues, "export_cloudnative_cloud_rogues", ByteStream
+);
+impl_operation!(
+    ListConfigOverrides, "list_config_overrides", types::ConfigOverrideListResponse
+);
+impl_operation!(
+    CreateConfigOverride, "create_config_override", types::ConfigOverrideResponse
+);
+impl_operation!(
+    DeleteConfigOverrides, "delete_config_overrides", types::AffectedResultsResponse
+);
+impl_operation!(
+    UpdateConfigOverride, "update_config_override", types::ConfigOverrideResponse
+);
+impl_operation!(DeleteConfigOverride, "delete_config_override", types::SuccessResponse);
+impl_operation!(
+    GetContentUpdatesInventory, "get_content_updates_inventory",
+    types::AgentGlobalAssetsInventoryListResponse
+);
+impl_operation!(
+    ListDeviceControlRules, "list_device_control_rules", types::DeviceListResponse
+);
+impl_operation!(
+    CreateDeviceControlRule, "create_device_control_rule", types::DeviceResponse
+);
+impl_operation!(
+    DeleteDeviceControlRules, "delete_device_control_rules",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    GetDeviceControlConfiguration, "get_device_control_configuration",
+    types::DeviceSettingsResponse
+);
+impl_operation!(
+    UpdateDeviceControlConfiguration, "update_device_control_configuration",
+    types::DeviceSettingsResponse
+);
+impl_operation!(
+    CopyDeviceControlRules, "copy_device_control_rules", types::AffectedResultsResponse
+);
+impl_operation!(
+    EnableDeviceControlRules, "enable_device_control_rules",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    ListDeviceControlEvents, "list_device_control_events",
+    types::DeviceEventResponseListResponse
+);
+impl_operation!(ExportDeviceControlRules, "export_device_control_rules", ByteStream);
+impl_operation!(
+    MoveDeviceControlRules, "move_device_control_rules", types::AffectedResultsResponse
+);
+impl_operation!(
+    ReorderDeviceControlRules, "reorder_device_control_rules", types::SuccessResponse
+);
+impl_operation!(
+    UpdateDeviceControlRule, "update_device_control_rule", types::DeviceResponse
+);
+impl_operation!(CancelDvQuery, "cancel_dv_query", types::DeepVisibilitySuccessResponse);
+impl_operation!(
+    ListDvEvents, "list_dv_events", types::DeepVisibilityEventEntityListResponse
+);
+impl_operation!(
+    CreatePowerQuery, "create_power_query", types::DeepVisibilityPowerQueriesResponse
+);
+impl_operation!(
+    PingPowerQuery, "ping_power_query", types::DeepVisibilityPowerQueriesResponse
+);
+impl_operation!(
+    ListDvEventsByType, "list_dv_events_by_type",
+    types::DeepVisibilityEventEntityListResponse
+);
+impl_operation!(
+    FetchDvFile, "fetch_dv_file", types::DeepVisibilityFileDownloadLinkResponse
+);
+impl_operation!(InitDvQuery, "init_dv_query", types::DeepVisibilityQueryIdResponse);
+impl_operation!(GetDvProcessState, "get_dv_process_state", ::serde_json::Value);
+impl_operation!(
+    GetDvQueryStatus, "get_dv_query_status", types::DeepVisibilityQueryStatusResponse
+);
+impl_operation!(
+    ListExclusions, "list_exclusions", types::ExclusionSchemaGetListResponse
+);
+impl_operation!(UpdateExclusions, "update_exclusions", types::ExclusionListResponse);
+impl_operation!(CreateExclusion, "create_exclusion", types::ExclusionListResponse);
+impl_operation!(DeleteExclusions, "delete_exclusions", types::AffectedResultsResponse);
+impl_operation!(GetExclusionsReport, "get_exclusions_report", ::serde_json::Value);
+impl_operation!(
+    ValidateExclusions, "validate_exclusions",
+    types::ValidateExclusionRestrictionOutputResponse
+);
+impl_operation!(ExportAccounts, "export_accounts", ByteStream);
+impl_operation!(ExportActivities, "export_activities", ByteStream);
+impl_operation!(ExportAgents, "export_agents", ByteStream);
+impl_operation!(ExportAgentsLight, "export_agents_light", ByteStream);
+impl_operation!(ExportExclusions, "export_exclusions", ByteStream);
+impl_operation!(
+    ExportInstalledApplications, "export_installed_applications", ByteStream
+);
+impl_operation!(ExportRestrictions, "export_restrictions", ByteStream);
+impl_operation!(ExportServiceUsers, "export_service_users", ByteStream);
+impl_operation!(ExportSites, "export_sites", ByteStream);
+impl_operation!(ExportThreatsExploreEvents, "export_threats_explore_events", ByteStream);
+impl_operation!(ExportThreatTimeline, "export_threat_timeline", ByteStream);
+impl_operation!(ExportUsers, "export_users", ByteStream);
+impl_operation!(ListFilters, "list_filters", types::FilterViewListResponse);
+impl_operation!(CreateFilter, "create_filter", types::FilterViewResponse);
+impl_operation!(GetFiltersDv, "get_filters_dv", ::serde_json::Value);
+impl_operation!(CreateFiltersDv, "create_filters_dv", ::serde_json::Value);
+impl_operation!(
+    UpdateFiltersDv, "update_filters_dv", types::DeepVisibilityFilterViewResponse
+);
+impl_operation!(DeleteFiltersDv, "delete_filters_dv", types::SuccessResponse);
+impl_operation!(UpdateFilter, "update_filter", types::FilterViewResponse);
+impl_operation!(DeleteFilter, "delete_filter", types::SuccessResponse);
+impl_operation!(CreateFirewallRule, "create_firewall_rule", types::FirewallResponse);
+impl_operation!(
+    UpdateFirewallRuleByCategory, "update_firewall_rule_by_category",
+    types::FirewallResponse
+);
+impl_operation!(
+    CreateFirewallRuleByCategory, "create_firewall_rule_by_category",
+    types::FirewallResponse
+);
+impl_operation!(
+    DeleteFirewallRulesByCategory, "delete_firewall_rules_by_category",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    AddFirewallControlTagsByFirewallRuleCategory,
+    "add_firewall_control_tags_by_firewall_rule_category", types::AffectedResultsResponse
+);
+impl_operation!(
+    GetFirewallControlConfigurationByFirewallRuleCategory,
+    "get_firewall_control_configuration_by_firewall_rule_category",
+    types::FirewallSettingsResponse
+);
+impl_operation!(
+    UpdateFirewallControlConfigurationByFirewallRuleCategory,
+    "update_firewall_control_configuration_by_firewall_rule_category",
+    types::FirewallSettingsResponse
+);
+impl_operation!(
+    CopyFirewallControlRulesByFirewallRuleCategory,
+    "copy_firewall_control_rules_by_firewall_rule_category",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    EnableFirewallControl, "enable_firewall_control", types::AffectedResultsResponse
+);
+impl_operation!(ExportFirewallControl, "export_firewall_control", ByteStream);
+impl_operation!(
+    MoveFirewallControlRulesByFirewallRuleCategory,
+    "move_firewall_control_rules_by_firewall_rule_category",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    ListFirewallControlProtocolsByFirewallRuleCategory,
+    "list_firewall_control_protocols_by_firewall_rule_category",
+    types::ProtocolListResponse
+);
+impl_operation!(
+    RemoveFirewallControlTagsByFirewallRuleCategory,
+    "remove_firewall_control_tags_by_firewall_rule_category",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    ReorderFirewallControl, "reorder_firewall_control", types::SuccessResponse
+);
+impl_operation!(
+    SetFirewallControlLocationByFirewallRuleCategory,
+    "set_firewall_control_location_by_firewall_rule_category",
+    types::AffectedResultsResponse
+);
+impl_operation!(ListGroups, "list_groups", types::SummarizedGroupListResponse);
+impl_operation!(CreateGroup, "create_group", types::GroupResponse);
+impl_operation!(UpdateGroupsRanks, "update_groups_ranks", ());
+impl_operation!(GetGroup, "get_group", types::GroupResponse);
+impl_operation!(UpdateGroup, "update_group", types::GroupResponse);
+impl_operation!(DeleteGroup, "delete_group", types::SuccessResponse);
+impl_operation!(MoveGroupAgents, "move_group_agents", types::AddAgentsDataResponse);
+impl_operation!(GetGroupPolicy, "get_group_policy", types::EnrichedPolicyResponse);
+impl_operation!(UpdateGroupPolicy, "update_group_policy", types::EnrichedPolicyResponse);
+impl_operation!(
+    RegenerateGroupKey, "regenerate_group_key", types::RegenerateKeyResponse
+);
+impl_operation!(RevertGroupPolicy, "revert_group_policy", types::SuccessResponse);
+impl_operation!(GetGroupToken, "get_group_token", types::GroupTokenGenerationResponse);
+impl_operation!(GetHashReputation, "get_hash_reputation", types::HashReputationResponse);
+impl_operation!(GetHashVerdict, "get_hash_verdict", types::HashVerdictResponse);
+impl_operation!(
+    ListInstalledApplications, "list_installed_applications",
+    types::ApplicationViewListResponse
+);
+impl_operation!(
+    ListInstalledApplicationsCves, "list_installed_applications_cves",
+    types::CveViewListResponse
+);
+impl_operation!(
+    GetLastActivityAsSyslog, "get_last_activity_as_syslog",
+    types::ActivityAsMessageResponse
+);
+impl_operation!(
+    UpdateLicensesUpdateSitesModules, "update_licenses_update_sites_modules",
+    types::AffectedResultsResponse
+);
+impl_operation!(ListLocations, "list_locations", types::LocationViewListResponse);
+impl_operation!(CreateLocation, "create_location", types::LocationViewResponse);
+impl_operation!(DeleteLocations, "delete_locations", types::AffectedResultsResponse);
+impl_operation!(UpdateLocation, "update_location", types::LocationViewResponse);
+impl_operation!(
+    GetApplicationManagementInventoryEndpointsFiltersCount,
+    "get_application_management_inventory_endpoints_filters_count",
+    types::CountFiltersResponseListResponse
+);
+impl_operation!(
+    GetApplicationManagementInventoryFiltersCount,
+    "get_application_management_inventory_filters_count",
+    types::CountFiltersResponseListResponse
+);
+impl_operation!(
+    GetApplicationManagementInventoryVersionsCount,
+    "get_application_management_inventory_versions_count", types::VersionsCountResponse
+);
+impl_operation!(
+    GetApplicationManagementRisksAggregatedApplicationsFiltersCount,
+    "get_application_management_risks_aggregated_applications_filters_count",
+    types::CountFiltersResponseListResponse
+);
+impl_operation!(
+    GetApplicationManagementRisksApplicationsFiltersCount,
+    "get_application_management_risks_applications_filters_count",
+    types::CountFiltersResponseListResponse
+);
+impl_operation!(
+    GetApplicationManagementRisksCvesFiltersCount,
+    "get_application_management_risks_cves_filters_count",
+    types::CountFiltersResponseListResponse
+);
+impl_operation!(
+    GetApplicationManagementRisksEndpointsFiltersCount,
+    "get_application_management_risks_endpoints_filters_count",
+    types::CountFiltersResponseListResponse
+);
+impl_operation!(
+    GetApplicationManagementRisksExpanded, "get_application_management_risks_expanded",
+    types::RiskAdditionalDataListResponse
+);
+impl_operation!(
+    GetApplicationManagementRisk, "get_application_management_risk",
+    types::RiskDetailResponse
+);
+impl_operation!(
+    GetApplicationManagementScan, "get_application_management_scan",
+    types::ApplicationManagementScanResponse
+);
+impl_operation!(
+    GetApplicationManagementSku, "get_application_management_sku",
+    types::ApplicationManagementSkuGetResponse
+);
+impl_operation!(
+    CreateCloudDetectionAlertsAgentsConnect,
+    "create_cloud_detection_alerts_agents_connect", types::AffectedResultsResponse
+);
+impl_operation!(
+    CreateCloudDetectionAlertsAgentsDisconnect,
+    "create_cloud_detection_alerts_agents_disconnect", types::AffectedResultsResponse
+);
+impl_operation!(
+    ListCloudDetectionAlertsAvailableActions,
+    "list_cloud_detection_alerts_available_actions",
+    types::AlertAvailableActionListResponse
+);
+impl_operation!(
+    MarkCloudDetectionAlertAsThreat, "mark_cloud_detection_alert_as_threat",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    ListCloudDetectionRulesAvailableActions,
+    "list_cloud_detection_rules_available_actions", types::AvailableActionListResponse
+);
+impl_operation!(
+    GetSingularityMarketplaceAvailability, "get_singularity_marketplace_availability",
+    types::AvailabilityResponse
+);
+impl_operation!(
+    CreateStarManageHitWindow, "create_star_manage_hit_window",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    DeleteStarManageHitWindow, "delete_star_manage_hit_window",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    CreateStarManageUpdateLimit, "create_star_manage_update_limit",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    CreateThreatIntelligenceCustomAppConfig,
+    "create_threat_intelligence_custom_app_config", types::AffectedResultsResponse
+);
+impl_operation!(
+    DeleteThreatIntelligenceCustomAppConfig,
+    "delete_threat_intelligence_custom_app_config", types::AffectedResultsResponse
+);
+impl_operation!(
+    ListThreatIntelligenceThreatIndicators, "list_threat_intelligence_threat_indicators",
+    ::serde_json::Value
+);
+impl_operation!(GetThreatAnalysis, "get_threat_analysis", ::serde_json::Value);
+impl_operation!(ListThreatAppearances, "list_threat_appearances", ::serde_json::Value);
+impl_operation!(
+    ListRangerGateways, "list_ranger_gateways", types::GatewayViewListResponse
+);
+impl_operation!(
+    CreateRangerGatewaysUpdate, "create_ranger_gateways_update",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    UpdateRangerGateway, "update_ranger_gateway", types::GatewayViewResponse
+);
+impl_operation!(
+    ListRemoteScripts, "list_remote_scripts", types::EnrichedScriptListResponse
+);
+impl_operation!(
+    RunRemoteScript, "run_remote_script", types::RemoteScriptsExecuteResponse
+);
+impl_operation!(
+    GetRemoteScriptResultLinks, "get_remote_script_result_links",
+    types::GetRemoteScriptResultLinksResponse
+);
+impl_operation!(
+    ListRemoteScriptStatuses, "list_remote_script_statuses", types::TaskListResponse
+);
+impl_operation!(ListReportTasks, "list_report_tasks", types::ReportTaskDataListResponse);
+impl_operation!(CreateReportTask, "create_report_task", types::SuccessResponse);
+impl_operation!(UpdateReportTask, "update_report_task", types::ReportTaskDataResponse);
+impl_operation!(ListReports, "list_reports", types::ReportDataListResponse);
+impl_operation!(
+    CreateReportsDeleteReport, "create_reports_delete_report", ::serde_json::Value
+);
+impl_operation!(
+    CreateReportsDeleteTask, "create_reports_delete_task", ::serde_json::Value
+);
+impl_operation!(
+    ListReportsInsightsTypes, "list_reports_insights_types", types::InsightDataResponse
+);
+impl_operation!(GetReport, "get_report", ByteStream);
+impl_operation!(
+    ListRestrictions, "list_restrictions", types::RestrictionSchemaGetListResponse
+);
+impl_operation!(
+    UpdateRestrictions, "update_restrictions", types::RestrictionListResponse
+);
+impl_operation!(CreateRestriction, "create_restriction", types::RestrictionListResponse);
+impl_operation!(
+    DeleteRestrictions, "delete_restrictions", types::AffectedResultsResponse
+);
+impl_operation!(GetRestrictionsReport, "get_restrictions_report", ::serde_json::Value);
+impl_operation!(
+    ValidateRestrictions, "validate_restrictions",
+    types::ValidateExclusionRestrictionOutputResponse
+);
+impl_operation!(GetRoguesReportCsv, "get_rogues_report_csv", ByteStream);
+impl_operation!(
+    ListRoguesSettings, "list_rogues_settings", types::RoguesSettingsResponse
+);
+impl_operation!(
+    UpdateRoguesSettings, "update_rogues_settings", types::RoguesSettingsResponse
+);
+impl_operation!(
+    GetRoguesTableView, "get_rogues_table_view", types::RoguesTableViewListResponse
+);
+impl_operation!(GetSentinelonerss, "get_sentinelonerss", types::RawDataResponse);
+impl_operation!(
+    ListServiceUsers, "list_service_users", types::GetServiceUserListResponse
+);
+impl_operation!(
+    CreateServiceUser, "create_service_user", types::CreatedServiceUserResponse
+);
+impl_operation!(
+    CreateServiceUsersDeleteServiceUser, "create_service_users_delete_service_user",
+    types::AffectedResultsResponse
+);
+impl_operation!(UpdateServiceUser, "update_service_user", types::GetServiceUserResponse);
+impl_operation!(DeleteServiceUser, "delete_service_user", types::SuccessResponse);
+impl_operation!(
+    UpdateSingularityMarketplaceApplications,
+    "update_singularity_marketplace_applications", types::AffectedResultsResponse
+);
+impl_operation!(
+    CreateSingularityMarketplaceApplication,
+    "create_singularity_marketplace_application", types::AffectedResultsResponse
+);
+impl_operation!(
+    DeleteSingularityMarketplaceApplications,
+    "delete_singularity_marketplace_applications", types::AffectedResultsResponse
+);
+impl_operation!(
+    GetSingularityMarketplaceApplicationsCatalog,
+    "get_singularity_marketplace_applications_catalog",
+    types::ApplicationsCatalogResponseListResponse
+);
+impl_operation!(
+    GetSingularityMarketplaceApplicationsCatalogConfig,
+    "get_singularity_marketplace_applications_catalog_config",
+    types::ApplicationCatalogConfigResponse
+);
+impl_operation!(
+    GetSingularityMarketplaceApplicationConfig,
+    "get_singularity_marketplace_application_config", types::ApplicationConfigResponse
+);
+impl_operation!(
+    PostSingularityMarketplaceApplication, "post_singularity_marketplace_application",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    CreateSiteWithAdmin, "create_site_with_admin", types::SiteWithUserResponse
+);
+impl_operation!(ListSites, "list_sites", types::SiteResponse);
+impl_operation!(CreateSite, "create_site", types::SitesSiteResponse);
+impl_operation!(
+    UpdateSitesUpdateBulk, "update_sites_update_bulk", types::AffectedResultsResponse
+);
+impl_operation!(GetSite, "get_site", types::SiteViewResponse);
+impl_operation!(UpdateSite, "update_site", types::SitesSiteResponse);
+impl_operation!(DeleteSite, "delete_site", types::SuccessResponse);
+impl_operation!(ExpireSiteNow, "expire_site_now", types::SitesSiteResponse);
+impl_operation!(
+    GetSiteLocalAuthorization, "get_site_local_authorization",
+    types::GetSiteApprovalResponse
+);
+impl_operation!(
+    UpdateSiteLocalAuthorization, "update_site_local_authorization",
+    types::PutSiteApprovalResponse
+);
+impl_operation!(
+    GetSiteLocalUpgradeApprovedAgentsCsv, "get_site_local_upgrade_approved_agents_csv",
+    types::GetSiteApprovalResponse
+);
+impl_operation!(GetSitePolicy, "get_site_policy", types::EnrichedPolicyResponse);
+impl_operation!(UpdateSitePolicy, "update_site_policy", types::EnrichedPolicyResponse);
+impl_operation!(ReactivateSite, "reactivate_site", types::SuccessResponse);
+impl_operation!(
+    RegenerateSiteKey, "regenerate_site_key", types::SitesRegenerateKeyResponse
+);
+impl_operation!(RevertSitePolicy, "revert_site_policy", types::SuccessResponse);
+impl_operation!(GetSiteToken, "get_site_token", types::SiteTokenGenerationResponse);
+impl_operation!(
+    GetSystemConfiguration, "get_system_configuration",
+    types::SystemConfigurationResponse
+);
+impl_operation!(
+    UpdateSystemConfiguration, "update_system_configuration",
+    types::SystemConfigurationResponse
+);
+impl_operation!(GetSystemInfo, "get_system_info", types::SystemInfoResponse);
+impl_operation!(GetSystemStatus, "get_system_status", types::SystemStatusResponse);
+impl_operation!(CreateTagManager, "create_tag_manager", types::TagsViewResponse);
+impl_operation!(DeleteTagManager, "delete_tag_manager", types::AffectedResultsResponse);
+impl_operation!(UpdateTagManager, "update_tag_manager", types::TagsViewResponse);
+impl_operation!(ListTags, "list_tags", types::GetTagListResponse);
+impl_operation!(CreateTag, "create_tag", types::GetTagResponse);
+impl_operation!(DeleteTags, "delete_tags", types::AffectedResultsResponse);
+impl_operation!(UpdateTag, "update_tag", types::GetTagResponse);
+impl_operation!(DeleteTag, "delete_tag", types::AffectedResultsResponse);
+impl_operation!(
+    GetTasksConfiguration, "get_tasks_configuration", types::ResponseTaskResponse
+);
+impl_operation!(
+    UpdateTasksConfiguration, "update_tasks_configuration", types::ResponseTaskResponse
+);
+impl_operation!(
+    ListTasksConfigurationExplicitSubscopes,
+    "list_tasks_configuration_explicit_subscopes",
+    types::SubscopeFullHierarchyListResponse
+);
+impl_operation!(
+    GetTasksConfigurationHasExplicitSubscope,
+    "get_tasks_configuration_has_explicit_subscope", types::BooleanResponse
+);
+impl_operation!(GetTenantPolicy, "get_tenant_policy", types::EnrichedPolicyResponse);
+impl_operation!(
+    UpdateTenantPolicy, "update_tenant_policy", types::EnrichedPolicyResponse
+);
+impl_operation!(
+    ListThreatIntelligenceIocs, "list_threat_intelligence_iocs",
+    types::GetIndicatorListResponse
+);
+impl_operation!(
+    CreateThreatIntelligenceIoc, "create_threat_intelligence_ioc",
+    types::PostIndicatorListResponse
+);
+impl_operation!(
+    DeleteThreatIntelligenceIocs, "delete_threat_intelligence_iocs",
+    types::AffectedResultsResponse
+);
+impl_operation!(ListThreats, "list_threats", types::ThreatListResponse);
+impl_operation!(
+    ConnectThreatContainers, "connect_threat_containers", types::SuccessResponse
+);
+impl_operation!(
+    DisconnectThreatContainers, "disconnect_threat_containers", types::SuccessResponse
+);
+impl_operation!(
+    AddThreatToBlacklist, "add_threat_to_blacklist",
+    types::ThreatsAddToBlocklistExclusionsResultResponse
+);
+impl_operation!(
+    AddThreatToExclusions, "add_threat_to_exclusions",
+    types::ThreatsAddToBlocklistExclusionsResultResponse
+);
+impl_operation!(
+    SetThreatAnalystVerdict, "set_threat_analyst_verdict",
+    types::ThreatsAnalystVerdictResultResponse
+);
+impl_operation!(
+    AddDvThreatToBlacklist, "add_dv_threat_to_blacklist", types::AffectedResultsResponse
+);
+impl_operation!(
+    MarkDvEventAsThreat, "mark_dv_event_as_threat", types::AffectedResultsResponse
+);
+impl_operation!(
+    DisableThreatsEngines, "disable_threats_engines", types::SuccessResponse
+);
+impl_operation!(ExportThreats, "export_threats", ByteStream);
+impl_operation!(
+    SetThreatExternalTicketId, "set_threat_external_ticket_id",
+    types::AffectedResultsResponse
+);
+impl_operation!(FetchThreatFile, "fetch_threat_file", types::AffectedResultsResponse);
+impl_operation!(
+    SetThreatIncidentStatus, "set_threat_incident_status",
+    types::ThreatsIncidentResultResponse
+);
+impl_operation!(MarkThreatsAsResolved, "mark_threats_as_resolved", ::serde_json::Value);
+impl_operation!(MarkThreatsAsThreat, "mark_threats_as_threat", ::serde_json::Value);
+impl_operation!(
+    MitigateThreats, "mitigate_threats", types::ThreatMitigationActionResponse
+);
+impl_operation!(
+    DownloadThreatMitigationReport, "download_threat_mitigation_report", ByteStream
+);
+impl_operation!(AddThreatNotes, "add_threat_notes", types::AffectedResultsResponse);
+impl_operation!(
+    DownloadThreatFromCloud, "download_threat_from_cloud",
+    types::ThreatFileDownloadUrlResponse
+);
+impl_operation!(
+    ListThreatExploreEvents, "list_threat_explore_events",
+    types::ThreatEventEntityListResponse
+);
+impl_operation!(ListThreatNotes, "list_threat_notes", types::ThreatNoteListResponse);
+impl_operation!(UpdateThreatNote, "update_threat_note", types::ThreatNoteResponse);
+impl_operation!(DeleteThreatNote, "delete_threat_note", types::SuccessResponse);
+impl_operation!(
+    GetThreatTimeline, "get_threat_timeline", types::TimelineViewListResponse
+);
+impl_operation!(
+    ListThreatWhiteningOptions, "list_threat_whitening_options",
+    types::WhiteningOptionsResponse
+);
+impl_operation!(
+    UpdateUnifiedExclusions, "update_unified_exclusions", types::UnifiedExclusionResponse
+);
+impl_operation!(
+    CreateUnifiedExclusion, "create_unified_exclusion",
+    types::UnifiedExclusionListResponse
+);
+impl_operation!(
+    ListUpdateAgentPackages, "list_update_agent_packages",
+    types::VersionUploadListListResponse
+);
+impl_operation!(
+    DeleteUpdateAgentPackages, "delete_update_agent_packages",
+    types::AffectedResultsResponse
+);
+impl_operation!(
+    UpdateUpdateAgentPackage, "update_update_agent_package", types::VersionUploadResponse
+);
+impl_operation!(
+    ListUpgradePolicyAvailablePackages, "list_upgrade_policy_available_packages",
+    types::GetAvailablePackagesResponse
+);
+impl_operation!(
+    CheckUpgradePolicyExists, "check_upgrade_policy_exists", types::HasPoliciesResponse
+);
+impl_operation!(
+    ListUpgradePolicyParentPolicies, "list_upgrade_policy_parent_policies",
+    types::GetPoliciesResponse
+);
+impl_operation!(
+    ListUpgradePolicies, "list_upgrade_policies", types::GetPoliciesResponse
+);
+impl_operation!(
+    DeactivateUpgradePolicies, "deactivate_upgrade_policies", types::EmptyResponse
+);
+impl_operation!(
+    CountUpgradePolicies, "count_upgrade_policies", types::OsCountResultResponse
+);
+impl_operation!(CreateUpgradePolicy, "create_upgrade_policy", types::EmptyResponse);
+impl_operation!(UpdateUpgradePolicy, "update_upgrade_policy", types::EmptyResponse);
+impl_operation!(ActOnUpgradePolicy, "act_on_upgrade_policy", types::EmptyResponse);
+impl_operation!(ReorderUpgradePolicy, "reorder_upgrade_policy", types::EmptyResponse);
+impl_operation!(
+    SetUpgradePolicyInheriting, "set_upgrade_policy_inheriting", types::EmptyResponse
+);
+impl_operation!(ListUsers, "list_users", types::GetUserListListResponse);
+impl_operation!(CreateUser, "create_user", types::UserResponse);
+impl_operation!(
+    VerifyUsers2faRecoverCode, "verify_users_2fa_recover_code", types::SuccessResponse
+);
+impl_operation!(DisableUsers2fa, "disable_users_2fa", types::SuccessResponse);
+impl_operation!(EnableUsers2fa, "enable_users_2fa", types::SuccessResponse);
+impl_operation!(
+    GetApiTokenDetails, "get_api_token_details", types::ApiTokenDetailResponse
+);
+impl_operation!(ChangeUserPassword, "change_user_password", types::SuccessResponse);
+impl_operation!(
+    CreateUsersDelete2fa, "create_users_delete_2fa", types::AffectedResultsResponse
+);
+impl_operation!(DeleteUsers, "delete_users", ::serde_json::Value);
+impl_operation!(EnableUserApp, "enable_user_app", types::SuccessResponse);
+impl_operation!(
+    CreateUsersEnroll2fa, "create_users_enroll_2fa", types::EnrollTfaResponse
+);
+impl_operation!(
+    CreateUsersLoginForceResetPasswordOnLogin,
+    "create_users_login_force_reset_password_on_login", types::AffectedResultsResponse
+);
+impl_operation!(
+    CreateUsersLoginSendResetPasswordEmail,
+    "create_users_login_send_reset_password_email", types::AffectedResultsResponse
+);
+impl_operation!(
+    SetUsersLoginPassword, "set_users_login_password", types::SetPasswordResponse
+);
+impl_operation!(
+    CreateUsersOnboardingSendVerificationEmail,
+    "create_users_onboarding_send_verification_email", types::AffectedResultsResponse
+);
+impl_operation!(ResetUser2fa, "reset_user_2fa", types::AffectedResultsResponse);
+impl_operation!(GetUsersRsAuthCheck, "get_users_rs_auth_check", types::SuccessResponse);
+impl_operation!(
+    GetUsersTenantAdminAuthCheck, "get_users_tenant_admin_auth_check",
+    types::SuccessResponse
+);
+impl_operation!(
+    GetUsersViewerAuthCheck, "get_users_viewer_auth_check", types::SuccessResponse
+);
+impl_operation!(GetUserById, "get_user_by_id", types::SingleUserResponse);
+impl_operation!(UpdateUser, "update_user", types::UserResponse);
+impl_operation!(DeleteUser, "delete_user", types::SuccessResponse);
+impl_operation!(
+    UpdateUserRecoveryEmail, "update_user_recovery_email", types::SuccessResponse
+);

@@ -29043,8 +29043,14 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn no_content(self) -> Self {
-            Self(self.0.status(204u16))
+        pub fn ok(self, value: &types::AddAgentsDataResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
         }
         pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
             assert_eq!(status / 100u16, 4u16);
@@ -35610,7 +35616,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::DownloadMultipleScriptsResultsResponse) -> Self {
+        pub fn ok(self, value: &types::GetRemoteScriptResultLinksResponse) -> Self {
             Self(
                 self
                     .0

@@ -1,6 +1,8 @@
 //! The seams that let facade code treat every operation alike. codegen
-//! implements [`Operation`] for every builder (in `calls.rs`) and
-//! [`Pageable`] for every cursor-paged list builder (in `paging.rs`).
+//! implements [`Operation`] for every builder (one [`impl_operation!`] line
+//! each, in `calls.rs`), [`Pageable`] for every cursor-paged list builder
+//! (one [`impl_pageable!`] line each, in `paging.rs`), and writes how every
+//! operation answers into `answers.rs`, read through [`answer`].
 
 use std::future::Future;
 
@@ -36,4 +38,93 @@ pub trait Pageable: Operation + Clone {
 
     /// How many items the page holds.
     fn item_count(page: &Self::Output) -> usize;
+}
+
+/// What a successful answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseKind {
+    /// A JSON document (decoded through its typed response).
+    Json,
+    /// Bytes of this content type (a file).
+    Binary(&'static str),
+    /// Nothing (204).
+    Empty,
+}
+
+/// Where an operation goes and how it answers: enough for a transport to
+/// check its path and choose its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationAnswer {
+    /// The path template, `{name}` for each path parameter.
+    pub path: &'static str,
+    /// What a successful answer carries.
+    pub response: ResponseKind,
+    /// Whether the operation pages by cursor.
+    pub paged: bool,
+}
+
+/// How the operation `id` answers, if the spec has it.
+pub fn answer(id: &str) -> Option<OperationAnswer> {
+    let answers = crate::answers::ANSWERS;
+    let index = answers.binary_search_by(|(op, ..)| (*op).cmp(id)).ok()?;
+    let (_, path, response, paged) = answers[index];
+    Some(OperationAnswer {
+        path,
+        response,
+        paged,
+    })
+}
+
+/// Implements [`Operation`] for the builder `$builder`, whose `send` returns
+/// `$output`, under the operationId `$id`.
+macro_rules! impl_operation {
+    ($builder:ident, $id:literal, $output:ty) => {
+        impl<'a> crate::Operation for crate::builder::$builder<'a> {
+            type Output = $output;
+            const OPERATION_ID: &'static str = $id;
+
+            fn send_operation(
+                self,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<
+                    ::progenitor_client::ResponseValue<Self::Output>,
+                    ::progenitor_client::Error<crate::types::ApiError>,
+                >,
+            > + Send {
+                self.send()
+            }
+        }
+    };
+}
+
+/// Implements [`Pageable`] for the builder `$builder` of a list whose pages
+/// hold `$item`s in `data` and the next cursor in `pagination.nextCursor`.
+macro_rules! impl_pageable {
+    ($builder:ident, $item:ty) => {
+        impl<'a> crate::Pageable for crate::builder::$builder<'a> {
+            type Item = $item;
+
+            fn page_request(self, cursor: ::std::option::Option<&str>, limit: u32) -> Self {
+                let request = self.limit(limit);
+                match cursor {
+                    Some(cursor) => request.cursor(cursor.to_string()),
+                    None => request,
+                }
+            }
+
+            fn next_cursor(page: &Self::Output) -> ::std::option::Option<&str> {
+                page.pagination
+                    .as_ref()
+                    .and_then(|p| p.next_cursor.as_deref())
+            }
+
+            fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
+                page.data.unwrap_or_default()
+            }
+
+            fn item_count(page: &Self::Output) -> usize {
+                page.data.as_ref().map_or(0, ::std::vec::Vec::len)
+            }
+        }
+    };
 }

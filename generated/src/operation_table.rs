@@ -1,6 +1,8 @@
-//! The shape of the operation table codegen writes into `operations.rs`:
-//! enough about every operation to call it without code of its own (the
-//! `s1 api` command line).
+//! The shape of the operation table codegen writes into `operations.rs`
+//! (feature `operations`): enough about every operation to call it without
+//! code of its own (the `s1 api` command line).
+
+use crate::ResponseKind;
 
 /// Where a parameter goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,17 +54,6 @@ pub enum BodyUse {
     Optional,
     /// A body must be sent.
     Required,
-}
-
-/// What a successful answer carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponseKind {
-    /// A JSON document (decoded through its typed response).
-    Json,
-    /// Bytes of this content type (a file).
-    Binary(&'static str),
-    /// Nothing (204).
-    Empty,
 }
 
 /// One operation of the spec.

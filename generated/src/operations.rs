@@ -21796,7 +21796,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
             },
         ],
         body: crate::BodyUse::Required,
-        response: crate::ResponseKind::Empty,
+        response: crate::ResponseKind::Json,
         paged: false,
     },
     crate::OperationSpec {
@@ -25023,6 +25023,15 @@ pub fn decode_typed(
             Some(
                 typed::<
                     <crate::builder::MoveFirewallControlRulesByFirewallRuleCategory<
+                        'static,
+                    > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
+        "move_group_agents" => {
+            Some(
+                typed::<
+                    <crate::builder::MoveGroupAgents<
                         'static,
                     > as crate::Operation>::Output,
                 >(bytes),

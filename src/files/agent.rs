@@ -177,14 +177,30 @@ pub(super) async fn download_to(
     validate::required("download_path", &upload.download_path)?;
     check_dest("dest", dest)?;
     tracing::debug!(activity_id = %upload.activity_id, dest = %dest.display(), "downloading an upload");
-    download::link(
-        client,
-        &upload.download_path,
-        DOWNLOAD_UPLOAD,
-        dest,
-        overwrite,
-    )
-    .await
+    match upload.agent_upload() {
+        Some(agent_id) => {
+            let answer = client
+                .download_agent_upload()
+                .agent_id(agent_id)
+                .activity_id(&upload.activity_id)
+                .send()
+                .await
+                .map_err(|e| Error::from_raw(DOWNLOAD_UPLOAD, e))?;
+            let total = answer.content_length();
+            let body = answer.into_inner_stream();
+            download::save_stream(client, body, total, DOWNLOAD_UPLOAD, dest, overwrite).await
+        }
+        None => {
+            download::link(
+                client,
+                &upload.download_path,
+                DOWNLOAD_UPLOAD,
+                dest,
+                overwrite,
+            )
+            .await
+        }
+    }
 }
 
 /// The body of [`Files::fetch`].

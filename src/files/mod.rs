@@ -37,7 +37,9 @@ use serde_json::{Map, Value};
 use crate::poll::Poll;
 use crate::prelude::*;
 use crate::raw::types;
-use crate::{Client, Downloaded, Error, Polling, download, extract as unpack, validate};
+use crate::{
+    API_PREFIX, Client, Downloaded, Error, Polling, download, extract as unpack, validate,
+};
 
 pub use crate::extract::{
     DEFAULT_MAX_ENTRIES, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_TOTAL_BYTES, ExtractLimits,
@@ -58,9 +60,6 @@ pub const FETCH_REQUEST_ACTIVITY: i64 = 81;
 
 /// Activity type of an agent's upload of a threat's file.
 pub const THREAT_UPLOAD_ACTIVITY: i64 = 86;
-
-/// Prefix of every API path on the console.
-const API_PREFIX: &str = "/web/api/v2.1";
 
 /// Activities read per check; far more than one agent logs of these types
 /// while a fetch is under way.

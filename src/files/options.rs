@@ -122,6 +122,14 @@ pub struct AgentUpload {
 }
 
 impl AgentUpload {
+    /// The agent whose upload this is, when it is downloaded from that
+    /// agent's upload path (the `download_agent_upload` operation) rather
+    /// than from a link of its own.
+    pub(super) fn agent_upload(&self) -> Option<&str> {
+        let agent_id = self.agent_id.as_deref()?;
+        (self.download_path == agent_upload_path(agent_id, &self.activity_id)).then_some(agent_id)
+    }
+
     /// The upload logged as activity `activity_id` of agent `agent_id` (for
     /// downloading an upload found elsewhere, e.g. in the activity log).
     pub fn new(agent_id: &str, activity_id: &str) -> Result<Self, Error> {

@@ -7,7 +7,7 @@ use httpmock::{HttpMockRequest, HttpMockResponse};
 use serde_json::{Value, json};
 
 /// The API prefix every route is below.
-pub(crate) const PREFIX: &str = "/web/api/v2.1";
+pub(crate) use crate::API_PREFIX as PREFIX;
 
 /// One request, parsed.
 #[derive(Debug)]

@@ -733,6 +733,75 @@ async fn a_failed_download_leaves_no_file_behind() {
     assert!(names_in(dir.path()).is_empty());
 }
 
+/// A client whose answers read into memory are capped at 1 KiB and whose
+/// calls end after `timeout`; downloads get `download_timeout`.
+fn tight_client(url: &str, timeout: Duration, download_timeout: Duration) -> Client {
+    Client::builder()
+        .console_url(url)
+        .api_token(TOKEN)
+        .allow_http(true)
+        .limiter(sentinelone::quota::Limiter::new())
+        .quotas(sentinelone::quota::Quotas::none())
+        .retry_policy(sentinelone::RetryPolicy {
+            max_attempts: 1,
+            ..sentinelone::RetryPolicy::default()
+        })
+        .max_response_bytes(1024)
+        .timeout(timeout)
+        .download_timeout(download_timeout)
+        .build()
+        .expect("the client builds")
+}
+
+// The upload goes through the generated `download_agent_upload`: a file
+// answer, so neither the in-memory cap nor the per-call timeout applies to
+// it, only the download timeout.
+#[tokio::test]
+async fn an_agent_upload_is_uncapped_and_bound_by_the_download_timeout() {
+    let server = MockServer::start_async().await;
+    let zip = zip_of(&[("big.bin", &[7u8; 64 * 1024])], None);
+    let path = format!("{API}/agents/{AGENT}/uploads/9");
+    let slow = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(&path)
+                .header("authorization", auth_header());
+            then.status(200)
+                .header("content-type", "application/zip")
+                .delay(Duration::from_millis(700))
+                .body(&zip);
+        })
+        .await;
+    let upload = AgentUpload::new(AGENT, "9").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    let patient = tight_client(
+        &server.base_url(),
+        Duration::from_millis(300),
+        Duration::from_secs(10),
+    );
+    let saved = patient
+        .files()
+        .download(&upload, &dir.path().join("a.zip"))
+        .await
+        .expect("the download ignores the call timeout and the cap");
+    assert_eq!(saved.bytes, zip.len() as u64);
+    assert_eq!(std::fs::read(dir.path().join("a.zip")).unwrap(), zip);
+
+    let hasty = tight_client(
+        &server.base_url(),
+        Duration::from_secs(10),
+        Duration::from_millis(300),
+    );
+    let result = hasty
+        .files()
+        .download(&upload, &dir.path().join("b.zip"))
+        .await;
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
+    assert!(!dir.path().join("b.zip").exists());
+    slow.assert_calls_async(2).await;
+}
+
 /// Serves one response: `head`, then `sent` bytes of a body announced as
 /// `announced` bytes long, then closes the connection.
 async fn truncating_server(announced: usize, sent: usize) -> String {

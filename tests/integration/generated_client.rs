@@ -1241,6 +1241,34 @@ async fn groups_list_groups() {
     assert_eq!(groups[0].total_agents, Some(12));
 }
 
+// Declared 204 by the vendor; consoles answer 200 with the count, which the
+// curation declares (spec/curation.toml `[[response_overrides]]`).
+#[tokio::test]
+async fn groups_move_group_agents_decodes_the_moved_count() {
+    let server = MockServer::start_async().await;
+    let body = json!({"filter": {"agentIds": ["301", "302"]}});
+    let mock = server
+        .mock_async(|when, then| {
+            let when = request(when, PUT, "/groups/1511111111111111111/move-agents");
+            json_body(query(when, &[]), &body);
+            ok(then, json!({"data": {"agentsMoved": 2}}));
+        })
+        .await;
+
+    let response = support::raw_client(&server)
+        .move_group_agents()
+        .group_id("1511111111111111111")
+        .body(from_json::<types::PutAddAgentsRequest>(body.clone()))
+        .send()
+        .await
+        .expect("move_group_agents");
+
+    mock.assert_async().await;
+    assert_eq!(response.status(), 200);
+    let data = response.into_inner().data.expect("data");
+    assert_eq!(data.agents_moved, Some(2));
+}
+
 // ------------------------------------------------------------------ Hashes
 
 #[tokio::test]
@@ -1549,6 +1577,50 @@ async fn remoteops_scripts_run_remote_script() {
     assert_eq!(data.affected, Some(1));
     assert_eq!(data.parent_task_id.as_deref(), Some("1600000000000000001"));
     assert_eq!(data.pending, Some(false));
+}
+
+// Documented as `data.data.downloadLinks`; consoles answer
+// `data.download_links`, which the curation declares.
+#[tokio::test]
+async fn remoteops_scripts_get_remote_script_result_links_reads_download_links() {
+    let server = MockServer::start_async().await;
+    let body = json!({"data": {"taskIds": ["1819000000000000001", "1819000000000000002"]}});
+    let mock = server
+        .mock_async(|when, then| {
+            let when = request(when, POST, "/remote-scripts/fetch-files");
+            json_body(query(when, &[]), &body);
+            ok(
+                then,
+                json!({"data": {
+                    "download_links": [{
+                        "taskId": "1819000000000000001",
+                        "fileName": "pc1-output.zip",
+                        "downloadUrl": "https://storage.example/r1.zip?X-Amz-Signature=sig"
+                    }],
+                    "errors": [{"taskId": "1819000000000000002", "errorString": "no output"}]
+                }}),
+            );
+        })
+        .await;
+
+    let response = support::raw_client(&server)
+        .get_remote_script_result_links()
+        .body(from_json::<types::FetchScriptsResultsRequest>(body.clone()))
+        .send()
+        .await
+        .expect("get_remote_script_result_links");
+
+    mock.assert_async().await;
+    let data = response.into_inner().data.expect("data");
+    let links = data.download_links.expect("download_links");
+    assert_eq!(links[0].task_id.as_deref(), Some("1819000000000000001"));
+    assert_eq!(links[0].file_name.as_deref(), Some("pc1-output.zip"));
+    assert_eq!(
+        links[0].download_url.as_deref(),
+        Some("https://storage.example/r1.zip?X-Amz-Signature=sig")
+    );
+    let errors = data.errors.expect("errors");
+    assert_eq!(errors[0].error_string.as_deref(), Some("no output"));
 }
 
 // ----------------------------------------------------------------- Reports

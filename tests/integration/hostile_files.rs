@@ -415,7 +415,7 @@ async fn console_with_result(name: &str, content: &'static str) -> MockServer {
             }));
         })
         .await;
-    let link = json!({ "data": { "downloadLinks": [{
+    let link = json!({ "data": { "download_links": [{
         "taskId": "1819000000000000001",
         "fileName": name,
         "downloadUrl": server.url("/results/1"),

@@ -22,6 +22,7 @@ mod hostile_input;
 mod hostile_limits;
 mod hostile_secrets;
 mod imports;
+#[cfg(feature = "operations")]
 mod operation_table;
 mod pagination;
 mod reliability;

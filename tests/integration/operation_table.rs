@@ -5,7 +5,8 @@
 use crate::support;
 
 use sentinelone::raw::{
-    BodyUse, OPERATIONS, ParamKind, ParamLocation, ResponseKind, decode_typed, operation,
+    BodyUse, OPERATIONS, OperationAnswer, ParamKind, ParamLocation, ResponseKind, answer,
+    decode_typed, operation,
 };
 use serde_json::json;
 
@@ -22,7 +23,20 @@ fn every_operation_is_listed_once_in_order() {
     }
     for op in OPERATIONS {
         assert_eq!(operation(op.id).map(|o| o.path), Some(op.path));
-        assert!(op.path.starts_with("/web/api/v2.1/"), "{}", op.path);
+        assert!(
+            op.path
+                .starts_with(&format!("{}/", sentinelone::API_PREFIX)),
+            "{}",
+            op.path
+        );
+        // The small table the transport reads (built without the feature
+        // `operations`) agrees with this one.
+        let expected = OperationAnswer {
+            path: op.path,
+            response: op.response,
+            paged: op.paged,
+        };
+        assert_eq!(answer(op.id), Some(expected), "{}", op.id);
         for p in op
             .params
             .iter()
@@ -38,6 +52,7 @@ fn every_operation_is_listed_once_in_order() {
         }
     }
     assert!(operation("no_such_operation").is_none());
+    assert!(answer("no_such_operation").is_none());
 }
 
 #[test]

@@ -494,13 +494,14 @@ async fn links_are_fetched_and_downloaded_without_leaking_the_token() {
                 .header("authorization", support::auth_header())
                 .header("content-type", "application/json")
                 .json_body(json!({ "data": { "taskIds": [TASK_1, TASK_2, "1819000000000000003"] } }));
-            then.status(200).json_body(json!({ "data": { "data": {
-                "downloadLinks": [
+            then.status(200).json_body(json!({ "data": {
+                "download_links": [
                     { "taskId": TASK_1, "fileName": "../r1.zip", "downloadUrl": bucket.url("/bucket/r1.zip?X-Amz-Signature=sig") },
-                    { "taskId": TASK_2, "fileName": "r1.zip", "downloadUrl": server.url("/web/api/v2.1/remote-scripts/results/2") }
+                    { "taskId": TASK_2, "fileName": "r1.zip", "downloadUrl": server.url("/web/api/v2.1/remote-scripts/results/2") },
+                    { "taskId": "1819000000000000004", "fileName": "no-url.zip" }
                 ],
                 "errors": [{ "taskId": "1819000000000000003", "errorString": "no output" }]
-            } } }));
+            } }));
         })
         .await;
     let client = support::facade_client(&server);
@@ -562,7 +563,8 @@ async fn run_and_collect_downloads_the_completed_tasks_results() {
         None,
     )
     .await;
-    // Consoles answer in snake_case, one level up from the documented shape.
+    // Consoles answer `data.download_links`, not the documented
+    // `data.data.downloadLinks`.
     let fetch = server
         .mock_async(|when, then| {
             when.method(POST)
