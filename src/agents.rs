@@ -222,8 +222,10 @@ async fn move_to_group(
     let group_id = validate::id("group_id", group_id)?;
     let resolved = resolve_hosts(client, &hosts).await?;
     let body = PutAddAgentsRequest {
+        // `ids`, not `agentIds`: the vendor marks `agentIds` deprecated here
+        // ("use 'ids' instead"), and the other actions filter by `ids` too.
         filter: PutAddAgentsRequestFilter {
-            agent_ids: Some(resolved.ids()),
+            ids: resolved.ids(),
             ..Default::default()
         },
     };

@@ -217,7 +217,7 @@ async fn no_matching_host_sends_no_action() {
 }
 
 #[tokio::test]
-async fn move_to_group_sends_the_agent_ids_and_reads_the_count() {
+async fn move_to_group_filters_by_ids_and_reads_the_count() {
     let server = MockServer::start_async().await;
     agents_page(
         &server,
@@ -234,7 +234,7 @@ async fn move_to_group_sends_the_agent_ids_and_reads_the_count() {
                 .path("/web/api/v2.1/groups/1511111111111111111/move-agents")
                 .header("authorization", support::auth_header())
                 .header("content-type", "application/json")
-                .json_body(json!({ "filter": { "agentIds": ["301", "302"] } }));
+                .json_body(json!({ "filter": { "ids": ["301", "302"] } }));
             then.status(200)
                 .json_body(json!({ "data": { "agentsMoved": 2 } }));
         })
@@ -266,7 +266,7 @@ async fn move_to_group_accepts_an_empty_204() {
         .mock_async(|when, then| {
             when.method(PUT)
                 .path("/web/api/v2.1/groups/1511111111111111111/move-agents")
-                .json_body(json!({ "filter": { "agentIds": ["301"] } }));
+                .json_body(json!({ "filter": { "ids": ["301"] } }));
             then.status(204);
         })
         .await;

@@ -53,9 +53,13 @@ pub(super) fn route(state: &mut State, req: &Req, segments: &[&str]) -> Option<R
                 return Some(Reply::not_found("no such group"));
             };
             let site = state.groups[group].site;
-            let ids = req.body_list("/filter/agentIds");
+            // `ids`; the deprecated `agentIds` still works on a console.
+            let mut ids = req.body_list("/filter/ids");
             if ids.is_empty() {
-                return Some(Reply::invalid("filter.agentIds is required"));
+                ids = req.body_list("/filter/agentIds");
+            }
+            if ids.is_empty() {
+                return Some(Reply::invalid("filter.ids is required"));
             }
             let mut moved = 0;
             for agent in state.agents.iter_mut().filter(|a| ids.contains(&a.id)) {
