@@ -26,11 +26,14 @@
 use std::fmt;
 
 use futures_util::{StreamExt, TryStreamExt};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::prelude::*;
+use crate::raw::Operation;
+use crate::raw::builder::SetThreatIncidentStatus;
 use crate::raw::types::{
-    MitigateThreatsAction, ThreatFilter, ThreatListResponseDataItem, ThreatsMitigateRequest,
+    MitigateThreatsAction, ThreatFilter, ThreatIncidentStatusesItem, ThreatListResponseDataItem,
+    ThreatsIncidentRequest, ThreatsIncidentRequestData, ThreatsMitigateRequest,
 };
 use crate::{Client, Error, validate};
 
@@ -175,9 +178,11 @@ impl<'c> Threats<'c> {
         unquarantine(self.client, target).await
     }
 
-    /// Marks threats of one agent resolved (D3 "Resolve Threat"): both the
-    /// threat ids (at least one) and the agent id are required, and the
-    /// console only changes threats that belong to that agent.
+    /// Marks threats of one agent resolved (D3 "Resolve Threat") by setting
+    /// their incident status (`POST /threats/incident`, `incidentStatus`
+    /// `resolved`): both the threat ids (at least one) and the agent id are
+    /// required, and the console only changes threats that belong to that
+    /// agent.
     ///
     /// ```no_run
     /// # async fn demo(client: &sentinelone::Client) -> Result<(), sentinelone::Error> {
@@ -525,7 +530,7 @@ async fn unquarantine(client: &Client, target: &ThreatTarget) -> Result<ThreatRe
 pub struct ResolvedThreats {
     /// How many threats the console says it changed, when it says.
     pub affected: Option<i64>,
-    /// The console's answer as it came.
+    /// The console's answer, as decoded (`POST /threats/incident`).
     pub response: Value,
 }
 
@@ -540,14 +545,26 @@ async fn resolve(
         return Err(Error::invalid("threat_ids: at least one value is required"));
     }
     let agent_id = validate::id("agent_id", agent_id)?;
-    let body = json!({
-        "filter": { "ids": threat_ids, "agentIds": [agent_id] },
-        "data": {},
-    });
-    let Value::Object(body) = body else {
-        unreachable!("a JSON object literal")
+    // v2.1 has no `threats/mark-as-resolved` (only v2.0 does): a threat is
+    // resolved by setting its incident status.
+    let body = ThreatsIncidentRequest {
+        filter: ThreatFilter {
+            ids: threat_ids,
+            agent_ids: vec![agent_id],
+            ..Default::default()
+        },
+        data: ThreatsIncidentRequestData {
+            incident_status: ThreatIncidentStatusesItem::Resolved,
+            analyst_verdict: None,
+        },
     };
-    let response = client.mark_threats_as_resolved().body(body).call().await?;
-    let affected = response.pointer("/data/affected").and_then(Value::as_i64);
+    let answer = client
+        .set_threat_incident_status()
+        .body(body)
+        .call()
+        .await?;
+    let affected = answer.data.as_ref().and_then(|d| d.affected);
+    let response = serde_json::to_value(&answer)
+        .map_err(|e| Error::decode(SetThreatIncidentStatus::OPERATION_ID, &[], e))?;
     Ok(ResolvedThreats { affected, response })
 }

@@ -1370,12 +1370,6 @@ pub(crate) static ANSWERS: &[(&str, &str, crate::ResponseKind, bool)] = &[
         false,
     ),
     (
-        "mark_threats_as_resolved",
-        "/web/api/v2.1/threats/mark-as-resolved",
-        crate::ResponseKind::Json,
-        false,
-    ),
-    (
         "mark_threats_as_threat",
         "/web/api/v2.1/threats/mark-as-threat",
         crate::ResponseKind::Json,

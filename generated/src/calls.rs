@@ -799,7 +799,6 @@ impl_operation!(
     SetThreatIncidentStatus, "set_threat_incident_status",
     types::ThreatsIncidentResultResponse
 );
-impl_operation!(MarkThreatsAsResolved, "mark_threats_as_resolved", ::serde_json::Value);
 impl_operation!(MarkThreatsAsThreat, "mark_threats_as_threat", ::serde_json::Value);
 impl_operation!(
     MitigateThreats, "mitigate_threats", types::ThreatMitigationActionResponse

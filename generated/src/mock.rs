@@ -45838,66 +45838,6 @@ pub mod operations {
             )
         }
     }
-    pub struct MarkThreatsAsResolvedWhen(::httpmock::When);
-    impl MarkThreatsAsResolvedWhen {
-        pub fn new(inner: ::httpmock::When) -> Self {
-            Self(
-                inner
-                    .method(::httpmock::Method::POST)
-                    .path_matches(
-                        regex::Regex::new("^/web/api/v2.1/threats/mark-as-resolved$")
-                            .unwrap(),
-                    ),
-            )
-        }
-        pub fn into_inner(self) -> ::httpmock::When {
-            self.0
-        }
-        pub fn body(
-            self,
-            value: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        ) -> Self {
-            Self(self.0.json_body_obj(value))
-        }
-    }
-    pub struct MarkThreatsAsResolvedThen(::httpmock::Then);
-    impl MarkThreatsAsResolvedThen {
-        pub fn new(inner: ::httpmock::Then) -> Self {
-            Self(inner)
-        }
-        pub fn into_inner(self) -> ::httpmock::Then {
-            self.0
-        }
-        pub fn ok(self, value: &::serde_json::Value) -> Self {
-            Self(
-                self
-                    .0
-                    .status(200u16)
-                    .header("content-type", "application/json")
-                    .json_body_obj(value),
-            )
-        }
-        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
-            assert_eq!(status / 100u16, 4u16);
-            Self(
-                self
-                    .0
-                    .status(status)
-                    .header("content-type", "application/json")
-                    .json_body_obj(value),
-            )
-        }
-        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
-            assert_eq!(status / 100u16, 5u16);
-            Self(
-                self
-                    .0
-                    .status(status)
-                    .header("content-type", "application/json")
-                    .json_body_obj(value),
-            )
-        }
-    }
     pub struct MarkThreatsAsThreatWhen(::httpmock::When);
     impl MarkThreatsAsThreatWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -51567,12 +51507,6 @@ pub trait MockServerExt {
             operations::SetThreatIncidentStatusWhen,
             operations::SetThreatIncidentStatusThen,
         );
-    fn mark_threats_as_resolved<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(
-            operations::MarkThreatsAsResolvedWhen,
-            operations::MarkThreatsAsResolvedThen,
-        );
     fn mark_threats_as_threat<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
@@ -55890,20 +55824,6 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::SetThreatIncidentStatusWhen::new(when),
                 operations::SetThreatIncidentStatusThen::new(then),
-            )
-        })
-    }
-    fn mark_threats_as_resolved<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
-    where
-        F: FnOnce(
-            operations::MarkThreatsAsResolvedWhen,
-            operations::MarkThreatsAsResolvedThen,
-        ),
-    {
-        self.mock(|when, then| {
-            config_fn(
-                operations::MarkThreatsAsResolvedWhen::new(when),
-                operations::MarkThreatsAsResolvedThen::new(then),
             )
         })
     }

@@ -21681,17 +21681,6 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         paged: false,
     },
     crate::OperationSpec {
-        id: "mark_threats_as_resolved",
-        method: "POST",
-        path: "/web/api/v2.1/threats/mark-as-resolved",
-        tag: "Threats",
-        summary: "Mark threats as resolved",
-        params: &[],
-        body: crate::BodyUse::Required,
-        response: crate::ResponseKind::Json,
-        paged: false,
-    },
-    crate::OperationSpec {
         id: "mark_threats_as_threat",
         method: "POST",
         path: "/web/api/v2.1/threats/mark-as-threat",
@@ -24960,15 +24949,6 @@ pub fn decode_typed(
             Some(
                 typed::<
                     <crate::builder::MarkDvEventAsThreat<
-                        'static,
-                    > as crate::Operation>::Output,
-                >(bytes),
-            )
-        }
-        "mark_threats_as_resolved" => {
-            Some(
-                typed::<
-                    <crate::builder::MarkThreatsAsResolved<
                         'static,
                     > as crate::Operation>::Output,
                 >(bytes),

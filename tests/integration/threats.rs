@@ -454,16 +454,17 @@ async fn preview_lists_without_acting() {
 }
 
 #[tokio::test]
-async fn resolve_sends_the_threat_ids_and_the_agent() {
+async fn resolve_sets_the_incident_status_of_the_threat_ids_and_the_agent() {
     let server = MockServer::start_async().await;
     let mark = server
         .mock_async(|when, then| {
             when.method("POST")
-                .path(format!("{THREATS}/mark-as-resolved"))
+                .path(format!("{THREATS}/incident"))
                 .header("authorization", auth_header())
+                .header("content-type", "application/json")
                 .json_body(json!({
                     "filter": { "ids": ["111", "222"], "agentIds": ["900"] },
-                    "data": {}
+                    "data": { "incidentStatus": "resolved" }
                 }));
             then.status(200)
                 .json_body(json!({ "data": { "affected": 2 } }));

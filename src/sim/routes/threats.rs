@@ -23,13 +23,21 @@ pub(super) fn route(state: &mut State, req: &Req, segments: &[&str]) -> Option<R
     Some(match (req.method.as_str(), segments) {
         ("GET", ["threats"]) => list_threats(state, req),
         ("POST", ["threats", "mitigate", action]) => mitigate(state, req, action),
-        ("POST", ["threats", "mark-as-resolved"]) => {
+        ("POST", ["threats", "incident"]) => {
             if filter_is_empty(req, "/filter") {
                 return Some(Reply::invalid("filter: at least one criterion is required"));
             }
+            let status = match req.body_str("/data/incidentStatus") {
+                Some(s) if ["unresolved", "in_progress", "resolved"].contains(&s.as_str()) => s,
+                _ => {
+                    return Some(Reply::invalid(
+                        "data.incidentStatus must be unresolved, in_progress or resolved",
+                    ));
+                }
+            };
             let ids = threats_of_body(state, req);
             for t in state.threats.iter_mut().filter(|t| ids.contains(&t.id)) {
-                t.incident_status = "resolved".to_string();
+                t.incident_status.clone_from(&status);
                 t.updated_at = Utc::now();
             }
             Reply::affected(ids.len())
