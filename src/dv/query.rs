@@ -35,8 +35,8 @@ impl QuerySpec {
         }
         Ok(QuerySpec {
             query,
-            from: self.from,
-            to: self.to,
+            from: validate::console_time(self.from),
+            to: validate::console_time(self.to),
             limit: self.limit,
             account_ids: validate::ids("account_ids", &self.account_ids)?,
             site_ids: validate::ids("site_ids", &self.site_ids)?,

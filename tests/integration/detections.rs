@@ -273,3 +273,34 @@ async fn bad_windows_are_refused_before_any_request() {
     }
     any.assert_calls_async(0).await;
 }
+
+/// Issue 12 item 7: a clock reading (nanoseconds) goes out in whole
+/// milliseconds with `Z`, never nine fractional digits.
+#[tokio::test]
+async fn window_times_go_out_in_milliseconds() {
+    let server = MockServer::start_async().await;
+    let list = server
+        .mock_async(|when, then| {
+            when.method("GET")
+                .path(THREATS)
+                .query_param("createdAt__gte", "2026-12-01T10:00:00.123Z")
+                .query_param("createdAt__lt", "2026-12-01T11:00:00.999Z");
+            then.status(200).json_body(page(&[], None));
+        })
+        .await;
+    let at = |h, nanos| {
+        Utc.with_ymd_and_hms(2026, 12, 1, h, 0, 0).unwrap() + chrono::TimeDelta::nanoseconds(nanos)
+    };
+    let window = DetectionWindow::new(at(10, 123_456_789), at(11, 999_999_999));
+
+    let events: Vec<Detection> = facade_client(&server)
+        .detections()
+        .fetch(&window)
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+
+    assert!(events.is_empty());
+    list.assert_async().await;
+}

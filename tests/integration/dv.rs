@@ -1025,3 +1025,31 @@ async fn a_power_query_timeout_cancels_it() {
     assert!(ping.calls_async().await >= 1);
     cancel.assert_calls_async(1).await;
 }
+
+/// Issue 12 item 7: the query's window goes out in whole milliseconds with
+/// `Z`, never nine fractional digits.
+#[tokio::test]
+async fn query_times_go_out_in_milliseconds() {
+    let server = MockServer::start_async().await;
+    let init = server
+        .mock_async(|when, then| {
+            when.method("POST").path(INIT).json_body(json!({
+                "query": "AgentName IS NOT EMPTY",
+                "fromDate": "2024-05-01T00:00:00.123Z",
+                "toDate": "2024-05-02T00:00:00.500Z",
+            }));
+            then.status(200)
+                .json_body(json!({ "data": { "queryId": "q1" } }));
+        })
+        .await;
+    let from = at(1, 0) + chrono::TimeDelta::nanoseconds(123_456_789);
+    let to = at(2, 0) + chrono::TimeDelta::nanoseconds(500_000_001);
+
+    facade_client(&server)
+        .dv()
+        .start(&DvQuery::new("AgentName IS NOT EMPTY", from, to))
+        .await
+        .unwrap();
+
+    init.assert_async().await;
+}
