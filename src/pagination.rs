@@ -42,8 +42,9 @@ pub struct CursorWalk {
 
 impl CursorWalk {
     /// The cursor to follow after a page of `operation` that held `items`
-    /// items and named `next` as the next cursor; `None` at the end (no
-    /// cursor, or an empty one).
+    /// items and named `next` as the next cursor, in the form to hand the
+    /// request builder ([`cursor_to_send`]); `None` at the end (no cursor,
+    /// or an empty one).
     pub fn next(
         &mut self,
         operation: &str,
@@ -69,8 +70,36 @@ impl CursorWalk {
                 "the console returned a cursor it had already returned".into(),
             ));
         }
-        Ok(Some(next.to_string()))
+        Ok(Some(cursor_to_send(next)))
     }
+}
+
+/// The value to hand a request builder so that `cursor` goes back on the
+/// wire exactly as the console wrote it.
+///
+/// Builders form-encode query values. A cursor the console already
+/// percent-encoded (`YWJj%3D%3D`) would be encoded a second time
+/// (`YWJj%253D%253D`); it is decoded here when encoding the decoded value
+/// restores the console's exact bytes, so the raw query reads
+/// `cursor=YWJj%3D%3D`. Any other cursor is handed over unchanged, and the
+/// builder's encoding carries its exact value (`a+b/c=` goes out as
+/// `a%2Bb%2Fc%3D`, which the console decodes to `a+b/c=`).
+///
+/// ```
+/// use sentinelone::pagination::cursor_to_send;
+///
+/// assert_eq!(cursor_to_send("YWJj%3D%3D"), "YWJj==");
+/// assert_eq!(cursor_to_send("a+b/c="), "a+b/c=");
+/// assert_eq!(cursor_to_send("YWJjZA"), "YWJjZA");
+/// ```
+pub fn cursor_to_send(cursor: &str) -> String {
+    if cursor.contains('%')
+        && let Ok(decoded) = percent_encoding::percent_decode_str(cursor).decode_utf8()
+        && url::form_urlencoded::byte_serialize(decoded.as_bytes()).collect::<String>() == cursor
+    {
+        return decoded.into_owned();
+    }
+    cursor.to_string()
 }
 
 enum State<P> {

@@ -337,3 +337,49 @@ async fn an_error_page_ends_the_stream_with_the_api_error() {
     assert!(stream.next().await.is_none());
     failing.assert_calls_async(1).await;
 }
+
+/// Issue 12 item 8: the cursor goes back as the console wrote it. A
+/// percent-encoded cursor is not encoded a second time (`%3D` stayed
+/// `%3D`, not `%253D`); the raw request target is what the console reads.
+#[tokio::test]
+async fn cursors_go_back_exactly_as_the_console_sent_them() {
+    use crate::support::scripted::{builder, reply, scripted_server};
+
+    // (cursor in the answer, raw query value on the wire)
+    let cases = [
+        ("YWJj%3D%3D", "YWJj%3D%3D"),
+        ("YWJjZGVm", "YWJjZGVm"),
+        // Not percent-encoded: the builder's encoding, which the console
+        // decodes back to exactly `a+b/c=`.
+        ("a+b/c=", "a%2Bb%2Fc%3D"),
+    ];
+    for (cursor, wire) in cases {
+        let first = json!({ "data": [{ "id": "1" }], "pagination": { "nextCursor": cursor } });
+        let last = json!({ "data": [{ "id": "2" }], "pagination": { "nextCursor": null } });
+        let server = scripted_server(vec![
+            reply(200, &[], &first.to_string()),
+            reply(200, &[], &last.to_string()),
+        ])
+        .await;
+        let once = RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        };
+        let client = builder(&server.url, TOKEN, Quotas::none(), once)
+            .build()
+            .unwrap();
+        let pages: Vec<_> = client.list_agents().pages().try_collect().await.unwrap();
+        assert_eq!(pages.len(), 2, "{cursor}");
+        let seen = server.seen();
+        assert_eq!(
+            seen[0].target,
+            format!("{AGENTS}?limit={DEFAULT_PAGE_SIZE}"),
+            "{cursor}"
+        );
+        assert_eq!(
+            seen[1].target,
+            format!("{AGENTS}?cursor={wire}&limit={DEFAULT_PAGE_SIZE}"),
+            "{cursor}"
+        );
+    }
+}
