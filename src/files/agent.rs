@@ -153,8 +153,7 @@ pub(super) async fn wait_for_upload(
             return Ok(upload);
         }
         tracing::debug!(agent_id = %agent_id, elapsed = ?poll.elapsed(), "no upload yet");
-        poll.pause(|| format!("the upload of the files fetched from agent {agent_id}"))
-            .await?;
+        poll.pause(waiting).await?;
     }
 }
 

@@ -202,8 +202,7 @@ pub(super) async fn wait_for_threat_upload(
             return Ok(upload);
         }
         tracing::debug!(threat_id = %threat_id, elapsed = ?poll.elapsed(), "no threat file upload yet");
-        poll.pause(|| format!("the upload of the file of threat {threat_id}"))
-            .await?;
+        poll.pause(waiting).await?;
     }
 }
 
