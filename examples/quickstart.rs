@@ -55,6 +55,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?
         .into_inner();
     for agent in listed.data.unwrap_or_default() {
+        // An agent that did not decode (even leniently) is kept as sent.
+        let agent = match agent.into_typed() {
+            Ok(agent) => agent,
+            Err(raw) => {
+                eprintln!("{raw}: {}", raw.value);
+                continue;
+            }
+        };
         println!(
             "agent {} {} ({})",
             agent.id.unwrap_or_default(),

@@ -212,7 +212,11 @@ async fn block_one(
     match client.create_restriction().body(body).call().await {
         Ok(answer) => {
             tracing::info!(hash, "hash blocked");
-            let id = answer.data.into_iter().flatten().find_map(|entry| entry.id);
+            let id = answer
+                .data
+                .into_iter()
+                .flatten()
+                .find_map(|entry| entry.typed().and_then(|e| e.id.clone()));
             HashOutcome::Blocked { id }
         }
         Err(e) if already_exists(&e) => {

@@ -77,6 +77,16 @@ pub enum Error {
         /// What did not match.
         message: String,
     },
+    /// One item of a list did not decode as its type, even leniently. The
+    /// rest of the list decoded; a stream of items goes on after this
+    /// error. The item, as the console sent it, and the path that failed
+    /// are in `item`.
+    Undecoded {
+        /// operationId of the call.
+        operation: String,
+        /// The raw item, where and why decoding failed.
+        item: Box<sentinelone_generated::Undecoded>,
+    },
     /// An answer was larger than the client reads into memory
     /// ([`crate::ClientBuilder::max_response_bytes`]); reading stopped at
     /// the cap.
@@ -150,6 +160,7 @@ impl Error {
             | Error::Timeout { operation }
             | Error::Transport { operation, .. }
             | Error::Decode { operation, .. }
+            | Error::Undecoded { operation, .. }
             | Error::ResponseTooLarge { operation, .. } => Some(operation),
             _ => None,
         }
@@ -180,6 +191,38 @@ impl Error {
             operation: operation.to_string(),
             excerpt: excerpt(body),
             message: crate::redact::redact(&message.to_string()).into_owned(),
+        }
+    }
+
+    /// The typed items of a list answer of `operation`, or
+    /// [`Error::Undecoded`] for the first item that did not decode.
+    ///
+    /// ```
+    /// use sentinelone::raw::{Decoded, types};
+    ///
+    /// let page: types::AgentViewListResponse =
+    ///     serde_json::from_str(r#"{"data": [{"id": "1"}, {"id": {"x": 1}}]}"#).unwrap();
+    /// let err = sentinelone::Error::typed_items("list_agents", page.data.unwrap()).unwrap_err();
+    /// assert!(err.to_string().starts_with("list_agents: AgentViewListResponseDataItem did not decode at data[1].id"));
+    /// ```
+    pub fn typed_items<T>(
+        operation: &str,
+        items: impl IntoIterator<Item = sentinelone_generated::Decoded<T>>,
+    ) -> Result<Vec<T>, Error> {
+        items
+            .into_iter()
+            .map(|item| {
+                item.into_typed()
+                    .map_err(|raw| Error::undecoded(operation, raw))
+            })
+            .collect()
+    }
+
+    /// An [`Error::Undecoded`] of `operation` for `item`.
+    pub fn undecoded(operation: &str, item: Box<sentinelone_generated::Undecoded>) -> Self {
+        Error::Undecoded {
+            operation: operation.to_string(),
+            item,
         }
     }
 
@@ -482,6 +525,11 @@ impl Error {
             } => write!(
                 f,
                 "{operation}: unexpected response body ({message}); body starts: {excerpt}"
+            ),
+            Error::Undecoded { operation, item } => write!(
+                f,
+                "{operation}: {}",
+                crate::redact::redact(&item.to_string())
             ),
             Error::ResponseTooLarge { operation, limit } => write!(
                 f,

@@ -26,7 +26,11 @@
 //!     .call()
 //!     .await?;
 //! for agent in agents.data.unwrap_or_default() {
-//!     println!("{:?} {:?}", agent.id, agent.computer_name);
+//!     // Each item is typed, or kept as sent when it did not decode.
+//!     match agent.into_typed() {
+//!         Ok(agent) => println!("{:?} {:?}", agent.id, agent.computer_name),
+//!         Err(raw) => eprintln!("{raw}: {}", raw.value),
+//!     }
 //! }
 //! let killed = client.threats().kill(&ThreatTarget::computers(["web-01"])).await?;
 //! println!("{} threats killed", killed.affected);

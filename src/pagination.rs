@@ -149,12 +149,22 @@ pub fn pages<P: Pageable>(
 }
 
 /// Streams every item of every page of `request`.
+///
+/// An item that does not decode as `P::Item` (even leniently, see
+/// [`sentinelone_generated::lenient`]) arrives as [`Error::Undecoded`],
+/// holding the item as sent and the path that failed; the stream goes on
+/// with the next item. A failed request ends the stream.
 pub fn items<P: Pageable>(
     request: P,
     page_size: u32,
 ) -> impl Stream<Item = Result<P::Item, Error>> + Send {
     pages(request, page_size)
-        .map_ok(|page| stream::iter(P::into_items(page).into_iter().map(Ok)))
+        .map_ok(|page| {
+            stream::iter(P::into_items(page).into_iter().map(|item| {
+                item.into_typed()
+                    .map_err(|raw| Error::undecoded(P::OPERATION_ID, raw))
+            }))
+        })
         .try_flatten()
 }
 

@@ -38,6 +38,22 @@ pub struct Curation {
     /// Success responses consoles send otherwise than the vendor declares.
     #[serde(default)]
     pub response_overrides: Vec<ResponseOverride>,
+    /// Fields consoles send that a vendor response definition lacks.
+    #[serde(default)]
+    pub response_fields: Vec<ResponseFields>,
+}
+
+/// Properties added to a vendor response definition, at a place inside it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseFields {
+    /// The vendor definition (`#/definitions/<name>`).
+    pub definition: String,
+    /// Where in it, as property names joined by `.`; `[]` after a name
+    /// steps into the items of that list (`data[]`).
+    pub at: String,
+    /// The properties as a JSON object in the vendor's Swagger 2.0 dialect.
+    pub properties: String,
 }
 
 /// The success response of one operation, as consoles really answer it.

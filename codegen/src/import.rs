@@ -177,6 +177,8 @@ pub fn import(
     wanted: &BTreeSet<String>,
     all: bool,
 ) -> Result<Value> {
+    let patched = crate::added_fields::add_response_fields(vendor, &curation.response_fields)?;
+    let vendor = &patched;
     let ops = vendor_operations(vendor, curation)?;
     let definitions = vendor
         .get("definitions")

@@ -3,6 +3,7 @@
 //!
 //! Subcommands (see `main.rs`): `import`, `generate`, `check`, `diff`.
 
+pub mod added_fields;
 pub mod calls;
 pub mod catalog;
 pub mod check;
@@ -11,6 +12,7 @@ pub mod diff;
 pub mod generate;
 pub mod hoist;
 pub mod import;
+pub mod lenient;
 pub mod naming;
 pub mod paging;
 pub mod schema;

@@ -90,9 +90,25 @@ fn element_type(ty: &syn::Type) -> Option<syn::Type> {
     if last.ident == "Option" {
         element_type(inner)
     } else if last.ident == "Vec" {
-        Some(inner.clone())
+        // `data` lists hold `Decoded<Item>` (see `lenient`): the item is `Item`.
+        Some(decoded_item(inner).unwrap_or(inner).clone())
     } else {
         None
+    }
+}
+
+/// `Decoded<Item>` -> `Item`.
+fn decoded_item(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last().filter(|s| s.ident == "Decoded")?;
+    match &last.arguments {
+        PathArguments::AngleBracketed(args) => match args.args.first()? {
+            GenericArgument::Type(inner) => Some(inner),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -24,13 +24,13 @@ fn subject(item: &Item) -> Option<String> {
 
 /// Whether `name` is a response body type (a response schema or one of the
 /// inline types typify names after it).
-fn is_response_type(name: &str, response_roots: &[String]) -> bool {
+pub fn is_response_type(name: &str, response_roots: &[String]) -> bool {
     response_roots
         .iter()
         .any(|root| name.starts_with(root.as_str()))
 }
 
-fn module_mut<'a>(items: &'a mut [Item], name: &str) -> Option<&'a mut Vec<Item>> {
+pub fn module_mut<'a>(items: &'a mut [Item], name: &str) -> Option<&'a mut Vec<Item>> {
     items.iter_mut().find_map(|item| match item {
         Item::Mod(m) if m.ident == name => m.content.as_mut().map(|(_, items)| items),
         _ => None,

@@ -5,8 +5,8 @@
 //! An unknown or missing operationId picks one of the table by hash, so
 //! every operation's typed response gets fuzzed.
 //!
-//! Checked: `decode_typed` of every operation, what it keeps decoding
-//! again to itself, direct decoding into the responses the composite
+//! Checked: `decode_typed` of every operation keeps every value of the
+//! body (`lost_values`), what it keeps decodes again to itself, direct decoding into the responses the composite
 //! commands read, the facade's decode error built from the body, and the
 //! open enums of query and task states.
 #![no_main]
@@ -18,6 +18,7 @@ use sentinelone::raw::types::{
     AgentViewListResponse, AlertInformationListResponse, ApiError,
     DeepVisibilityQueryStatusResponse, ExclusionSchemaGetListResponse, ThreatListResponse,
 };
+use sentinelone::raw::lenient::lost_values;
 use sentinelone::raw::{OPERATIONS, decode_typed};
 use sentinelone::scripts::TaskState;
 
@@ -35,6 +36,12 @@ fn typed_round_trip(op: &str, body: &[u8]) {
     let Some(Ok(kept)) = decode_typed(op, body) else {
         return;
     };
+    // Fidelity: every value the body holds is in what was kept, in a shape
+    // the lenient decoding reads it as.
+    if let Ok(sent) = serde_json::from_slice::<serde_json::Value>(body) {
+        let lost = lost_values(&sent, &kept);
+        assert!(lost.is_empty(), "{op}: decoding lost {lost:?}");
+    }
     // What the typed client keeps is itself a valid body of the operation.
     let encoded = serde_json::to_vec(&kept).expect("a decoded value encodes");
     match decode_typed(op, &encoded) {

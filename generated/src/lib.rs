@@ -12,6 +12,9 @@
 //!   retries in one place.
 //! - [`Operation`], [`Pageable`] and [`answer`]: what facade code needs to
 //!   treat every operation alike.
+//! - [`lenient`]: what response types decode through so that fields the
+//!   spec does not name are kept, values in other JSON shapes are read, and
+//!   one odd item of a list does not fail the rest ([`Decoded`]).
 //!
 //! Feature `operations` adds the table of every operation with its
 //! parameters ([`OPERATIONS`], [`operation`]) and a typed decoder per
@@ -39,6 +42,7 @@ mod calls;
 #[allow(clippy::all, unused_imports, unused_mut, dead_code, missing_docs)]
 mod client;
 mod csv_list;
+pub mod lenient;
 #[cfg(feature = "operations")]
 mod operation_table;
 #[cfg(feature = "operations")]
@@ -58,6 +62,7 @@ pub mod mock;
 
 pub use client::*;
 pub use csv_list::CsvList;
+pub use lenient::{Decoded, Undecoded};
 pub use operation::{Operation, OperationAnswer, Pageable, ResponseKind, answer};
 #[cfg(feature = "operations")]
 pub use operation_table::{BodyUse, OperationSpec, ParamKind, ParamLocation, ParamSpec, operation};

@@ -33,8 +33,9 @@ pub trait Pageable: Operation + Clone {
     /// The cursor of the next page; `None` when this is the last.
     fn next_cursor(page: &Self::Output) -> Option<&str>;
 
-    /// The page's items.
-    fn into_items(page: Self::Output) -> Vec<Self::Item>;
+    /// The page's items, each typed or, when it did not decode, raw
+    /// (see [`crate::lenient`]).
+    fn into_items(page: Self::Output) -> Vec<crate::Decoded<Self::Item>>;
 
     /// How many items the page holds.
     fn item_count(page: &Self::Output) -> usize;
@@ -118,7 +119,7 @@ macro_rules! impl_pageable {
                     .and_then(|p| p.next_cursor.as_deref())
             }
 
-            fn into_items(page: Self::Output) -> ::std::vec::Vec<Self::Item> {
+            fn into_items(page: Self::Output) -> ::std::vec::Vec<crate::Decoded<Self::Item>> {
                 page.data.unwrap_or_default()
             }
 

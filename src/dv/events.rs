@@ -93,7 +93,7 @@ impl<P: Pageable> Pageable for RetryConflict<P> {
         P::next_cursor(page)
     }
 
-    fn into_items(page: Self::Output) -> Vec<Self::Item> {
+    fn into_items(page: Self::Output) -> Vec<sentinelone_generated::Decoded<Self::Item>> {
         P::into_items(page)
     }
 

@@ -39,7 +39,43 @@ impl From<types::TimelineViewListResponseDataItem> for Entry {
     }
 }
 
+/// An entry that did not decode (the warning is already logged) is still
+/// read field by field, so an odd value elsewhere does not hide an upload.
+impl<T> From<Decoded<T>> for Entry
+where
+    Entry: From<T>,
+{
+    fn from(entry: Decoded<T>) -> Self {
+        match entry {
+            Decoded::Typed(entry) => Entry::from(entry),
+            Decoded::Raw(raw) => Entry::from_raw(&raw.value),
+        }
+    }
+}
+
 impl Entry {
+    /// The fields of an entry read one by one from `value`; a field in an
+    /// unexpected shape reads as absent.
+    fn from_raw(value: &Value) -> Self {
+        let text = |key: &str| match value.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        Entry {
+            id: text("id"),
+            activity_type: text("activityType").and_then(|t| t.parse().ok()),
+            agent_id: text("agentId"),
+            threat_id: text("threatId"),
+            created_at: text("createdAt").as_deref().and_then(parse_time),
+            data: value
+                .get("data")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
     /// A non-blank text field of `data`.
     pub(super) fn text(&self, key: &str) -> Option<&str> {
         self.data

@@ -36,7 +36,7 @@ use serde_json::{Map, Value};
 
 use crate::poll::Poll;
 use crate::prelude::*;
-use crate::raw::types;
+use crate::raw::{Decoded, types};
 use crate::{
     API_PREFIX, Client, Downloaded, Error, Polling, download, extract as unpack, validate,
 };

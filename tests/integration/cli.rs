@@ -160,16 +160,18 @@ async fn api_list_agents_prints_the_typed_answer() {
     assert_eq!(data.len(), 3);
     assert_eq!(body["pagination"]["totalItems"], 12);
     // The same agents the library reads.
-    let expected = console
-        .client()
-        .unwrap()
-        .list_agents()
-        .limit(3)
-        .call()
-        .await
-        .unwrap()
-        .data
-        .unwrap();
+    let expected = crate::support::typed(
+        console
+            .client()
+            .unwrap()
+            .list_agents()
+            .limit(3)
+            .call()
+            .await
+            .unwrap()
+            .data
+            .unwrap(),
+    );
     for (printed, agent) in data.iter().zip(&expected) {
         assert_eq!(printed["id"].as_str(), agent.id.as_deref());
         assert_eq!(
@@ -529,16 +531,18 @@ async fn agents_list_as_json_and_table() {
 
 /// The threat on `computer`, as the library lists it: (id, status).
 async fn threat_on(console: &SimConsole, computer: &str) -> (String, String) {
-    let threats = console
-        .client()
-        .unwrap()
-        .list_threats()
-        .computer_name_contains([computer])
-        .call()
-        .await
-        .unwrap()
-        .data
-        .unwrap();
+    let threats = crate::support::typed(
+        console
+            .client()
+            .unwrap()
+            .list_threats()
+            .computer_name_contains([computer])
+            .call()
+            .await
+            .unwrap()
+            .data
+            .unwrap(),
+    );
     assert_eq!(threats.len(), 1);
     let id = threats[0].id.clone().unwrap();
     let status = console.threat_status(&id).unwrap();
@@ -731,6 +735,8 @@ async fn files_collect_downloads_and_extracts() {
         .unwrap()
         .data
         .unwrap()[0]
+        .typed()
+        .unwrap()
         .id
         .clone()
         .unwrap();
@@ -1018,4 +1024,52 @@ async fn the_tour_only_reads_from_a_configured_console() {
         .collect();
     // The token check reads the token's details with a POST; nothing else.
     assert_eq!(writes, ["POST /users/api-token-details"]);
+}
+
+// ---------------------------------------------------------------------------
+// Wire fidelity
+
+#[tokio::test]
+async fn api_prints_unknown_fields_and_undecodable_items_as_sent() {
+    let server = httpmock::MockServer::start_async().await;
+    let page = serde_json::json!({
+        "data": [
+            {"id": "1", "isUpToDate": "True", "addedIn2027": {"zone": "eu"}},
+            {"id": "2", "networkInterfaces": "eth0"}
+        ],
+        "pagination": {"nextCursor": null, "totalItems": 2},
+        "servedBy": "console-7"
+    });
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(httpmock::Method::GET)
+                .path("/web/api/v2.1/agents");
+            then.status(200).json_body(page.clone());
+        })
+        .await;
+    let mut cmd = s1_bare();
+    cmd.env("S1_CONSOLE_URL", server.base_url())
+        .env("S1_API_TOKEN", crate::support::TOKEN);
+
+    let out = run(&mut cmd, &["api", "list_agents"]);
+
+    assert_code(&out, 0);
+    mock.assert_async().await;
+    let printed = out.json();
+    assert_eq!(printed["servedBy"], "console-7");
+    assert_eq!(
+        printed["data"][0]["addedIn2027"],
+        page["data"][0]["addedIn2027"]
+    );
+    assert_eq!(printed["data"][0]["isUpToDate"], true);
+    assert_eq!(printed["data"][1], page["data"][1], "the odd item, as sent");
+    let warnings: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr);
+    assert!(
+        warnings[0].starts_with(
+            "s1: warning: AgentViewListResponseDataItem did not decode at data[1].networkInterfaces"
+        ),
+        "{}",
+        out.stderr
+    );
 }

@@ -173,7 +173,7 @@ async fn accounts_list_accounts() {
     mock.assert_async().await;
     assert_eq!(response.status(), 200);
     let body = response.into_inner();
-    let accounts = body.data.expect("data");
+    let accounts = support::typed(body.data.expect("data"));
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].id.as_deref(), Some("1001"));
     assert_eq!(accounts[0].name.as_deref(), Some("Acme Corp"));
@@ -234,7 +234,7 @@ async fn activities_list_activities() {
         .expect("list_activities");
 
     mock.assert_async().await;
-    let activities = response.into_inner().data.expect("data");
+    let activities = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(activities.len(), 1);
     assert_eq!(activities[0].activity_type, Some(27));
     assert_eq!(
@@ -336,7 +336,7 @@ async fn agents_list_agents() {
         .expect("list_agents");
 
     mock.assert_async().await;
-    let agents = response.into_inner().data.expect("data");
+    let agents = support::typed(response.into_inner().data.expect("data"));
     let names: Vec<_> = agents
         .iter()
         .map(|a| a.computer_name.as_deref().unwrap())
@@ -632,7 +632,7 @@ async fn application_risk_list_installed_applications() {
         .expect("list_installed_applications");
 
     mock.assert_async().await;
-    let apps = response.into_inner().data.expect("data");
+    let apps = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(apps[0].name.as_deref(), Some("Google Chrome"));
     assert_eq!(apps[0].risk_level.as_deref(), Some("high"));
     assert_eq!(apps[0].size, Some(345000000));
@@ -769,7 +769,7 @@ async fn cloud_provider_account_get_active_health_events() {
         .expect("get_cloudnative_account_management_active_health_event");
 
     mock.assert_async().await;
-    let events = response.into_inner().data.expect("data");
+    let events = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(
         events[0].cloud_provider_account_id.as_deref(),
         Some("cpa-42")
@@ -953,7 +953,7 @@ async fn deep_visibility_list_dv_events_by_type() {
         .expect("list_dv_events_by_type");
 
     mock.assert_async().await;
-    let events = response.into_inner().data.expect("data");
+    let events = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(events[0].event_type.as_deref(), Some("Process Creation"));
     assert_eq!(events[0].process_name.as_deref(), Some("powershell.exe"));
     assert_eq!(events[0].pid.as_deref(), Some("4242"));
@@ -1048,7 +1048,7 @@ async fn exclusions_and_blocklist_create_restriction() {
         .expect("create_restriction");
 
     mock.assert_async().await;
-    let created = response.into_inner().data.expect("data");
+    let created = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(created[0].type_.as_deref(), Some("black_hash"));
     assert_eq!(
         created[0].value.as_deref(),
@@ -1235,7 +1235,7 @@ async fn groups_list_groups() {
         .expect("list_groups");
 
     mock.assert_async().await;
-    let groups = response.into_inner().data.expect("data");
+    let groups = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(groups[0].name.as_deref(), Some("Servers"));
     assert_eq!(groups[0].type_.as_deref(), Some("static"));
     assert_eq!(groups[0].total_agents, Some(12));
@@ -1367,7 +1367,7 @@ async fn live_updates_get_content_updates_inventory() {
         .expect("get_content_updates_inventory");
 
     mock.assert_async().await;
-    let items = response.into_inner().data.expect("data");
+    let items = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(
         items[0].display_name.as_deref(),
         Some("Behavioral AI model")
@@ -1417,7 +1417,7 @@ async fn locations_list_locations() {
         .expect("list_locations");
 
     mock.assert_async().await;
-    let locations = response.into_inner().data.expect("data");
+    let locations = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(locations[0].name.as_deref(), Some("Office"));
     assert_eq!(locations[0].active_firewall_rules, Some(3));
     assert_eq!(locations[0].is_fallback, Some(false));
@@ -1672,7 +1672,7 @@ async fn reports_list_reports() {
         .expect("list_reports");
 
     mock.assert_async().await;
-    let reports = response.into_inner().data.expect("data");
+    let reports = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(reports[0].name.as_deref(), Some("April executive summary"));
     assert_eq!(reports[0].status.as_deref(), Some("completed"));
     assert_eq!(
@@ -1798,7 +1798,7 @@ async fn service_users_list_service_users() {
         .expect("list_service_users");
 
     mock.assert_async().await;
-    let users = response.into_inner().data.expect("data");
+    let users = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(users[0].name.as_deref(), Some("SIEM integration"));
     assert_eq!(
         typed_json(&users[0].api_token),
@@ -2032,7 +2032,7 @@ async fn threat_intelligence_list_threat_intelligence_iocs() {
         .expect("list_threat_intelligence_iocs");
 
     mock.assert_async().await;
-    let iocs = response.into_inner().data.expect("data");
+    let iocs = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(iocs[0].type_.as_deref(), Some("SHA1"));
     assert_eq!(iocs[0].source.as_deref(), Some("AlienVault"));
     assert_eq!(
@@ -2152,7 +2152,7 @@ async fn threats_list_threats() {
 
     mock.assert_async().await;
     let body = response.into_inner();
-    let threats = body.data.expect("data");
+    let threats = support::typed(body.data.expect("data"));
     assert_eq!(threats[0].id.as_deref(), Some("1791114563291399600"));
     assert_eq!(
         threats[0].whitening_options.as_deref(),
@@ -2200,7 +2200,7 @@ async fn unified_exclusions_create_unified_exclusion() {
         .expect("create_unified_exclusion");
 
     mock.assert_async().await;
-    let created = response.into_inner().data.expect("data");
+    let created = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(created[0]["id"], "2100000000000000001");
     assert_eq!(created[0]["value"], "/opt/backup/bin");
 }
@@ -2250,7 +2250,7 @@ async fn updates_list_update_agent_packages() {
         .expect("list_update_agent_packages");
 
     mock.assert_async().await;
-    let packages = response.into_inner().data.expect("data");
+    let packages = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(
         packages[0].file_name.as_deref(),
         Some("SentinelInstaller_windows_64bit_v24_1_2_6.msi")
@@ -2320,7 +2320,7 @@ async fn mock_helpers_list_agent_applications() {
         .expect("list_agent_applications");
 
     mock.assert_calls_async(1).await;
-    let apps = response.into_inner().data.expect("data");
+    let apps = support::typed(response.into_inner().data.expect("data"));
     assert_eq!(apps.len(), 2);
     assert_eq!(apps[0].name.as_deref(), Some("7-Zip"));
     assert_eq!(apps[0].size, Some(5242880));

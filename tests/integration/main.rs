@@ -30,3 +30,4 @@ mod scripts;
 mod sim;
 mod threats;
 mod transport;
+mod wire_fidelity;

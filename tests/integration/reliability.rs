@@ -175,7 +175,7 @@ async fn a_429_storm_in_the_middle_of_a_list_is_ridden_out_and_nothing_is_lost()
 
     let ids: Vec<String> = std::iter::once(first)
         .chain(rest)
-        .flat_map(|page| page.data.unwrap_or_default())
+        .flat_map(|page| crate::support::typed(page.data.unwrap_or_default()))
         .map(|agent| agent.id.unwrap())
         .collect();
     assert_whole_list(&ids, &console);
@@ -565,8 +565,7 @@ async fn pagination_across_every_kind_of_fault_loses_nothing() {
     let mut ids = Vec::new();
     let mut take = |page: sentinelone::raw::types::AgentViewListResponse| {
         ids.extend(
-            page.data
-                .unwrap_or_default()
+            crate::support::typed(page.data.unwrap_or_default())
                 .into_iter()
                 .map(|a| a.id.unwrap()),
         );

@@ -94,7 +94,10 @@ async fn a_429_with_retry_after_seconds_is_waited_out_then_succeeds() {
         .await
         .expect("the retry succeeds")
         .into_inner();
-    assert_eq!(page.data.unwrap()[0].id.as_deref(), Some("1"));
+    assert_eq!(
+        support::typed(page.data.unwrap())[0].id.as_deref(),
+        Some("1")
+    );
 
     let seen = server.seen();
     assert_eq!(seen.len(), 2, "{seen:#?}");
@@ -506,7 +509,10 @@ async fn an_api_error_body_becomes_error_api_with_its_details() {
 
 #[tokio::test]
 async fn an_undecodable_body_becomes_error_decode_with_an_excerpt() {
-    let body = format!(r#"{{"data": "not a list", "pad": "{}"}}"#, "x".repeat(500));
+    let body = format!(
+        r#"{{"pagination": "not an object", "pad": "{}"}}"#,
+        "x".repeat(500)
+    );
     let server = scripted_server(vec![reply(200, &[], &body)]).await;
     let (client, _) = client(&server.url);
     let err = Error::from(client.list_agents().send().await.unwrap_err());
@@ -514,7 +520,10 @@ async fn an_undecodable_body_becomes_error_decode_with_an_excerpt() {
         Error::Decode {
             excerpt, message, ..
         } => {
-            assert!(excerpt.starts_with(r#"{"data": "not a list""#), "{excerpt}");
+            assert!(
+                excerpt.starts_with(r#"{"pagination": "not an object""#),
+                "{excerpt}"
+            );
             assert_eq!(
                 excerpt.chars().count(),
                 301,
@@ -525,7 +534,7 @@ async fn an_undecodable_body_becomes_error_decode_with_an_excerpt() {
         }
         other => panic!("expected Decode, got {other:?}"),
     }
-    assert!(err.to_string().contains("not a list"), "{err}");
+    assert!(err.to_string().contains("not an object"), "{err}");
     assert_eq!(server.seen().len(), 1, "a decode failure is not retried");
 }
 

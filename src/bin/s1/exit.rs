@@ -122,7 +122,7 @@ pub fn code_of(error: &Error) -> u8 {
     match error {
         Error::Api { .. } | Error::RateLimited { .. } => API_ERROR,
         Error::InvalidInput { .. } => USAGE,
-        Error::Decode { .. } | Error::ResponseTooLarge { .. } => DECODE,
+        Error::Decode { .. } | Error::Undecoded { .. } | Error::ResponseTooLarge { .. } => DECODE,
         Error::Timeout { .. } | Error::WaitTimeout { .. } => TIMEOUT,
         Error::Transport { .. } | Error::Io { .. } | Error::Archive { .. } => TRANSPORT,
         Error::JobFailed { .. } => JOB_FAILED,

@@ -9,6 +9,7 @@ mod api;
 mod args;
 mod commands;
 mod exit;
+mod logging;
 mod output;
 mod progress;
 mod tour;
@@ -31,6 +32,7 @@ const CLEANUP_GRACE: Duration = Duration::from_secs(3);
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init();
     let progress = Progress::new(cli.global.quiet);
     let outcome = match connect(&cli, &progress) {
         Ok(client) => until_signal(run(cli, client.as_ref(), &progress), client.as_ref()).await,

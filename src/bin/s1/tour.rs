@@ -180,7 +180,7 @@ async fn list_agents(
 ) -> Result<Vec<AgentViewListResponseDataItem>, Failure> {
     let page = client.list_agents().limit(limit).call().await?;
     let total = page.pagination.as_ref().and_then(|p| p.total_items);
-    let agents = page.data.unwrap_or_default();
+    let agents = sentinelone::Error::typed_items("list_agents", page.data.unwrap_or_default())?;
     say(&format!(
         "  The console has {} agent(s); the first {}:",
         total.map_or_else(|| "some".to_string(), |n| n.to_string()),
@@ -197,6 +197,7 @@ async fn computer_with_threat(client: &Client) -> Result<Option<String>, Failure
         .data
         .unwrap_or_default()
         .first()
+        .and_then(|t| t.typed())
         .and_then(|t| threats::computer_name(t).map(str::to_string)))
 }
 

@@ -81,3 +81,12 @@ pub fn exact_query(when: When, expected: &[(&str, &str)]) -> When {
         sent == expected
     })
 }
+
+/// The typed items of a list answer; panics, naming the path, on an item
+/// that did not decode.
+pub fn typed<T>(items: Vec<sentinelone_generated::Decoded<T>>) -> Vec<T> {
+    items
+        .into_iter()
+        .map(|item| item.into_typed().unwrap_or_else(|raw| panic!("{raw}")))
+        .collect()
+}

@@ -5,6 +5,7 @@ use futures_util::TryStreamExt;
 use sentinelone::Client;
 use sentinelone::pagination;
 use sentinelone::prelude::*;
+use sentinelone::raw::Decoded;
 use sentinelone::raw::types::AgentViewListResponseDataItem;
 
 use crate::exit::Failure;
@@ -46,8 +47,13 @@ async fn list(client: &Client, args: &ListArgs) -> Result<(), Failure> {
     if !args.computers.is_empty() {
         request = request.computer_name_contains(args.computers.clone());
     }
-    let agents: Vec<AgentViewListResponseDataItem> = if args.all {
-        pagination::items(request, args.limit).try_collect().await?
+    // Items that did not decode stay in the list, as sent: JSON prints
+    // them in place, the table names them below its rows.
+    let agents: Vec<Decoded<AgentViewListResponseDataItem>> = if args.all {
+        pagination::pages(request, args.limit)
+            .map_ok(|page| page.data.unwrap_or_default())
+            .try_concat()
+            .await?
     } else {
         request
             .limit(args.limit)
@@ -58,7 +64,17 @@ async fn list(client: &Client, args: &ListArgs) -> Result<(), Failure> {
     };
     match args.format.format() {
         Format::Json => output::json(&agents),
-        Format::Table => table(&agents).print(),
+        Format::Table => {
+            let typed: Vec<_> = agents.iter().filter_map(Decoded::typed).cloned().collect();
+            table(&typed).print()?;
+            for raw in agents.iter().filter_map(Decoded::raw) {
+                eprintln!(
+                    "{}",
+                    output::printable(&format!("not shown: {raw} (--json prints it as sent)"))
+                );
+            }
+            Ok(())
+        }
     }
 }
 
