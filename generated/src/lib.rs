@@ -12,6 +12,8 @@
 //!   retries in one place.
 //! - [`Operation`], [`Pageable`] and [`answer`]: what facade code needs to
 //!   treat every operation alike.
+//! - [`constraints`]: the limits the API declares on each operation's
+//!   request values, for a transport to check before sending.
 //!
 //! Feature `operations` adds the table of every operation with its
 //! parameters ([`OPERATIONS`], [`operation`]) and a typed decoder per
@@ -38,6 +40,7 @@ mod calls;
 #[rustfmt::skip]
 #[allow(clippy::all, unused_imports, unused_mut, dead_code, missing_docs)]
 mod client;
+mod constraint;
 mod csv_list;
 #[cfg(feature = "operations")]
 mod operation_table;
@@ -57,6 +60,7 @@ mod transport;
 pub mod mock;
 
 pub use client::*;
+pub use constraint::{Constraint, Limits, Place, constraints};
 pub use csv_list::CsvList;
 pub use operation::{Operation, OperationAnswer, Pageable, ResponseKind, answer};
 #[cfg(feature = "operations")]
