@@ -88,6 +88,54 @@ pub(crate) fn check(
     Ok(())
 }
 
+/// The limits `operation` declares on `name` at `place`, if any.
+pub(crate) fn declared(operation: &str, place: Place, name: &str) -> Option<&'static Constraint> {
+    sentinelone_generated::constraints(operation)
+        .iter()
+        .find(|c| c.place == place && c.name == name)
+}
+
+/// How many items of list `name` at `place` one request of `operation`
+/// may carry: its `maxItems`, at least 1; unlimited when none is declared.
+/// Composites split longer lists into batches of this size.
+pub(crate) fn batch_size(operation: &str, place: Place, name: &str) -> usize {
+    declared(operation, place, name)
+        .and_then(|c| c.limits.max_items)
+        .map_or(usize::MAX, |max| {
+            usize::try_from(max).unwrap_or(usize::MAX).max(1)
+        })
+}
+
+/// Checks a composite's input list `values` (called `input` in the error)
+/// before anything is sent, against what `operation` declares for `name`
+/// at `place`: every item's limits, and with `counted` also the number of
+/// items (leave it out for a list the composite splits into batches).
+pub(crate) fn check_list(
+    input: &str,
+    operation: &str,
+    place: Place,
+    name: &str,
+    values: &[String],
+    counted: bool,
+) -> Result<(), Error> {
+    let Some(constraint) = declared(operation, place, name) else {
+        return Ok(());
+    };
+    let checked = if counted {
+        count(name, values.len(), &constraint.limits)
+    } else {
+        Ok(())
+    }
+    .and_then(|()| {
+        values
+            .iter()
+            .try_for_each(|v| text_item(name, v, &constraint.items))
+    });
+    checked.map_err(|message| {
+        Error::invalid(format!("{input}: {operation}: {message}; nothing was sent"))
+    })
+}
+
 /// The decoded values of `operation`'s path parameters in `url`, by name.
 fn path_values(operation: &str, url: &url::Url) -> HashMap<&'static str, String> {
     let Some(answer) = sentinelone_generated::answer(operation) else {
@@ -495,6 +543,50 @@ mod tests {
                 .any(|c| c.place == Place::Body && c.name == "filter.computerName__contains")
         );
         assert!(sentinelone_generated::constraints("no_such_operation").is_empty());
+    }
+
+    #[test]
+    fn composites_read_their_batch_size_and_item_limits_from_the_table() {
+        assert_eq!(
+            batch_size("list_threats", Place::Query, "computerName__contains"),
+            10
+        );
+        assert_eq!(
+            batch_size("list_threats", Place::Query, "no_such"),
+            usize::MAX
+        );
+        let names = ["lab1".to_string(), "a".to_string()];
+        let error = check_list(
+            "computer_names",
+            "list_threats",
+            Place::Query,
+            "computerName__contains",
+            &names,
+            false,
+        );
+        assert_eq!(
+            message(error),
+            "computer_names: list_threats: computerName__contains item \"a\" is shorter than 2 characters; nothing was sent"
+        );
+        let many: Vec<String> = (0..11).map(|i| format!("proc{i}")).collect();
+        let uncounted = check_list(
+            "p",
+            "list_threats",
+            Place::Query,
+            "originatedProcess__contains",
+            &many,
+            false,
+        );
+        assert!(uncounted.is_ok());
+        let counted = check_list(
+            "p",
+            "list_threats",
+            Place::Query,
+            "originatedProcess__contains",
+            &many,
+            true,
+        );
+        assert!(message(counted).contains("has 11 items; at most 10 allowed"));
     }
 
     #[test]
