@@ -13,15 +13,17 @@ use std::net::IpAddr;
 
 use futures_util::TryStreamExt;
 
+use crate::constraints;
 use crate::prelude::*;
 use crate::raw::Operation;
-use crate::raw::builder::MoveGroupAgents;
+use crate::raw::builder::{ListAgents, MoveGroupAgents};
 use crate::raw::types::{
     AgentFilter, AgentViewListResponseDataItem, AgentsBroadcastActionRequest,
     AgentsBroadcastActionRequestData, AgentsMoveToSiteRequest, AgentsMoveToSiteRequestData,
     PutAddAgentsRequest, PutAddAgentsRequestFilter,
 };
 use crate::{Client, Error, validate};
+use sentinelone_generated::Place;
 
 /// Agent actions, reached from the client with [`Client::agents`].
 ///
@@ -312,8 +314,14 @@ fn classify(host: &str) -> Host<'_> {
     }
 }
 
+/// The list agents parameters host names and IPs go in.
+const NAMES_PARAM: &str = "computerName__contains";
+const IPS_PARAM: &str = "networkInterfaceInet__contains";
+
 /// Resolves host names and IPs (already trimmed, non-blank) to agents with
-/// exact matches only. Fails naming the hosts when none matches.
+/// exact matches only, in batches of what one listing takes. Fails naming
+/// the hosts when none matches, and before anything is sent when a name
+/// is shorter than the console takes.
 pub(crate) async fn resolve_hosts(
     client: &Client,
     hosts: &[String],
@@ -326,16 +334,21 @@ pub(crate) async fn resolve_hosts(
             Host::Name(name) => names.push(name.to_string()),
         }
     }
+    let as_text: Vec<String> = ips.iter().map(IpAddr::to_string).collect();
+    let list = ListAgents::OPERATION_ID;
+    constraints::check_list("hosts", list, Place::Query, NAMES_PARAM, &names, false)?;
+    constraints::check_list("hosts", list, Place::Query, IPS_PARAM, &as_text, false)?;
+    // The console takes at most 10 of each per listing: longer lists go
+    // out in batches; `match_hosts` keeps each agent once.
     let mut candidates = Vec::new();
-    if !names.is_empty() {
-        let request = client.list_agents().computer_name_contains(names.clone());
+    for batch in names.chunks(constraints::batch_size(list, Place::Query, NAMES_PARAM)) {
+        let request = client.list_agents().computer_name_contains(batch.to_vec());
         candidates.extend(request.items().try_collect::<Vec<_>>().await?);
     }
-    if !ips.is_empty() {
-        let as_text: Vec<String> = ips.iter().map(IpAddr::to_string).collect();
+    for batch in as_text.chunks(constraints::batch_size(list, Place::Query, IPS_PARAM)) {
         let request = client
             .list_agents()
-            .network_interface_inet_contains(as_text);
+            .network_interface_inet_contains(batch.to_vec());
         candidates.extend(request.items().try_collect::<Vec<_>>().await?);
     }
     let resolved = match_hosts(hosts, &candidates)?;

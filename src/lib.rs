@@ -47,6 +47,7 @@ mod by_name;
 mod call;
 mod cleanup;
 mod client;
+mod constraints;
 mod download;
 mod error;
 mod extract;

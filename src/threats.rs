@@ -2,13 +2,20 @@
 //! back or un-quarantine the threats a [`ThreatTarget`] selects, and mark
 //! threats resolved.
 //!
-//! A target always names at least one computer. It becomes one server-side
+//! A target always names at least one computer. It becomes a server-side
 //! threat filter (`computerName__contains`, `originatedProcess__contains`,
 //! `ids`, `filePath__contains`, `contentHashes`). Every action first lists
 //! the matching threats (the preview), keeps those whose computer name
 //! matches exactly, and then acts on exactly those threat ids, so what was
 //! previewed is what is acted on, and a threat on `lab10` is never touched
 //! when `lab1` was named.
+//!
+//! The console takes at most 10 computer names per filter: longer lists go
+//! out in batches of 10 (the limit is read from the generated table), one
+//! listing each, the threats merged and each kept once; the action then
+//! goes out once per batch that found threats. Every other list must fit
+//! one filter, and every value its length limits: both are checked before
+//! anything is sent.
 //!
 //! ```no_run
 //! use sentinelone::threats::ThreatTarget;
@@ -28,14 +35,16 @@ use std::fmt;
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
+use crate::constraints;
 use crate::prelude::*;
 use crate::raw::Operation;
-use crate::raw::builder::SetThreatIncidentStatus;
+use crate::raw::builder::{ListThreats, MitigateThreats, SetThreatIncidentStatus};
 use crate::raw::types::{
     MitigateThreatsAction, ThreatFilter, ThreatIncidentStatusesItem, ThreatListResponseDataItem,
     ThreatsIncidentRequest, ThreatsIncidentRequestData, ThreatsMitigateRequest,
 };
 use crate::{Client, Error, validate};
+use sentinelone_generated::Place;
 
 /// Threat responses, reached from the client with [`Client::threats`].
 ///
@@ -425,57 +434,155 @@ async fn preview(
     target: &ThreatTarget,
 ) -> Result<Vec<ThreatListResponseDataItem>, Error> {
     let target = target.checked()?;
-    matching(client, &target).await
+    let batches = matching(client, &target).await?;
+    Ok(batches.into_iter().flat_map(|b| b.threats).collect())
 }
 
-/// The threats of a checked target, refusing more than its maximum.
-async fn matching(
-    client: &Client,
-    target: &ThreatTarget,
-) -> Result<Vec<ThreatListResponseDataItem>, Error> {
-    let mut request = client
-        .list_threats()
-        .computer_name_contains(target.computer_names.clone());
-    if !target.process_names.is_empty() {
-        request = request.originated_process_contains(target.process_names.clone());
+/// The operation that lists threats, and the one that acts on them.
+const LIST: &str = ListThreats::OPERATION_ID;
+const MITIGATE: &str = MitigateThreats::OPERATION_ID;
+
+/// The target's list inputs: the name the caller knows, the list threats
+/// parameter and the mitigation filter's property carrying it.
+const LISTS: [(&str, &str, &str); 5] = [
+    (
+        "computer_names",
+        "computerName__contains",
+        "filter.computerName__contains",
+    ),
+    (
+        "process_names",
+        "originatedProcess__contains",
+        "filter.originatedProcess__contains",
+    ),
+    ("threat_ids", "ids", "filter.ids"),
+    (
+        "file_paths",
+        "filePath__contains",
+        "filter.filePath__contains",
+    ),
+    ("content_hashes", "contentHashes", "filter.contentHashes"),
+];
+
+impl ThreatTarget {
+    /// The target's lists, in the order of [`LISTS`].
+    fn lists(&self) -> [&[String]; 5] {
+        [
+            &self.computer_names,
+            &self.process_names,
+            &self.threat_ids,
+            &self.file_paths,
+            &self.content_hashes,
+        ]
     }
-    if !target.threat_ids.is_empty() {
-        request = request.ids(target.threat_ids.clone());
+
+    /// Checks a checked target against the limits the console declares
+    /// for the listing and the mitigation, before anything is sent. The
+    /// computer names are split into batches, so only their items are
+    /// checked; every other list goes whole into each request.
+    fn within_limits(&self) -> Result<(), Error> {
+        for ((input, param, property), values) in LISTS.into_iter().zip(self.lists()) {
+            let counted = input != "computer_names";
+            constraints::check_list(input, LIST, Place::Query, param, values, counted)?;
+            constraints::check_list(input, MITIGATE, Place::Body, property, values, counted)?;
+        }
+        Ok(())
     }
-    if !target.file_paths.is_empty() {
-        request = request.file_path_contains(target.file_paths.clone());
+
+    /// How many computer names one listing (and one mitigation) carries.
+    fn names_per_request(&self) -> usize {
+        constraints::batch_size(LIST, Place::Query, "computerName__contains").min(
+            constraints::batch_size(MITIGATE, Place::Body, "filter.computerName__contains"),
+        )
     }
-    if !target.content_hashes.is_empty() {
-        request = request.content_hashes(target.content_hashes.clone());
+}
+
+/// The threats one batch of computer names found.
+struct Batch {
+    /// The names of the batch.
+    names: Vec<String>,
+    /// The threats on them no earlier batch found.
+    threats: Vec<ThreatListResponseDataItem>,
+}
+
+/// The threats of a checked target, refusing more than its maximum. The
+/// computer names go out in batches of at most what one listing takes
+/// (`computerName__contains` holds at most 10); each threat is kept once,
+/// in the first batch that found it.
+async fn matching(client: &Client, target: &ThreatTarget) -> Result<Vec<Batch>, Error> {
+    target.within_limits()?;
+    let mut batches = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut found = 0usize;
+    for names in target.computer_names.chunks(target.names_per_request()) {
+        let mut request = client.list_threats().computer_name_contains(names.to_vec());
+        if !target.process_names.is_empty() {
+            request = request.originated_process_contains(target.process_names.clone());
+        }
+        if !target.threat_ids.is_empty() {
+            request = request.ids(target.threat_ids.clone());
+        }
+        if !target.file_paths.is_empty() {
+            request = request.file_path_contains(target.file_paths.clone());
+        }
+        if !target.content_hashes.is_empty() {
+            request = request.content_hashes(target.content_hashes.clone());
+        }
+        let room = target.max_threats.saturating_add(1) - found;
+        let threats: Vec<_> = request
+            .items()
+            .try_filter(|t| {
+                // A threat without an id is kept every time: acting on it
+                // fails on its id (`validate::listed_ids`).
+                let new = t.id.as_ref().is_none_or(|id| !seen.contains(id));
+                std::future::ready(new && target.names(t))
+            })
+            .take(room)
+            .try_collect()
+            .await?;
+        seen.extend(threats.iter().filter_map(|t| t.id.clone()));
+        found += threats.len();
+        if found > target.max_threats {
+            return Err(Error::invalid(format!(
+                "more than {} threats match the target; narrow it or raise max_threats",
+                target.max_threats
+            )));
+        }
+        batches.push(Batch {
+            names: names.to_vec(),
+            threats,
+        });
     }
-    let threats: Vec<_> = request
-        .items()
-        .try_filter(|t| std::future::ready(target.names(t)))
-        .take(target.max_threats.saturating_add(1))
-        .try_collect()
-        .await?;
-    if threats.len() > target.max_threats {
-        return Err(Error::invalid(format!(
-            "more than {} threats match the target; narrow it or raise max_threats",
-            target.max_threats
-        )));
-    }
-    Ok(threats)
+    Ok(batches)
 }
 
 /// The body of [`Threats::respond`].
+///
+/// The mitigation goes out once per batch of computer names that found
+/// threats, naming that batch's computers and exactly the ids it found
+/// (at most as many ids as one filter takes); never with an empty filter.
 async fn respond(
     client: &Client,
     action: ThreatAction,
     target: &ThreatTarget,
 ) -> Result<ThreatResponse, Error> {
     let target = target.checked()?;
-    let matched = matching(client, &target).await?;
-    let ids: Vec<String> = validate::listed_ids("threat", &matched, |t| t.id.as_deref())?
-        .into_iter()
-        .map(|(id, _)| id)
+    let batches = matching(client, &target).await?;
+    let mut plans = Vec::new();
+    for batch in &batches {
+        let ids: Vec<String> = validate::listed_ids("threat", &batch.threats, |t| t.id.as_deref())?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        if !ids.is_empty() {
+            plans.push((&batch.names, ids));
+        }
+    }
+    let matched: Vec<ThreatListResponseDataItem> = batches
+        .iter()
+        .flat_map(|b| b.threats.iter().cloned())
         .collect();
-    if ids.is_empty() {
+    if plans.is_empty() {
         tracing::info!(%action, "no threat matches the target; nothing sent");
         return Ok(ThreatResponse {
             action,
@@ -483,19 +590,31 @@ async fn respond(
             matched,
         });
     }
-    tracing::info!(%action, threats = ids.len(), "mitigating threats");
-    let answer = client
-        .mitigate_threats()
-        .action(action.raw())
-        .body(ThreatsMitigateRequest {
-            data: Default::default(),
-            filter: target.filter(ids),
-        })
-        .call()
-        .await?;
+    let ids_per_request = constraints::batch_size(MITIGATE, Place::Body, "filter.ids");
+    let mut affected = 0;
+    for (names, ids) in plans {
+        for ids in ids.chunks(ids_per_request) {
+            tracing::info!(%action, threats = ids.len(), "mitigating threats");
+            let filter = ThreatTarget {
+                computer_names: names.clone(),
+                ..target.clone()
+            }
+            .filter(ids.to_vec());
+            let answer = client
+                .mitigate_threats()
+                .action(action.raw())
+                .body(ThreatsMitigateRequest {
+                    data: Default::default(),
+                    filter,
+                })
+                .call()
+                .await?;
+            affected += answer.data.and_then(|d| d.affected).unwrap_or(0);
+        }
+    }
     Ok(ThreatResponse {
         action,
-        affected: answer.data.and_then(|d| d.affected).unwrap_or(0),
+        affected,
         matched,
     })
 }

@@ -2,9 +2,11 @@
 //! retries, for generated operations and hand-written requests alike.
 //!
 //! Progenitor's hook hands it each request with the operation's
-//! `OperationInfo`. It refuses a request whose path moved, then loops: wait
-//! for the quota slot, send, classify the outcome ([`crate::retry`]), wait
-//! (throttle or backoff, within the call deadline) or stop. A success goes
+//! `OperationInfo`. It refuses a request whose path moved or whose values
+//! break the limits its operation declares ([`crate::constraints`]), then
+//! loops: wait for the quota slot, send, classify the outcome
+//! ([`crate::retry`]), wait (throttle or backoff, within the call deadline)
+//! or stop. A success goes
 //! back untouched but for its operation's name in the response's
 //! extensions; anything else goes back as a `reqwest::Error` carrying a
 //! typed [`Failure`] (an error answer's body is read and parsed here, once,
@@ -181,7 +183,9 @@ impl FacadeTransport {
         operation: &'static str,
         answer: Answer,
     ) -> Result<Response, Stop> {
-        if let Err(refusal) = crate::validate::request_path(operation, request.url()) {
+        let checked = crate::validate::request_path(operation, request.url())
+            .and_then(|()| crate::constraints::check_request(operation, &request));
+        if let Err(refusal) = checked {
             tracing::warn!(operation, "request refused before sending: {refusal}");
             let reason = match refusal {
                 crate::Error::InvalidInput { message } => message,

@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use heck::ToPascalCase;
 use serde_json::{Map, Value, json};
 
+use crate::schema::CONSTRAINTS_EXTENSION;
+
 /// Where an inline schema sits: component name, JSON path below it, and the
 /// property it describes (for naming).
 #[derive(Debug, Clone)]
@@ -57,13 +59,81 @@ fn without_nullable(value: &Value) -> Value {
     copy
 }
 
+/// A copy without its limits (`x-constraints`, at every depth): copies
+/// that differ in limits alone are one shape, so limits never change which
+/// Rust types are generated. The shared schema keeps the limits all its
+/// copies agree on ([`agreed_limits`]).
+fn without_constraints(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| k.as_str() != CONSTRAINTS_EXTENSION)
+                .map(|(k, v)| (k.clone(), without_constraints(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_constraints).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The identity of a schema for sharing.
+fn shape(value: &Value) -> String {
+    canonical(&without_constraints(&without_nullable(value)))
+}
+
+/// `shared` keeps only the limits `copy` (of the same shape) has too, with
+/// the same value: a limit some operation does not declare is not enforced
+/// on it.
+fn agreed_limits(shared: &mut Value, copy: &Value) {
+    match (shared, copy) {
+        (Value::Object(mine), Value::Object(theirs)) => {
+            let keys: Vec<String> = mine.keys().cloned().collect();
+            for key in keys {
+                if key == CONSTRAINTS_EXTENSION {
+                    let keep = match (mine.get_mut(&key), theirs.get(&key)) {
+                        (Some(limits), Some(other)) => {
+                            agree(limits, other);
+                            limits.as_object().is_some_and(|l| !l.is_empty())
+                        }
+                        _ => false,
+                    };
+                    if !keep {
+                        mine.remove(&key);
+                    }
+                } else if let (Some(a), Some(b)) = (mine.get_mut(&key), theirs.get(&key)) {
+                    agreed_limits(a, b);
+                }
+            }
+        }
+        (Value::Array(mine), Value::Array(theirs)) => {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                agreed_limits(a, b);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The keywords of the limits `mine` that `theirs` has with the same value
+/// (recursing into `items`).
+fn agree(mine: &mut Value, theirs: &Value) {
+    let (Some(mine), Some(theirs)) = (mine.as_object_mut(), theirs.as_object()) else {
+        return;
+    };
+    mine.retain(|key, value| match theirs.get(key) {
+        Some(other) if key == "items" => {
+            agree(value, other);
+            value.as_object().is_some_and(|v| !v.is_empty())
+        }
+        Some(other) => other == value,
+        None => false,
+    });
+}
+
 fn visit(value: &Value, site: Site, top: bool, found: &mut BTreeMap<String, Vec<Site>>) {
     let Some(map) = value.as_object() else { return };
     if !top && is_candidate(map) {
-        found
-            .entry(canonical(&without_nullable(value)))
-            .or_default()
-            .push(site.clone());
+        found.entry(shape(value)).or_default().push(site.clone());
     }
     let child = |key: &[&str], hint: String| Site {
         component: site.component.clone(),
@@ -212,14 +282,14 @@ pub fn share_identical(schemas: &mut Map<String, Value>, is_response: impl Fn(&s
                 schemas
                     .get_mut(&s.component)
                     .and_then(|root| at_path(root, &s.path))
-                    .is_some_and(|v| canonical(&without_nullable(v)) == text)
+                    .is_some_and(|v| shape(v) == text)
             });
             if !still_there {
                 continue;
             }
             let taken: BTreeSet<String> = schemas.keys().cloned().collect();
             let name = shared_name(&sites, role, &taken);
-            let mut shared = None;
+            let mut shared: Option<Value> = None;
             for site in &sites {
                 let root = schemas.get_mut(&site.component).expect("checked above");
                 let slot = at_path(root, &site.path).expect("checked above");
@@ -227,7 +297,10 @@ pub fn share_identical(schemas: &mut Map<String, Value>, is_response: impl Fn(&s
                     slot,
                     json!({"$ref": format!("#/components/schemas/{name}")}),
                 );
-                shared.get_or_insert(without_nullable(&original));
+                match &mut shared {
+                    Some(shared) => agreed_limits(shared, &original),
+                    None => shared = Some(without_nullable(&original)),
+                }
             }
             schemas.insert(name, shared.expect("two or more sites"));
             changed = true;

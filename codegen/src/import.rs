@@ -177,6 +177,17 @@ pub fn import(
     wanted: &BTreeSet<String>,
     all: bool,
 ) -> Result<Value> {
+    import_with_figures(vendor, curation, wanted, all).map(|(spec, _)| spec)
+}
+
+/// [`import`], also telling what became of the vendor's validation
+/// keywords on the request side.
+pub fn import_with_figures(
+    vendor: &Value,
+    curation: &Curation,
+    wanted: &BTreeSet<String>,
+    all: bool,
+) -> Result<(Value, schema::ConstraintFigures)> {
     let patched = crate::added_fields::add_response_fields(vendor, &curation.response_fields)?;
     let vendor = &patched;
     let ops = vendor_operations(vendor, curation)?;
@@ -248,7 +259,7 @@ pub fn import(
         insert_operation(&mut paths, curation, &extra.path, &extra.method, converted)?;
     }
 
-    let schemas = schema::build_components(&definitions, &refs)?;
+    let schemas = schema::build_components(&definitions, &mut refs)?;
     let mut components = Map::new();
     components.insert("schemas".into(), Value::Object(schemas));
     components.insert(
@@ -281,7 +292,7 @@ pub fn import(
     multipart
         .sort_by(|a: &Value, b: &Value| a["operationId"].as_str().cmp(&b["operationId"].as_str()));
     doc.insert(MULTIPART_EXTENSION.into(), Value::Array(multipart));
-    Ok(Value::Object(doc))
+    Ok((Value::Object(doc), refs.figures))
 }
 
 /// Every response override names a known operation once, with a success
@@ -382,12 +393,16 @@ fn convert_operation(
                 }));
             }
             "path" | "query" | "header" => {
-                let converted = json!({
+                let (schema, limits) = parameter_schema(param, refs);
+                let mut converted = json!({
                     "name": name,
                     "in": place,
                     "required": place == "path" || param["required"] == true,
-                    "schema": parameter_schema(param, refs),
+                    "schema": schema,
                 });
+                if let Some(limits) = limits {
+                    converted[schema::CONSTRAINTS_EXTENSION] = limits;
+                }
                 if place == "path" {
                     path_params.push(converted);
                 } else {
@@ -443,15 +458,31 @@ fn convert_operation(
     Ok(Value::Object(out))
 }
 
-fn parameter_schema(param: &Value, refs: &mut schema::RefCollector) -> Value {
+/// The schema of a vendor parameter, and its limits (for the parameter
+/// object's `x-constraints`, next to the schema: a comma-joined list's
+/// schema is a bare `$ref`).
+fn parameter_schema(param: &Value, refs: &mut schema::RefCollector) -> (Value, Option<Value>) {
     if param["type"] == "array" {
         let format = param["collectionFormat"].as_str().unwrap_or("csv");
         if format == "csv" {
-            return json!({"$ref": format!("#/components/schemas/{CSV_LIST_SCHEMA}")});
+            let limits = param.as_object().and_then(|p| {
+                let mut figures = schema::ConstraintFigures::default();
+                let limits = schema::constraints(p, &mut figures);
+                figures.constrained += usize::from(limits.is_some());
+                refs.figures.add(&figures);
+                limits
+            });
+            return (
+                json!({"$ref": format!("#/components/schemas/{CSV_LIST_SCHEMA}")}),
+                limits,
+            );
         }
     }
     let mut fields = Map::new();
-    for key in ["type", "format", "enum", "items"] {
+    for key in ["type", "format", "enum", "items"]
+        .into_iter()
+        .chain(schema::CONSTRAINT_KEYWORDS.iter().copied())
+    {
         if let Some(v) = param.get(key) {
             fields.insert(key.into(), v.clone());
         }
@@ -459,10 +490,12 @@ fn parameter_schema(param: &Value, refs: &mut schema::RefCollector) -> Value {
     // A parameter is either sent or not: the vendor's `null` enum values
     // carry no meaning here.
     let mut converted = schema::convert(&Value::Object(fields), Role::Request, refs);
+    let mut limits = None;
     if let Some(obj) = converted.as_object_mut() {
         obj.remove("nullable");
+        limits = obj.remove(schema::CONSTRAINTS_EXTENSION);
     }
-    converted
+    (converted, limits)
 }
 
 fn responses(
@@ -613,13 +646,22 @@ pub fn import_at(
     vendor_path: &std::path::Path,
     all: bool,
 ) -> Result<String> {
+    import_at_with_figures(root, vendor_path, all).map(|(text, _)| text)
+}
+
+/// [`import_at`], with the figures of [`import_with_figures`].
+pub fn import_at_with_figures(
+    root: &std::path::Path,
+    vendor_path: &std::path::Path,
+    all: bool,
+) -> Result<(String, schema::ConstraintFigures)> {
     let curation = Curation::load(&root.join(CURATION_PATH))?;
     let rows = crate::catalog::load(&root.join(CATALOG_PATH))?;
     let mut wanted = crate::catalog::operation_ids(&rows);
     wanted.extend(curation.facade_operations.iter().cloned());
     let vendor = read_vendor(vendor_path)?;
-    let spec = import(&vendor, &curation, &wanted, all)?;
-    Ok(to_text(&spec))
+    let (spec, figures) = import_with_figures(&vendor, &curation, &wanted, all)?;
+    Ok((to_text(&spec), figures))
 }
 
 /// Reads a vendor Swagger file.

@@ -1,6 +1,10 @@
 //! Schema curation: vendor definitions become our component schemas.
 //!
-//! - Prose (descriptions, examples, titles) and validation keywords are dropped.
+//! - Prose (descriptions, examples, titles) is dropped. Validation keywords
+//!   are dropped from responses; on the request side the limits the facade
+//!   enforces before sending (`maxItems`, `minItems`, `minLength`,
+//!   `maxLength`, `pattern`, `minimum`, `maximum`) move into the extension
+//!   `x-constraints`, which the generator ignores (see [`constraints`]).
 //! - Request schemas keep `required` and enums (without the vendor's `null`s).
 //! - Response schemas are built to survive API drift: no enums, no `required`,
 //!   no closed objects, every property nullable, date and uuid formats read as
@@ -24,11 +28,51 @@ pub enum Role {
 const DEFINITIONS: &str = "#/definitions/";
 const COMPONENTS: &str = "#/components/schemas/";
 
+/// The extension that carries a request schema's (or parameter's) limits.
+pub const CONSTRAINTS_EXTENSION: &str = "x-constraints";
+
+/// The validation keywords carried into `x-constraints`.
+pub const CONSTRAINT_KEYWORDS: &[&str] = &[
+    "maxItems",
+    "minItems",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minimum",
+    "maximum",
+];
+
+/// What became of the vendor's validation keywords on the request side.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ConstraintFigures {
+    /// Schemas and parameters that carry an `x-constraints` extension.
+    pub constrained: usize,
+    /// `minimum`/`maximum` dropped because the schema is not a number
+    /// (the vendor puts `minimum` on string ids).
+    pub non_numeric_bounds: usize,
+    /// Patterns kept (the `regex` crate compiles them).
+    pub patterns_kept: usize,
+    /// Patterns dropped because the `regex` crate does not compile them.
+    pub patterns_dropped: usize,
+}
+
+impl ConstraintFigures {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &ConstraintFigures) {
+        self.constrained += other.constrained;
+        self.non_numeric_bounds += other.non_numeric_bounds;
+        self.patterns_kept += other.patterns_kept;
+        self.patterns_dropped += other.patterns_dropped;
+    }
+}
+
 /// Clean names and roles of the vendor definitions, and which ones are used.
 #[derive(Debug, Default)]
 pub struct RefCollector {
     names: BTreeMap<String, (String, Role)>,
     used: BTreeSet<String>,
+    /// What the request-side conversions did with validation keywords.
+    pub figures: ConstraintFigures,
 }
 
 impl RefCollector {
@@ -110,6 +154,7 @@ impl RefCollector {
         RefCollector {
             names,
             used: BTreeSet::new(),
+            figures: ConstraintFigures::default(),
         }
     }
 
@@ -200,8 +245,70 @@ fn module_prefix(vendor: &str) -> String {
         .to_pascal_case()
 }
 
+/// The limits of a vendor schema (or parameter object) as the facade
+/// enforces them: `maxItems`/`minItems` of arrays, `minLength`/`maxLength`
+/// and `pattern` of strings, `minimum`/`maximum` of integers and numbers,
+/// with the limits of an array's items under `items` (nested for arrays of
+/// arrays). Keywords that do not fit the schema's type are left out
+/// (`minimum` on a string id), and so are patterns the `regex` crate does
+/// not compile; `figures` counts both. `None` when nothing is left.
+pub fn constraints(src: &Map<String, Value>, figures: &mut ConstraintFigures) -> Option<Value> {
+    let ty = src.get("type").and_then(Value::as_str);
+    let mut out = Map::new();
+    let mut keep = |key: &str, fits: bool, figures: &mut ConstraintFigures| {
+        let Some(value) = src.get(key) else { return };
+        if !fits {
+            if key == "minimum" || key == "maximum" {
+                figures.non_numeric_bounds += 1;
+            }
+            return;
+        }
+        match (key, value) {
+            ("pattern", Value::String(pattern)) => {
+                if regex::Regex::new(pattern).is_ok() {
+                    figures.patterns_kept += 1;
+                    out.insert(key.into(), value.clone());
+                } else {
+                    figures.patterns_dropped += 1;
+                }
+            }
+            ("minimum" | "maximum", Value::Number(_)) => {
+                out.insert(key.into(), value.clone());
+            }
+            (_, Value::Number(n)) if n.is_u64() => {
+                out.insert(key.into(), value.clone());
+            }
+            _ => {}
+        }
+    };
+    let array = ty == Some("array");
+    let string = ty == Some("string");
+    let numeric = matches!(ty, Some("integer" | "number"));
+    keep("maxItems", array, figures);
+    keep("minItems", array, figures);
+    keep("minLength", string, figures);
+    keep("maxLength", string, figures);
+    keep("pattern", string, figures);
+    keep("minimum", numeric, figures);
+    keep("maximum", numeric, figures);
+    if array
+        && let Some(items) = src.get("items").and_then(Value::as_object)
+        && !items.contains_key("$ref")
+        && let Some(inner) = constraints(items, figures)
+    {
+        out.insert("items".into(), inner);
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
+}
+
 /// Converts one vendor schema for `role`.
 pub fn convert(schema: &Value, role: Role, refs: &mut RefCollector) -> Value {
+    convert_schema(schema, role, refs, false)
+}
+
+/// [`convert`]; an array's `items` (`as_items`) carry no limits of their
+/// own: the array's `x-constraints` holds them under `items`.
+fn convert_schema(schema: &Value, role: Role, refs: &mut RefCollector, as_items: bool) -> Value {
     let Some(src) = schema.as_object() else {
         return json!({});
     };
@@ -248,7 +355,7 @@ pub fn convert(schema: &Value, role: Role, refs: &mut RefCollector) -> Value {
     if ty == Some("array") {
         let items = src
             .get("items")
-            .map(|i| convert(i, role, refs))
+            .map(|i| convert_schema(i, role, refs, true))
             .unwrap_or(json!({}));
         out.insert("items".into(), items);
     }
@@ -292,6 +399,14 @@ pub fn convert(schema: &Value, role: Role, refs: &mut RefCollector) -> Value {
     if nullable && !out.is_empty() {
         out.insert("nullable".into(), json!(true));
     }
+    if role == Role::Request && !as_items {
+        let mut figures = ConstraintFigures::default();
+        if let Some(limits) = constraints(src, &mut figures) {
+            figures.constrained += 1;
+            out.insert(CONSTRAINTS_EXTENSION.into(), limits);
+        }
+        refs.figures.add(&figures);
+    }
     Value::Object(out)
 }
 
@@ -330,12 +445,13 @@ fn keep_format(format: &str, role: Role) -> Option<&'static str> {
 /// references), plus the shared error and comma-list schemas.
 pub fn build_components(
     definitions: &Map<String, Value>,
-    refs: &RefCollector,
+    refs: &mut RefCollector,
 ) -> Result<Map<String, Value>> {
     // Work on a private collector so nested references are followed to a fixpoint.
     let mut collector = RefCollector {
         names: refs.names.clone(),
         used: refs.used.clone(),
+        figures: ConstraintFigures::default(),
     };
     let mut done: BTreeMap<String, Value> = BTreeMap::new();
     let mut converted: BTreeSet<String> = BTreeSet::new();
@@ -379,6 +495,7 @@ pub fn build_components(
         CSV_LIST_SCHEMA.into(),
         json!({"type": "array", "items": {"type": "string"}}),
     );
+    refs.figures.add(&collector.figures);
     let mut schemas: Map<String, Value> = done.into_iter().collect();
     crate::hoist::share_identical(&mut schemas, is_response_schema);
     schemas.sort_keys();

@@ -6,12 +6,15 @@
 //!   every operation of the spec can be called from a shell without code per
 //!   operation.
 //! - `generated/src/answers.rs` (always built): how each operation answers
-//!   (JSON, a file, nothing; cursor-paged or not), one line per operation,
-//!   which is all the facade's transport needs to pick its limits.
+//!   (JSON, a file, nothing; cursor-paged or not) and the limits the API
+//!   declares on its request values (`x-constraints`), which is all the
+//!   facade's transport needs to pick its limits and refuse a request
+//!   before sending it.
 
 use heck::ToPascalCase;
 use openapiv3::{OpenAPI, Parameter, ReferenceOr, SchemaKind, StatusCode, Type};
 use quote::{format_ident, quote};
+use serde_json::Value;
 
 /// The kind token of a parameter schema.
 fn kind(schema: &ReferenceOr<openapiv3::Schema>) -> proc_macro2::TokenStream {
@@ -94,19 +97,179 @@ fn response_kind(op: &openapiv3::Operation) -> proc_macro2::TokenStream {
 }
 
 /// Where every operation of `spec` goes and how it answers:
-/// `(operationId, path template, kind, paged)`, sorted by operationId.
+/// `(operationId, path template, kind, paged, request limits)`, sorted by
+/// operationId.
 pub fn answer_table(spec: &OpenAPI) -> proc_macro2::TokenStream {
+    let json = serde_json::to_value(spec).expect("an OpenAPI document serializes");
     let rows = sorted_operations(spec)
         .into_iter()
-        .map(|(id, path, _, op)| {
+        .map(|(id, path, method, op)| {
             let response = response_kind(op);
             let paged = crate::paging::is_paged(spec, op);
-            quote!((#id, #path, #response, #paged))
+            let limits = request_constraints(&json, &json["paths"][path][method])
+                .into_iter()
+                .flat_map(|c| c.tokens());
+            quote!((#id, #path, #response, #paged, &[#(#limits),*]))
         });
     quote! {
+        use crate::Constraint as C;
+        use crate::Place::{Body, Path, Query};
+
+        /// No limit: the base every row's limits are set on.
+        const N: crate::Limits = crate::Limits::NONE;
+
         /// Where every operation goes and how it answers, `(operationId,
-        /// path template, answer, cursor-paged)`, sorted by operationId.
-        pub(crate) static ANSWERS: &[(&str, &str, crate::ResponseKind, bool)] = &[#(#rows),*];
+        /// path template, answer, cursor-paged, limits on its request
+        /// values)`, sorted by operationId.
+        pub(crate) static ANSWERS: &[(&str, &str, crate::ResponseKind, bool, &[crate::Constraint])] = &[#(#rows),*];
+    }
+}
+
+/// One limited request value of an operation, read from `x-constraints`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestConstraint {
+    /// `query`, `path` or `body`.
+    pub place: &'static str,
+    /// The parameter's name, or the value's path in the body
+    /// (`filter.computerName__contains`, `data[].name`).
+    pub name: String,
+    /// The `x-constraints` object.
+    pub limits: Value,
+}
+
+impl RequestConstraint {
+    /// `Constraint::new(..)` rows: this value's own and item limits, then,
+    /// for a list of lists, a row named `name[]` for its items' own and
+    /// item limits, and so on.
+    fn tokens(&self) -> Vec<proc_macro2::TokenStream> {
+        let place = match self.place {
+            "query" => quote!(Query),
+            "path" => quote!(Path),
+            _ => quote!(Body),
+        };
+        let mut rows = Vec::new();
+        let mut name = self.name.clone();
+        let mut limits = &self.limits;
+        loop {
+            let own = limits_tokens(limits);
+            let items = limits.get("items");
+            let item_limits = items.map_or(quote!(N), limits_tokens);
+            let text = name.as_str();
+            rows.push(quote!(C::new(#place, #text, #own, #item_limits)));
+            match items {
+                Some(items) if items.get("items").is_some() => {
+                    name.push_str("[]");
+                    limits = items;
+                }
+                _ => return rows,
+            }
+        }
+    }
+}
+
+/// A `Limits` expression setting only the limits `limits` sets (not its
+/// items').
+fn limits_tokens(limits: &Value) -> proc_macro2::TokenStream {
+    let mut setters = Vec::new();
+    for (key, setter) in [
+        ("maxItems", "max_items"),
+        ("minItems", "min_items"),
+        ("minLength", "min_length"),
+        ("maxLength", "max_length"),
+    ] {
+        if let Some(n) = limits.get(key).and_then(Value::as_u64) {
+            let setter = format_ident!("{setter}");
+            let n = proc_macro2::Literal::u64_unsuffixed(n);
+            setters.push(quote!(.#setter(#n)));
+        }
+    }
+    if let Some(pattern) = limits.get("pattern").and_then(Value::as_str) {
+        setters.push(quote!(.pattern(#pattern)));
+    }
+    for key in ["minimum", "maximum"] {
+        if let Some(n) = limits.get(key).and_then(Value::as_f64) {
+            let setter = format_ident!("{key}");
+            let n = proc_macro2::Literal::f64_unsuffixed(n);
+            setters.push(quote!(.#setter(#n)));
+        }
+    }
+    quote!(N #(#setters)*)
+}
+
+/// The limits on `op`'s request values: its query and path parameters'
+/// `x-constraints` in declaration order, then every `x-constraints` of its
+/// JSON body's schema, walked through `$ref`s into the components (each
+/// component once per path, so recursive schemas end).
+pub fn request_constraints(spec: &Value, op: &Value) -> Vec<RequestConstraint> {
+    let mut out = Vec::new();
+    for param in op["parameters"].as_array().into_iter().flatten() {
+        let place = match param["in"].as_str() {
+            Some("query") => "query",
+            Some("path") => "path",
+            _ => continue,
+        };
+        if let (Some(name), Some(limits)) = (
+            param["name"].as_str(),
+            param.get(crate::schema::CONSTRAINTS_EXTENSION),
+        ) {
+            out.push(RequestConstraint {
+                place,
+                name: name.to_string(),
+                limits: limits.clone(),
+            });
+        }
+    }
+    let body = &op["requestBody"]["content"]["application/json"]["schema"];
+    body_constraints(spec, body, "", &mut Vec::new(), &mut out);
+    out
+}
+
+fn body_constraints(
+    spec: &Value,
+    schema: &Value,
+    at: &str,
+    seen: &mut Vec<String>,
+    out: &mut Vec<RequestConstraint>,
+) {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference
+            .rsplit('/')
+            .next()
+            .unwrap_or(reference)
+            .to_string();
+        if seen.contains(&name) {
+            return;
+        }
+        seen.push(name.clone());
+        let target = &spec["components"]["schemas"][name.as_str()];
+        body_constraints(spec, target, at, seen, out);
+        seen.pop();
+        return;
+    }
+    if !at.is_empty()
+        && let Some(limits) = schema.get(crate::schema::CONSTRAINTS_EXTENSION)
+    {
+        out.push(RequestConstraint {
+            place: "body",
+            name: at.to_string(),
+            limits: limits.clone(),
+        });
+    }
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        let below = if at.is_empty() {
+            name.clone()
+        } else {
+            format!("{at}.{name}")
+        };
+        body_constraints(spec, property, &below, seen, out);
+    }
+    if schema.get("items").is_some() {
+        body_constraints(spec, &schema["items"], &format!("{at}[]"), seen, out);
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        for part in schema[key].as_array().into_iter().flatten() {
+            body_constraints(spec, part, at, seen, out);
+        }
     }
 }
 

@@ -186,8 +186,10 @@ fn vendor_prose_is_dropped_and_the_summary_is_the_humanized_operation_id() {
             "summary": "List agents",
             "tags": ["Agents"],
             "parameters": [
-                {"name": "computerName__like", "in": "query", "required": false, "schema": {"type": "string"}},
-                {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "format": "int32"}}
+                {"name": "computerName__like", "in": "query", "required": false, "schema": {"type": "string"},
+                 "x-constraints": {"pattern": "^.*$"}},
+                {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "format": "int32"},
+                 "x-constraints": {"minimum": 1, "maximum": 1000}}
             ],
             "responses": responses_with("200", json_success(component_ref("AgentViewListResponse")))
         })
@@ -391,7 +393,8 @@ fn csv_array_query_parameters_refer_to_csv_list() {
     assert_eq!(
         op(&spec, "get", "/agents")["parameters"],
         json!([
-            {"name": "ids", "in": "query", "required": false, "schema": component_ref("CsvList")},
+            {"name": "ids", "in": "query", "required": false, "schema": component_ref("CsvList"),
+             "x-constraints": {"maxItems": 5000}},
             {"name": "siteIds", "in": "query", "required": false, "schema": component_ref("CsvList")},
             {"name": "tags", "in": "query", "required": false,
              "schema": {"type": "array", "items": {"type": "integer", "format": "int32"}}}
@@ -908,7 +911,7 @@ fn request_schemas_keep_enums_without_null_and_required() {
                     "required": ["mode"],
                     "properties": {
                         "mode": {"type": "string", "enum": ["fast", "slow"], "nullable": true},
-                        "count": {"type": "integer", "format": "int32"},
+                        "count": {"type": "integer", "format": "int32", "x-constraints": {"maximum": 10}},
                         "since": {"type": "string", "format": "date-time"},
                         "day": {"type": "string", "format": "date"},
                         "id": {"type": "string"},
@@ -922,6 +925,96 @@ fn request_schemas_keep_enums_without_null_and_required() {
         schema(&spec, "FilterRequest"),
         json!({"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "string"}}}})
     );
+}
+
+#[test]
+fn request_limits_travel_as_x_constraints_and_responses_keep_none() {
+    let filter = |names_max: u64| {
+        json!({
+            "type": "object",
+            "properties": {
+                "computerName__contains": {"type": "array", "maxItems": names_max,
+                    "items": {"type": "string", "minLength": 2}},
+                "ids": {"type": "array", "maxItems": 5000,
+                    "items": {"type": "string", "minimum": 100000000000000000u64}},
+                "email": {"type": "string", "pattern": "^[\\001-\\010]+@x$"},
+                "hash": {"type": "string", "pattern": "^[0-9a-f]+$", "maxLength": 40, "minimum": 1}
+            }
+        })
+    };
+    let body = |name: &str| {
+        json!([{"in": "body", "name": "body", "required": true,
+                "schema": {"$ref": format!("#/definitions/{name}")}}])
+    };
+    let vendor = vendor_with(
+        json!({
+            "/threats": {"get": {
+                "tags": ["Threats"],
+                "parameters": [
+                    {"in": "query", "name": "computerName__contains", "type": "array", "collectionFormat": "csv",
+                     "maxItems": 10, "items": {"type": "string", "minLength": 2}},
+                    {"in": "query", "name": "limit", "type": "integer", "minimum": 1, "maximum": 1000},
+                    {"in": "query", "name": "siteId", "type": "string", "minimum": 100000000000000000u64}
+                ],
+                "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/ThreatListSchema"}}}
+            }},
+            "/threats/mitigate/kill": {"post": {"tags": ["Threats"], "parameters": body("KillSchema"), "responses": {}}},
+            "/threats/mitigate/quarantine": {"post": {"tags": ["Threats"], "parameters": body("QuarantineSchema"), "responses": {}}}
+        }),
+        json!({
+            "KillSchema": {"type": "object", "properties": {"filter": filter(10),
+                "data": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string", "maxLength": 3}, "cores": {"type": "integer", "minimum": 1}}}}}},
+            "QuarantineSchema": {"type": "object", "properties": {"filter": filter(20)}},
+            "ThreatListSchema": {"type": "object", "properties": {
+                "name": {"type": "string", "minLength": 2, "maxLength": 5}}}
+        }),
+    );
+    let spec = import_all(&vendor, &curation(""));
+    // Parameters: on the parameter object, next to the schema; `minimum` on
+    // a string is dropped.
+    assert_eq!(
+        op(&spec, "get", "/threats")["parameters"],
+        json!([
+            {"name": "computerName__contains", "in": "query", "required": false, "schema": component_ref("CsvList"),
+             "x-constraints": {"maxItems": 10, "items": {"minLength": 2}}},
+            {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer"},
+             "x-constraints": {"minimum": 1, "maximum": 1000}},
+            {"name": "siteId", "in": "query", "required": false, "schema": {"type": "string"}}
+        ])
+    );
+    // The filter both mitigations share is one component whatever its
+    // limits; it keeps those both copies agree on (not names' maxItems).
+    // The e-mail pattern does not compile with the regex crate: dropped.
+    assert_eq!(
+        schema(&spec, "KillFilter"),
+        json!({
+            "type": "object",
+            "properties": {
+                "computerName__contains": {"type": "array", "items": {"type": "string"},
+                    "x-constraints": {"items": {"minLength": 2}}},
+                "ids": {"type": "array", "items": {"type": "string"}, "x-constraints": {"maxItems": 5000}},
+                "email": {"type": "string"},
+                "hash": {"type": "string", "x-constraints": {"maxLength": 40, "pattern": "^[0-9a-f]+$"}}
+            }
+        })
+    );
+    assert_eq!(
+        schema(&spec, "KillRequest")["properties"]["data"],
+        json!({"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string", "x-constraints": {"maxLength": 3}},
+            "cores": {"type": "integer", "x-constraints": {"minimum": 1}}}}})
+    );
+    assert_eq!(
+        schema(&spec, "QuarantineRequest")["properties"]["filter"],
+        component_ref("KillFilter")
+    );
+    // Responses keep no validation keywords.
+    assert_eq!(
+        schema(&spec, "ThreatListResponse"),
+        json!({"type": "object", "properties": {"name": {"type": "string", "nullable": true}}})
+    );
+    assert!(!to_text(&spec).contains("minLength\": 2, \"maxLength"));
 }
 
 #[test]

@@ -15,6 +15,8 @@
 //! - [`lenient`]: what response types decode through so that fields the
 //!   spec does not name are kept, values in other JSON shapes are read, and
 //!   one odd item of a list does not fail the rest ([`Decoded`]).
+//! - [`constraints`]: the limits the API declares on each operation's
+//!   request values, for a transport to check before sending.
 //!
 //! Feature `operations` adds the table of every operation with its
 //! parameters ([`OPERATIONS`], [`operation`]) and a typed decoder per
@@ -41,6 +43,7 @@ mod calls;
 #[rustfmt::skip]
 #[allow(clippy::all, unused_imports, unused_mut, dead_code, missing_docs)]
 mod client;
+mod constraint;
 mod csv_list;
 pub mod lenient;
 #[cfg(feature = "operations")]
@@ -61,6 +64,7 @@ mod transport;
 pub mod mock;
 
 pub use client::*;
+pub use constraint::{Constraint, Limits, Place, constraints};
 pub use csv_list::CsvList;
 pub use lenient::{Decoded, Undecoded};
 pub use operation::{Operation, OperationAnswer, Pageable, ResponseKind, answer};

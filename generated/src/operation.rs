@@ -68,7 +68,7 @@ pub struct OperationAnswer {
 pub fn answer(id: &str) -> Option<OperationAnswer> {
     let answers = crate::answers::ANSWERS;
     let index = answers.binary_search_by(|(op, ..)| (*op).cmp(id)).ok()?;
-    let (_, path, response, paged) = answers[index];
+    let (_, path, response, paged, _) = answers[index];
     Some(OperationAnswer {
         path,
         response,

@@ -400,6 +400,41 @@ async fn usage_errors_exit_2_and_send_nothing() {
     assert_eq!(console.counters().total(), 0, "nothing was sent");
 }
 
+#[tokio::test]
+async fn a_value_breaking_its_declared_limits_exits_2_and_sends_nothing() {
+    let console = console().await;
+    let eleven: Vec<String> = (1..=11).map(|i| format!("pc{i:02}")).collect();
+    let eleven = eleven.join(",");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["api", "list_threats", "--computerName__contains", "a"],
+            "list_threats: computerName__contains item \"a\" is shorter than 2 characters",
+        ),
+        (
+            &["api", "list_threats", "--computerName__contains", &eleven],
+            "list_threats: computerName__contains has 11 items; at most 10 allowed",
+        ),
+        (
+            &[
+                "api",
+                "mitigate_threats",
+                "--action",
+                "kill",
+                "--body",
+                r#"{"filter": {"computerName__contains": ["x"]}}"#,
+            ],
+            "mitigate_threats: filter.computerName__contains item \"x\" is shorter than 2 characters",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = run(&mut s1(&console), args);
+        assert_code(&out, 2);
+        assert_one_line_error(&out);
+        assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
+    }
+    assert_eq!(console.counters().total(), 0, "nothing was sent");
+}
+
 #[test]
 fn a_missing_console_is_a_usage_error() {
     let out = run(&mut s1_bare(), &["api", "get_system_info"]);

@@ -11,6 +11,7 @@ mod bad_input;
 mod blocking;
 mod cli;
 mod connection;
+mod constraints;
 mod detections;
 mod dv;
 mod exclusions;
