@@ -180,8 +180,8 @@ fn fetch<'a>(
         DetectionSource::Threats => {
             let request = client
                 .list_threats()
-                .created_at_gte(validate::console_time(window.from))
-                .created_at_lt(validate::console_time(window.to))
+                .created_at_gte(window.from)
+                .created_at_lt(window.to)
                 .sort_by(match window.sort {
                     SortField::CreatedAt => ListThreatsSortBy::CreatedAt,
                     SortField::UpdatedAt => ListThreatsSortBy::UpdatedAt,
@@ -200,8 +200,8 @@ fn fetch<'a>(
         DetectionSource::Alerts => {
             let request = client
                 .list_alerts()
-                .created_at_gte(validate::console_time(window.from))
-                .created_at_lt(validate::console_time(window.to))
+                .created_at_gte(window.from)
+                .created_at_lt(window.to)
                 .sort_by(match window.sort {
                     SortField::Id => ListAlertsSortBy::Id,
                     _ => ListAlertsSortBy::AlertInfoCreatedAt,

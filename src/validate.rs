@@ -190,16 +190,6 @@ pub(crate) fn time_range<T: PartialOrd + Display>(from: &T, to: &T) -> Result<()
     Ok(())
 }
 
-/// `at` as the console writes times: whole milliseconds. A clock reading
-/// (`Utc::now()`) carries nanoseconds, which serde would send as nine
-/// fractional digits; every time the facade puts in a request goes through
-/// here, so at most three go out (`2026-12-01T10:00:00.123Z`).
-pub(crate) fn console_time(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    use chrono::DurationRound;
-    at.duration_trunc(chrono::TimeDelta::milliseconds(1))
-        .unwrap_or(at)
-}
-
 /// The ids of items a console listing returned, checked before an action
 /// is sent on them: each must be a SentinelOne id (decimal digits), and
 /// each is kept once (the first item with it, in listing order). `what`

@@ -61,6 +61,16 @@ fn settings() -> GenerationSettings {
             CSV_LIST_SCHEMA,
             "crate::CsvList",
             [TypeImpl::Default, TypeImpl::Display, TypeImpl::FromStr].into_iter(),
+        )
+        // Times go out in the console's own form (milliseconds, `Z`).
+        .with_conversion(
+            schemars::schema::SchemaObject {
+                instance_type: Some(schemars::schema::InstanceType::String.into()),
+                format: Some("date-time".into()),
+                ..Default::default()
+            },
+            "crate::ConsoleTime",
+            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );
     settings
 }

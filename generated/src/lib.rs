@@ -43,6 +43,7 @@ mod calls;
 #[rustfmt::skip]
 #[allow(clippy::all, unused_imports, unused_mut, dead_code, missing_docs)]
 mod client;
+mod console_time;
 mod constraint;
 mod csv_list;
 pub mod lenient;
@@ -64,6 +65,7 @@ mod transport;
 pub mod mock;
 
 pub use client::*;
+pub use console_time::ConsoleTime;
 pub use constraint::{Constraint, Limits, Place, constraints};
 pub use csv_list::CsvList;
 pub use lenient::{Decoded, Undecoded};

@@ -72,7 +72,7 @@ pub mod operations {
         }
         pub fn created_at<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt", value.to_string()))
@@ -92,7 +92,7 @@ pub mod operations {
         }
         pub fn expiration<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("expiration", value.to_string()))
@@ -222,7 +222,7 @@ pub mod operations {
         }
         pub fn updated_at<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt", value.to_string()))
@@ -1125,7 +1125,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -1135,7 +1135,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -1145,7 +1145,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -1155,7 +1155,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -1959,7 +1959,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -1969,7 +1969,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -1979,7 +1979,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -1989,7 +1989,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -2029,7 +2029,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__gt", value.to_string()))
@@ -2039,7 +2039,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__gte", value.to_string()))
@@ -2049,7 +2049,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__lt", value.to_string()))
@@ -2059,7 +2059,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__lte", value.to_string()))
@@ -2351,7 +2351,7 @@ pub mod operations {
         }
         pub fn last_active_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__gt", value.to_string()))
@@ -2361,7 +2361,7 @@ pub mod operations {
         }
         pub fn last_active_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__gte", value.to_string()))
@@ -2371,7 +2371,7 @@ pub mod operations {
         }
         pub fn last_active_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__lt", value.to_string()))
@@ -2381,7 +2381,7 @@ pub mod operations {
         }
         pub fn last_active_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__lte", value.to_string()))
@@ -2422,7 +2422,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSuccessfulScanDate__gt", value.to_string()))
@@ -2432,7 +2432,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(
@@ -2444,7 +2444,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSuccessfulScanDate__lt", value.to_string()))
@@ -2454,7 +2454,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(
@@ -2803,7 +2803,7 @@ pub mod operations {
         }
         pub fn registered_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__gt", value.to_string()))
@@ -2813,7 +2813,7 @@ pub mod operations {
         }
         pub fn registered_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__gte", value.to_string()))
@@ -2823,7 +2823,7 @@ pub mod operations {
         }
         pub fn registered_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__lt", value.to_string()))
@@ -2833,7 +2833,7 @@ pub mod operations {
         }
         pub fn registered_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__lte", value.to_string()))
@@ -3005,7 +3005,7 @@ pub mod operations {
         }
         pub fn threat_created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__gt", value.to_string()))
@@ -3015,7 +3015,7 @@ pub mod operations {
         }
         pub fn threat_created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__gte", value.to_string()))
@@ -3025,7 +3025,7 @@ pub mod operations {
         }
         pub fn threat_created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__lt", value.to_string()))
@@ -3035,7 +3035,7 @@ pub mod operations {
         }
         pub fn threat_created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__lte", value.to_string()))
@@ -3145,7 +3145,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -3155,7 +3155,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -3165,7 +3165,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -3175,7 +3175,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -5922,7 +5922,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -5932,7 +5932,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -5942,7 +5942,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -5952,7 +5952,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -5982,7 +5982,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__gt", value.to_string()))
@@ -5992,7 +5992,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__gte", value.to_string()))
@@ -6002,7 +6002,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__lt", value.to_string()))
@@ -6012,7 +6012,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__lte", value.to_string()))
@@ -6304,7 +6304,7 @@ pub mod operations {
         }
         pub fn last_active_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__gt", value.to_string()))
@@ -6314,7 +6314,7 @@ pub mod operations {
         }
         pub fn last_active_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__gte", value.to_string()))
@@ -6324,7 +6324,7 @@ pub mod operations {
         }
         pub fn last_active_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__lt", value.to_string()))
@@ -6334,7 +6334,7 @@ pub mod operations {
         }
         pub fn last_active_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__lte", value.to_string()))
@@ -6375,7 +6375,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSuccessfulScanDate__gt", value.to_string()))
@@ -6385,7 +6385,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(
@@ -6397,7 +6397,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSuccessfulScanDate__lt", value.to_string()))
@@ -6407,7 +6407,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(
@@ -6746,7 +6746,7 @@ pub mod operations {
         }
         pub fn registered_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__gt", value.to_string()))
@@ -6756,7 +6756,7 @@ pub mod operations {
         }
         pub fn registered_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__gte", value.to_string()))
@@ -6766,7 +6766,7 @@ pub mod operations {
         }
         pub fn registered_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__lt", value.to_string()))
@@ -6776,7 +6776,7 @@ pub mod operations {
         }
         pub fn registered_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__lte", value.to_string()))
@@ -6908,7 +6908,7 @@ pub mod operations {
         }
         pub fn threat_created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__gt", value.to_string()))
@@ -6918,7 +6918,7 @@ pub mod operations {
         }
         pub fn threat_created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__gte", value.to_string()))
@@ -6928,7 +6928,7 @@ pub mod operations {
         }
         pub fn threat_created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__lt", value.to_string()))
@@ -6938,7 +6938,7 @@ pub mod operations {
         }
         pub fn threat_created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__lte", value.to_string()))
@@ -7048,7 +7048,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -7058,7 +7058,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -7068,7 +7068,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -7078,7 +7078,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -7741,7 +7741,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -7751,7 +7751,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -7761,7 +7761,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -7771,7 +7771,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -7811,7 +7811,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__gt", value.to_string()))
@@ -7821,7 +7821,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__gte", value.to_string()))
@@ -7831,7 +7831,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__lt", value.to_string()))
@@ -7841,7 +7841,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__lte", value.to_string()))
@@ -8133,7 +8133,7 @@ pub mod operations {
         }
         pub fn last_active_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__gt", value.to_string()))
@@ -8143,7 +8143,7 @@ pub mod operations {
         }
         pub fn last_active_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__gte", value.to_string()))
@@ -8153,7 +8153,7 @@ pub mod operations {
         }
         pub fn last_active_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__lt", value.to_string()))
@@ -8163,7 +8163,7 @@ pub mod operations {
         }
         pub fn last_active_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__lte", value.to_string()))
@@ -8204,7 +8204,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSuccessfulScanDate__gt", value.to_string()))
@@ -8214,7 +8214,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(
@@ -8226,7 +8226,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSuccessfulScanDate__lt", value.to_string()))
@@ -8236,7 +8236,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(
@@ -8585,7 +8585,7 @@ pub mod operations {
         }
         pub fn registered_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__gt", value.to_string()))
@@ -8595,7 +8595,7 @@ pub mod operations {
         }
         pub fn registered_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__gte", value.to_string()))
@@ -8605,7 +8605,7 @@ pub mod operations {
         }
         pub fn registered_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__lt", value.to_string()))
@@ -8615,7 +8615,7 @@ pub mod operations {
         }
         pub fn registered_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__lte", value.to_string()))
@@ -8767,7 +8767,7 @@ pub mod operations {
         }
         pub fn threat_created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__gt", value.to_string()))
@@ -8777,7 +8777,7 @@ pub mod operations {
         }
         pub fn threat_created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__gte", value.to_string()))
@@ -8787,7 +8787,7 @@ pub mod operations {
         }
         pub fn threat_created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__lt", value.to_string()))
@@ -8797,7 +8797,7 @@ pub mod operations {
         }
         pub fn threat_created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__lte", value.to_string()))
@@ -8907,7 +8907,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -8917,7 +8917,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -8927,7 +8927,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -8937,7 +8937,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -9791,7 +9791,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -9801,7 +9801,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -9811,7 +9811,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -9821,7 +9821,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -10046,7 +10046,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -10056,7 +10056,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -10066,7 +10066,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -10076,7 +10076,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -10498,7 +10498,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -10508,7 +10508,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -10518,7 +10518,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -10528,7 +10528,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -10678,7 +10678,7 @@ pub mod operations {
         }
         pub fn published_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__gt", value.to_string()))
@@ -10688,7 +10688,7 @@ pub mod operations {
         }
         pub fn published_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__gte", value.to_string()))
@@ -10698,7 +10698,7 @@ pub mod operations {
         }
         pub fn published_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__lt", value.to_string()))
@@ -10708,7 +10708,7 @@ pub mod operations {
         }
         pub fn published_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__lte", value.to_string()))
@@ -10758,7 +10758,7 @@ pub mod operations {
         }
         pub fn risk_updated_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("riskUpdatedDate__gt", value.to_string()))
@@ -10768,7 +10768,7 @@ pub mod operations {
         }
         pub fn risk_updated_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("riskUpdatedDate__gte", value.to_string()))
@@ -10778,7 +10778,7 @@ pub mod operations {
         }
         pub fn risk_updated_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("riskUpdatedDate__lt", value.to_string()))
@@ -10788,7 +10788,7 @@ pub mod operations {
         }
         pub fn risk_updated_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("riskUpdatedDate__lte", value.to_string()))
@@ -10996,7 +10996,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -11006,7 +11006,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -11016,7 +11016,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -11026,7 +11026,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -11355,7 +11355,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -11365,7 +11365,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -11375,7 +11375,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -11385,7 +11385,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -11663,7 +11663,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -11673,7 +11673,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -11683,7 +11683,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -11693,7 +11693,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -12039,7 +12039,7 @@ pub mod operations {
         }
         pub fn published_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__gt", value.to_string()))
@@ -12049,7 +12049,7 @@ pub mod operations {
         }
         pub fn published_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__gte", value.to_string()))
@@ -12059,7 +12059,7 @@ pub mod operations {
         }
         pub fn published_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__lt", value.to_string()))
@@ -12069,7 +12069,7 @@ pub mod operations {
         }
         pub fn published_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__lte", value.to_string()))
@@ -12325,7 +12325,7 @@ pub mod operations {
         }
         pub fn published_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__gt", value.to_string()))
@@ -12335,7 +12335,7 @@ pub mod operations {
         }
         pub fn published_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__gte", value.to_string()))
@@ -12345,7 +12345,7 @@ pub mod operations {
         }
         pub fn published_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__lt", value.to_string()))
@@ -12355,7 +12355,7 @@ pub mod operations {
         }
         pub fn published_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__lte", value.to_string()))
@@ -12561,7 +12561,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -12571,7 +12571,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -12581,7 +12581,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -12591,7 +12591,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -12681,7 +12681,7 @@ pub mod operations {
         }
         pub fn last_scan_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastScanDate__gt", value.to_string()))
@@ -12691,7 +12691,7 @@ pub mod operations {
         }
         pub fn last_scan_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastScanDate__gte", value.to_string()))
@@ -12701,7 +12701,7 @@ pub mod operations {
         }
         pub fn last_scan_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastScanDate__lt", value.to_string()))
@@ -12711,7 +12711,7 @@ pub mod operations {
         }
         pub fn last_scan_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastScanDate__lte", value.to_string()))
@@ -12977,7 +12977,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -12987,7 +12987,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -12997,7 +12997,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -13007,7 +13007,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -13097,7 +13097,7 @@ pub mod operations {
         }
         pub fn last_scan_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastScanDate__gt", value.to_string()))
@@ -13107,7 +13107,7 @@ pub mod operations {
         }
         pub fn last_scan_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastScanDate__gte", value.to_string()))
@@ -13117,7 +13117,7 @@ pub mod operations {
         }
         pub fn last_scan_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastScanDate__lt", value.to_string()))
@@ -13127,7 +13127,7 @@ pub mod operations {
         }
         pub fn last_scan_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastScanDate__lte", value.to_string()))
@@ -13345,7 +13345,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -13355,7 +13355,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -13365,7 +13365,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -13375,7 +13375,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -13515,7 +13515,7 @@ pub mod operations {
         }
         pub fn published_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__gt", value.to_string()))
@@ -13525,7 +13525,7 @@ pub mod operations {
         }
         pub fn published_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__gte", value.to_string()))
@@ -13535,7 +13535,7 @@ pub mod operations {
         }
         pub fn published_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__lt", value.to_string()))
@@ -13545,7 +13545,7 @@ pub mod operations {
         }
         pub fn published_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__lte", value.to_string()))
@@ -13595,7 +13595,7 @@ pub mod operations {
         }
         pub fn risk_updated_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("riskUpdatedDate__gt", value.to_string()))
@@ -13605,7 +13605,7 @@ pub mod operations {
         }
         pub fn risk_updated_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("riskUpdatedDate__gte", value.to_string()))
@@ -13615,7 +13615,7 @@ pub mod operations {
         }
         pub fn risk_updated_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("riskUpdatedDate__lt", value.to_string()))
@@ -13625,7 +13625,7 @@ pub mod operations {
         }
         pub fn risk_updated_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("riskUpdatedDate__lte", value.to_string()))
@@ -13989,7 +13989,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -13999,7 +13999,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -14009,7 +14009,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -14019,7 +14019,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -14251,7 +14251,7 @@ pub mod operations {
         }
         pub fn reported_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("reportedAt__gt", value.to_string()))
@@ -14261,7 +14261,7 @@ pub mod operations {
         }
         pub fn reported_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("reportedAt__gte", value.to_string()))
@@ -14271,7 +14271,7 @@ pub mod operations {
         }
         pub fn reported_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("reportedAt__lt", value.to_string()))
@@ -14281,7 +14281,7 @@ pub mod operations {
         }
         pub fn reported_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("reportedAt__lte", value.to_string()))
@@ -16371,7 +16371,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -16381,7 +16381,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -16391,7 +16391,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -16401,7 +16401,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -17038,7 +17038,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -17048,7 +17048,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -17058,7 +17058,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -17068,7 +17068,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -17886,7 +17886,7 @@ pub mod operations {
         }
         pub fn event_time_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("eventTime__gt", value.to_string()))
@@ -17896,7 +17896,7 @@ pub mod operations {
         }
         pub fn event_time_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("eventTime__gte", value.to_string()))
@@ -17906,7 +17906,7 @@ pub mod operations {
         }
         pub fn event_time_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("eventTime__lt", value.to_string()))
@@ -17916,7 +17916,7 @@ pub mod operations {
         }
         pub fn event_time_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("eventTime__lte", value.to_string()))
@@ -18190,7 +18190,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -18200,7 +18200,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -18210,7 +18210,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -18220,7 +18220,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -19406,7 +19406,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -19416,7 +19416,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -19426,7 +19426,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -19436,7 +19436,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -19706,7 +19706,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -19716,7 +19716,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -19726,7 +19726,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -19736,7 +19736,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -20167,7 +20167,7 @@ pub mod operations {
         }
         pub fn created_at<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt", value.to_string()))
@@ -20177,7 +20177,7 @@ pub mod operations {
         }
         pub fn expiration<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("expiration", value.to_string()))
@@ -20257,7 +20257,7 @@ pub mod operations {
         }
         pub fn updated_at<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt", value.to_string()))
@@ -20390,7 +20390,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -20400,7 +20400,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -20410,7 +20410,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -20420,7 +20420,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -21113,7 +21113,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -21123,7 +21123,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -21133,7 +21133,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -21143,7 +21143,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -21173,7 +21173,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__gt", value.to_string()))
@@ -21183,7 +21183,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__gte", value.to_string()))
@@ -21193,7 +21193,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__lt", value.to_string()))
@@ -21203,7 +21203,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__lte", value.to_string()))
@@ -21495,7 +21495,7 @@ pub mod operations {
         }
         pub fn last_active_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__gt", value.to_string()))
@@ -21505,7 +21505,7 @@ pub mod operations {
         }
         pub fn last_active_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__gte", value.to_string()))
@@ -21515,7 +21515,7 @@ pub mod operations {
         }
         pub fn last_active_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__lt", value.to_string()))
@@ -21525,7 +21525,7 @@ pub mod operations {
         }
         pub fn last_active_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__lte", value.to_string()))
@@ -21566,7 +21566,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSuccessfulScanDate__gt", value.to_string()))
@@ -21576,7 +21576,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(
@@ -21588,7 +21588,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSuccessfulScanDate__lt", value.to_string()))
@@ -21598,7 +21598,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(
@@ -21937,7 +21937,7 @@ pub mod operations {
         }
         pub fn registered_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__gt", value.to_string()))
@@ -21947,7 +21947,7 @@ pub mod operations {
         }
         pub fn registered_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__gte", value.to_string()))
@@ -21957,7 +21957,7 @@ pub mod operations {
         }
         pub fn registered_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__lt", value.to_string()))
@@ -21967,7 +21967,7 @@ pub mod operations {
         }
         pub fn registered_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__lte", value.to_string()))
@@ -22099,7 +22099,7 @@ pub mod operations {
         }
         pub fn threat_created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__gt", value.to_string()))
@@ -22109,7 +22109,7 @@ pub mod operations {
         }
         pub fn threat_created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__gte", value.to_string()))
@@ -22119,7 +22119,7 @@ pub mod operations {
         }
         pub fn threat_created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__lt", value.to_string()))
@@ -22129,7 +22129,7 @@ pub mod operations {
         }
         pub fn threat_created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__lte", value.to_string()))
@@ -22239,7 +22239,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -22249,7 +22249,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -22259,7 +22259,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -22269,7 +22269,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -22922,7 +22922,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -22932,7 +22932,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -22942,7 +22942,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -22952,7 +22952,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -22982,7 +22982,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__gt", value.to_string()))
@@ -22992,7 +22992,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__gte", value.to_string()))
@@ -23002,7 +23002,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__lt", value.to_string()))
@@ -23012,7 +23012,7 @@ pub mod operations {
         }
         pub fn decommissioned_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("decommissionedAt__lte", value.to_string()))
@@ -23304,7 +23304,7 @@ pub mod operations {
         }
         pub fn last_active_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__gt", value.to_string()))
@@ -23314,7 +23314,7 @@ pub mod operations {
         }
         pub fn last_active_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__gte", value.to_string()))
@@ -23324,7 +23324,7 @@ pub mod operations {
         }
         pub fn last_active_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__lt", value.to_string()))
@@ -23334,7 +23334,7 @@ pub mod operations {
         }
         pub fn last_active_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActiveDate__lte", value.to_string()))
@@ -23375,7 +23375,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSuccessfulScanDate__gt", value.to_string()))
@@ -23385,7 +23385,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(
@@ -23397,7 +23397,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSuccessfulScanDate__lt", value.to_string()))
@@ -23407,7 +23407,7 @@ pub mod operations {
         }
         pub fn last_successful_scan_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(
@@ -23746,7 +23746,7 @@ pub mod operations {
         }
         pub fn registered_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__gt", value.to_string()))
@@ -23756,7 +23756,7 @@ pub mod operations {
         }
         pub fn registered_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__gte", value.to_string()))
@@ -23766,7 +23766,7 @@ pub mod operations {
         }
         pub fn registered_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__lt", value.to_string()))
@@ -23776,7 +23776,7 @@ pub mod operations {
         }
         pub fn registered_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("registeredAt__lte", value.to_string()))
@@ -23908,7 +23908,7 @@ pub mod operations {
         }
         pub fn threat_created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__gt", value.to_string()))
@@ -23918,7 +23918,7 @@ pub mod operations {
         }
         pub fn threat_created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__gte", value.to_string()))
@@ -23928,7 +23928,7 @@ pub mod operations {
         }
         pub fn threat_created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__lt", value.to_string()))
@@ -23938,7 +23938,7 @@ pub mod operations {
         }
         pub fn threat_created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("threatCreatedAt__lte", value.to_string()))
@@ -24048,7 +24048,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -24058,7 +24058,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -24068,7 +24068,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -24078,7 +24078,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -24221,7 +24221,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -24231,7 +24231,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -24241,7 +24241,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -24251,7 +24251,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -24461,7 +24461,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -24471,7 +24471,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -24481,7 +24481,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -24491,7 +24491,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -24882,7 +24882,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -24892,7 +24892,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -24902,7 +24902,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -24912,7 +24912,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -25082,7 +25082,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -25092,7 +25092,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -25102,7 +25102,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -25112,7 +25112,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -25379,7 +25379,7 @@ pub mod operations {
         }
         pub fn created_at<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt", value.to_string()))
@@ -25409,7 +25409,7 @@ pub mod operations {
         }
         pub fn expiration<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("expiration", value.to_string()))
@@ -25579,7 +25579,7 @@ pub mod operations {
         }
         pub fn updated_at<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt", value.to_string()))
@@ -25886,7 +25886,7 @@ pub mod operations {
         }
         pub fn api_token_expires_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("apiTokenExpiresAt__gt", value.to_string()))
@@ -25896,7 +25896,7 @@ pub mod operations {
         }
         pub fn api_token_expires_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("apiTokenExpiresAt__gte", value.to_string()))
@@ -25906,7 +25906,7 @@ pub mod operations {
         }
         pub fn api_token_expires_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("apiTokenExpiresAt__lt", value.to_string()))
@@ -25916,7 +25916,7 @@ pub mod operations {
         }
         pub fn api_token_expires_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("apiTokenExpiresAt__lte", value.to_string()))
@@ -25946,7 +25946,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -25956,7 +25956,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -25966,7 +25966,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -25976,7 +25976,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -25986,7 +25986,7 @@ pub mod operations {
         }
         pub fn date_joined<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("dateJoined", value.to_string()))
@@ -26036,7 +26036,7 @@ pub mod operations {
         }
         pub fn first_login<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("firstLogin", value.to_string()))
@@ -26116,7 +26116,7 @@ pub mod operations {
         }
         pub fn last_activation_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActivation__gt", value.to_string()))
@@ -26126,7 +26126,7 @@ pub mod operations {
         }
         pub fn last_activation_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActivation__gte", value.to_string()))
@@ -26136,7 +26136,7 @@ pub mod operations {
         }
         pub fn last_activation_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActivation__lt", value.to_string()))
@@ -26146,7 +26146,7 @@ pub mod operations {
         }
         pub fn last_activation_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActivation__lte", value.to_string()))
@@ -26156,7 +26156,7 @@ pub mod operations {
         }
         pub fn last_login<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastLogin", value.to_string()))
@@ -27757,7 +27757,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -27767,7 +27767,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -27777,7 +27777,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -27787,7 +27787,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -28645,7 +28645,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -28655,7 +28655,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -28665,7 +28665,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -28675,7 +28675,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -29890,7 +29890,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -29900,7 +29900,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -29910,7 +29910,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -29920,7 +29920,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -30030,7 +30030,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -30040,7 +30040,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -30050,7 +30050,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -30060,7 +30060,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -30194,7 +30194,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -30204,7 +30204,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -30214,7 +30214,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -30224,7 +30224,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -30945,7 +30945,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -30955,7 +30955,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -30965,7 +30965,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -30975,7 +30975,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -31443,7 +31443,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -31453,7 +31453,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -31463,7 +31463,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -31473,7 +31473,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -31753,7 +31753,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -31763,7 +31763,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -31773,7 +31773,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -31783,7 +31783,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -32101,7 +32101,7 @@ pub mod operations {
         }
         pub fn published_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__gt", value.to_string()))
@@ -32111,7 +32111,7 @@ pub mod operations {
         }
         pub fn published_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__gte", value.to_string()))
@@ -32121,7 +32121,7 @@ pub mod operations {
         }
         pub fn published_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__lt", value.to_string()))
@@ -32131,7 +32131,7 @@ pub mod operations {
         }
         pub fn published_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("publishedDate__lte", value.to_string()))
@@ -32317,7 +32317,7 @@ pub mod operations {
         }
         pub fn detection_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gt", value.to_string()))
@@ -32327,7 +32327,7 @@ pub mod operations {
         }
         pub fn detection_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__gte", value.to_string()))
@@ -32337,7 +32337,7 @@ pub mod operations {
         }
         pub fn detection_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lt", value.to_string()))
@@ -32347,7 +32347,7 @@ pub mod operations {
         }
         pub fn detection_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("detectionDate__lte", value.to_string()))
@@ -32437,7 +32437,7 @@ pub mod operations {
         }
         pub fn last_scan_date_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastScanDate__gt", value.to_string()))
@@ -32447,7 +32447,7 @@ pub mod operations {
         }
         pub fn last_scan_date_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastScanDate__gte", value.to_string()))
@@ -32457,7 +32457,7 @@ pub mod operations {
         }
         pub fn last_scan_date_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastScanDate__lt", value.to_string()))
@@ -32467,7 +32467,7 @@ pub mod operations {
         }
         pub fn last_scan_date_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastScanDate__lte", value.to_string()))
@@ -33127,7 +33127,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -33137,7 +33137,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -33147,7 +33147,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -33157,7 +33157,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -33359,7 +33359,7 @@ pub mod operations {
         }
         pub fn reported_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("reportedAt__gt", value.to_string()))
@@ -33369,7 +33369,7 @@ pub mod operations {
         }
         pub fn reported_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("reportedAt__gte", value.to_string()))
@@ -33379,7 +33379,7 @@ pub mod operations {
         }
         pub fn reported_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("reportedAt__lt", value.to_string()))
@@ -33389,7 +33389,7 @@ pub mod operations {
         }
         pub fn reported_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("reportedAt__lte", value.to_string()))
@@ -34671,7 +34671,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -34681,7 +34681,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -34691,7 +34691,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -34701,7 +34701,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -35131,7 +35131,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -35141,7 +35141,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -35151,7 +35151,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -35161,7 +35161,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -35693,7 +35693,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -35703,7 +35703,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -35713,7 +35713,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -35723,7 +35723,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -35923,7 +35923,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -35933,7 +35933,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -35943,7 +35943,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -35953,7 +35953,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -36046,7 +36046,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -36056,7 +36056,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -36426,7 +36426,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -36436,7 +36436,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -36466,7 +36466,7 @@ pub mod operations {
         }
         pub fn from_date<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("fromDate", value.to_string()))
@@ -36626,7 +36626,7 @@ pub mod operations {
         }
         pub fn to_date<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("toDate", value.to_string()))
@@ -36994,7 +36994,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -37004,7 +37004,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -37014,7 +37014,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -37024,7 +37024,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -37264,7 +37264,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -37274,7 +37274,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -37284,7 +37284,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -37294,7 +37294,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -37746,7 +37746,7 @@ pub mod operations {
         }
         pub fn first_seen_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("firstSeen__gt", value.to_string()))
@@ -37756,7 +37756,7 @@ pub mod operations {
         }
         pub fn first_seen_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("firstSeen__gte", value.to_string()))
@@ -37766,7 +37766,7 @@ pub mod operations {
         }
         pub fn first_seen_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("firstSeen__lt", value.to_string()))
@@ -37776,7 +37776,7 @@ pub mod operations {
         }
         pub fn first_seen_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("firstSeen__lte", value.to_string()))
@@ -37836,7 +37836,7 @@ pub mod operations {
         }
         pub fn last_seen_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSeen__gt", value.to_string()))
@@ -37846,7 +37846,7 @@ pub mod operations {
         }
         pub fn last_seen_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSeen__gte", value.to_string()))
@@ -37856,7 +37856,7 @@ pub mod operations {
         }
         pub fn last_seen_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSeen__lt", value.to_string()))
@@ -37866,7 +37866,7 @@ pub mod operations {
         }
         pub fn last_seen_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSeen__lte", value.to_string()))
@@ -38278,7 +38278,7 @@ pub mod operations {
         }
         pub fn first_seen_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("firstSeen__gt", value.to_string()))
@@ -38288,7 +38288,7 @@ pub mod operations {
         }
         pub fn first_seen_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("firstSeen__gte", value.to_string()))
@@ -38298,7 +38298,7 @@ pub mod operations {
         }
         pub fn first_seen_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("firstSeen__lt", value.to_string()))
@@ -38308,7 +38308,7 @@ pub mod operations {
         }
         pub fn first_seen_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("firstSeen__lte", value.to_string()))
@@ -38368,7 +38368,7 @@ pub mod operations {
         }
         pub fn last_seen_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSeen__gt", value.to_string()))
@@ -38378,7 +38378,7 @@ pub mod operations {
         }
         pub fn last_seen_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSeen__gte", value.to_string()))
@@ -38388,7 +38388,7 @@ pub mod operations {
         }
         pub fn last_seen_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSeen__lt", value.to_string()))
@@ -38398,7 +38398,7 @@ pub mod operations {
         }
         pub fn last_seen_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastSeen__lte", value.to_string()))
@@ -39723,7 +39723,7 @@ pub mod operations {
         }
         pub fn created_at<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt", value.to_string()))
@@ -39763,7 +39763,7 @@ pub mod operations {
         }
         pub fn expiration<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("expiration", value.to_string()))
@@ -39983,7 +39983,7 @@ pub mod operations {
         }
         pub fn updated_at<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt", value.to_string()))
@@ -42576,7 +42576,7 @@ pub mod operations {
         }
         pub fn creation_time_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("creationTime__gt", value.to_string()))
@@ -42586,7 +42586,7 @@ pub mod operations {
         }
         pub fn creation_time_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("creationTime__gte", value.to_string()))
@@ -42596,7 +42596,7 @@ pub mod operations {
         }
         pub fn creation_time_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("creationTime__lt", value.to_string()))
@@ -42606,7 +42606,7 @@ pub mod operations {
         }
         pub fn creation_time_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("creationTime__lte", value.to_string()))
@@ -42746,7 +42746,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -42756,7 +42756,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -42766,7 +42766,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -42776,7 +42776,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -42786,7 +42786,7 @@ pub mod operations {
         }
         pub fn upload_time_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("uploadTime__gt", value.to_string()))
@@ -42796,7 +42796,7 @@ pub mod operations {
         }
         pub fn upload_time_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("uploadTime__gte", value.to_string()))
@@ -42806,7 +42806,7 @@ pub mod operations {
         }
         pub fn upload_time_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("uploadTime__lt", value.to_string()))
@@ -42816,7 +42816,7 @@ pub mod operations {
         }
         pub fn upload_time_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("uploadTime__lte", value.to_string()))
@@ -43403,7 +43403,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -43413,7 +43413,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -43423,7 +43423,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -43433,7 +43433,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -44044,7 +44044,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -44054,7 +44054,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -44064,7 +44064,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -44074,7 +44074,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -45001,7 +45001,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -45011,7 +45011,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -45021,7 +45021,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -45031,7 +45031,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -45582,7 +45582,7 @@ pub mod operations {
         }
         pub fn updated_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gt", value.to_string()))
@@ -45592,7 +45592,7 @@ pub mod operations {
         }
         pub fn updated_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__gte", value.to_string()))
@@ -45602,7 +45602,7 @@ pub mod operations {
         }
         pub fn updated_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lt", value.to_string()))
@@ -45612,7 +45612,7 @@ pub mod operations {
         }
         pub fn updated_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("updatedAt__lte", value.to_string()))
@@ -48149,7 +48149,7 @@ pub mod operations {
         }
         pub fn api_token_expires_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("apiTokenExpiresAt__gt", value.to_string()))
@@ -48159,7 +48159,7 @@ pub mod operations {
         }
         pub fn api_token_expires_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("apiTokenExpiresAt__gte", value.to_string()))
@@ -48169,7 +48169,7 @@ pub mod operations {
         }
         pub fn api_token_expires_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("apiTokenExpiresAt__lt", value.to_string()))
@@ -48179,7 +48179,7 @@ pub mod operations {
         }
         pub fn api_token_expires_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("apiTokenExpiresAt__lte", value.to_string()))
@@ -48219,7 +48219,7 @@ pub mod operations {
         }
         pub fn created_at_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gt", value.to_string()))
@@ -48229,7 +48229,7 @@ pub mod operations {
         }
         pub fn created_at_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__gte", value.to_string()))
@@ -48239,7 +48239,7 @@ pub mod operations {
         }
         pub fn created_at_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lt", value.to_string()))
@@ -48249,7 +48249,7 @@ pub mod operations {
         }
         pub fn created_at_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("createdAt__lte", value.to_string()))
@@ -48269,7 +48269,7 @@ pub mod operations {
         }
         pub fn date_joined<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("dateJoined", value.to_string()))
@@ -48319,7 +48319,7 @@ pub mod operations {
         }
         pub fn first_login<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("firstLogin", value.to_string()))
@@ -48399,7 +48399,7 @@ pub mod operations {
         }
         pub fn last_activation_gt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActivation__gt", value.to_string()))
@@ -48409,7 +48409,7 @@ pub mod operations {
         }
         pub fn last_activation_gte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActivation__gte", value.to_string()))
@@ -48419,7 +48419,7 @@ pub mod operations {
         }
         pub fn last_activation_lt<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActivation__lt", value.to_string()))
@@ -48429,7 +48429,7 @@ pub mod operations {
         }
         pub fn last_activation_lte<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastActivation__lte", value.to_string()))
@@ -48439,7 +48439,7 @@ pub mod operations {
         }
         pub fn last_login<'a, T>(self, value: T) -> Self
         where
-            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+            T: Into<Option<&'a crate::ConsoleTime>>,
         {
             if let Some(value) = value.into() {
                 Self(self.0.query_param("lastLogin", value.to_string()))

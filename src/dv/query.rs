@@ -35,8 +35,8 @@ impl QuerySpec {
         }
         Ok(QuerySpec {
             query,
-            from: validate::console_time(self.from),
-            to: validate::console_time(self.to),
+            from: self.from,
+            to: self.to,
             limit: self.limit,
             account_ids: validate::ids("account_ids", &self.account_ids)?,
             site_ids: validate::ids("site_ids", &self.site_ids)?,
@@ -143,8 +143,8 @@ impl DvQuery {
             limit: scope.api_limit(),
             account_ids: scope.account_ids,
             site_ids: scope.site_ids,
-            from_date: scope.from,
-            to_date: scope.to,
+            from_date: scope.from.into(),
+            to_date: scope.to.into(),
             query: scope.query,
             query_type: (!self.query_types.is_empty()).then(|| self.query_types.clone()),
             is_verbose: self.verbose,
@@ -398,8 +398,8 @@ impl PowerQuery {
             limit: scope.api_limit(),
             account_ids: scope.account_ids,
             site_ids: scope.site_ids,
-            from_date: scope.from,
-            to_date: scope.to,
+            from_date: scope.from.into(),
+            to_date: scope.to.into(),
             query: scope.query,
         })
     }

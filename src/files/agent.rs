@@ -247,7 +247,7 @@ pub(super) async fn agent_activities(
         .list_activities()
         .agent_ids([agent_id])
         .activity_types([AGENT_UPLOAD_ACTIVITY, FETCH_REQUEST_ACTIVITY])
-        .created_at_gt(validate::console_time(since))
+        .created_at_gt(since)
         .sort_by(types::ListActivitiesSortBy::CreatedAt)
         .sort_order(types::ListActivitiesSortOrder::Asc)
         .limit(PAGE)

@@ -217,7 +217,7 @@ pub(super) async fn find_threat_upload(
         .list_activities()
         .threat_ids([threat_id])
         .activity_types([THREAT_UPLOAD_ACTIVITY])
-        .created_at_gt(validate::console_time(since))
+        .created_at_gt(since)
         .sort_by(types::ListActivitiesSortBy::CreatedAt)
         .sort_order(types::ListActivitiesSortOrder::Asc)
         .limit(PAGE)

@@ -123,14 +123,14 @@ fn archive_message(result: Result<impl std::fmt::Debug, Error>) -> String {
 }
 
 /// The `createdAt__gt` of a request, when it is present and well formed
-/// (whole seconds, UTC).
+/// (whole seconds, UTC, in the console's form with three fractional digits).
 fn created_after(req: &HttpMockRequest) -> Option<DateTime<Utc>> {
     let uri = req.uri();
     let query = uri.query()?;
     let (_, value) =
         url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "createdAt__gt")?;
     let value = value.into_owned();
-    let ok = value.len() == 20 && value.ends_with('Z') && !value.contains('.');
+    let ok = value.len() == 24 && value.ends_with(".000Z");
     ok.then(|| DateTime::parse_from_rfc3339(&value).ok())
         .flatten()
         .map(|t| t.with_timezone(&Utc))

@@ -199,7 +199,7 @@ async fn activities_list_activities() {
                 &[
                     ("activityTypes", "27,80"),
                     ("agentIds", "225494730938493804"),
-                    ("createdAt__gt", "2024-05-01T00:00:00Z"),
+                    ("createdAt__gt", "2024-05-01T00:00:00.000Z"),
                     ("includeHidden", "false"),
                     ("limit", "100"),
                     ("sortOrder", "desc"),
@@ -1635,8 +1635,8 @@ async fn reports_list_reports() {
                 when,
                 &[
                     ("siteIds", "11"),
-                    ("fromDate", "2024-04-01T00:00:00Z"),
-                    ("toDate", "2024-04-30T23:59:59Z"),
+                    ("fromDate", "2024-04-01T00:00:00.000Z"),
+                    ("toDate", "2024-04-30T23:59:59.000Z"),
                     ("scope", "site"),
                     ("sortBy", "createdAt"),
                     ("limit", "5"),
@@ -2122,7 +2122,7 @@ async fn threats_list_threats() {
                 &[
                     ("ids", "1791114563291399600,1791114563291399601"),
                     ("resolved", "false"),
-                    ("createdAt__gte", "2024-05-01T06:30:00Z"),
+                    ("createdAt__gte", "2024-05-01T06:30:00.000Z"),
                     ("limit", "2"),
                 ],
             );

@@ -90,8 +90,8 @@ async fn the_documented_limits_answer_429_with_retry_after() {
         .unwrap();
     let body = sentinelone::raw::types::DeepVisibilityApiRequest {
         query: "EventType = \"Process Creation\"".into(),
-        from_date: chrono::Utc::now() - chrono::Duration::hours(1),
-        to_date: chrono::Utc::now(),
+        from_date: (chrono::Utc::now() - chrono::Duration::hours(1)).into(),
+        to_date: chrono::Utc::now().into(),
         account_ids: vec![],
         site_ids: vec![],
         is_verbose: None,
@@ -224,8 +224,8 @@ async fn deep_visibility_queries_progress_finish_and_can_be_cancelled() {
         .unwrap();
     let body = || sentinelone::raw::types::DeepVisibilityApiRequest {
         query: "EventType = \"Process Creation\"".into(),
-        from_date: chrono::Utc::now() - chrono::Duration::hours(1),
-        to_date: chrono::Utc::now(),
+        from_date: (chrono::Utc::now() - chrono::Duration::hours(1)).into(),
+        to_date: chrono::Utc::now().into(),
         account_ids: vec![],
         site_ids: vec![],
         is_verbose: None,
