@@ -51,7 +51,8 @@ pub struct LogResults {
     /// console may hold more events in them than `events` has. Empty when
     /// nothing was cut.
     pub capped: Vec<TimeRange>,
-    /// The ids of the queries run (one per slice read).
+    /// The ids of the queries run (a slice read again in halves counts
+    /// once more).
     pub query_ids: Vec<String>,
 }
 
@@ -116,9 +117,11 @@ impl LogPlan<'_> {
                     limit = self.limit,
                     "a LOG slice came back full; reading it as two halves"
                 );
-                let (a, b) = futures_util::future::try_join(self.fetch(early), self.fetch(late))
-                    .await?;
-                return Ok(a.join(b));
+                let (a, b) =
+                    futures_util::future::try_join(self.fetch(early), self.fetch(late)).await?;
+                let mut both = a.join(b);
+                both.ids.splice(0..0, answer.id.clone());
+                return Ok(both);
             }
             if full {
                 warn!(
@@ -196,8 +199,13 @@ impl<'c> Lrq<'c> {
             options,
             clock: run::Clock::start(options.timeout),
         };
-        let slices = try_join_all(range.slices(options.slices).into_iter().map(|s| plan.fetch(s)))
-            .await?;
+        let slices = try_join_all(
+            range
+                .slices(options.slices)
+                .into_iter()
+                .map(|s| plan.fetch(s)),
+        )
+        .await?;
         let all = slices.into_iter().fold(Slice::default(), Slice::join);
         let mut events = all.events;
         events.sort_by_key(|e| e.timestamp_ns);

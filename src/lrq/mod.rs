@@ -256,7 +256,9 @@ pub struct Progress {
 pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 
 /// How a column of per-slice PowerQuery tables is merged
-/// ([`LrqOptions::merge`]).
+/// ([`LrqOptions::merge`]): numbers by any of the three, TIMESTAMP instants
+/// by [`Merge::Min`] and [`Merge::Max`]; other cells keep the first
+/// slice's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Merge {
     /// Add the values (counts, sums).
@@ -486,7 +488,9 @@ mod tests {
     #[test]
     fn scopes_are_checked() {
         assert_eq!(LrqScope::tenant().check().unwrap(), LrqScope::tenant());
-        let accounts = LrqScope::accounts([" 225494730938493804 "]).check().unwrap();
+        let accounts = LrqScope::accounts([" 225494730938493804 "])
+            .check()
+            .unwrap();
         assert_eq!(accounts.account_ids, vec!["225494730938493804".to_string()]);
         assert!(!accounts.tenant);
         for bad in [
@@ -536,6 +540,11 @@ mod tests {
                 .check()
                 .is_err()
         );
-        assert!(LrqOptions::default().timeout(Duration::ZERO).check().is_err());
+        assert!(
+            LrqOptions::default()
+                .timeout(Duration::ZERO)
+                .check()
+                .is_err()
+        );
     }
 }

@@ -71,7 +71,9 @@ impl<'c> Lrq<'c> {
         let parse = |name: &str, text: &str| {
             DateTime::parse_from_rfc3339(text)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| Error::invalid(format!("{name} {text:?} is not an ISO 8601 time: {e}")))
+                .map_err(|e| {
+                    Error::invalid(format!("{name} {text:?} is not an ISO 8601 time: {e}"))
+                })
         };
         let range = TimeRange::new(
             parse("start_time", &body.start_time)?,
@@ -122,13 +124,11 @@ pub(super) fn run_query<'a>(
             .await
             .map_err(|_| clock.timed_out("a place to launch a Long Running Query".into()))?
             .map_err(|_| Error::invalid("the limiter's query places are closed"))?;
-        let response = tokio::time::timeout_at(
-            clock.deadline,
-            client.launch_lrq_query().body(body).send(),
-        )
-        .await
-        .map_err(|_| clock.timed_out("the launch of a Long Running Query".into()))?
-        .map_err(|e| Error::from_raw("launch_lrq_query", e))?;
+        let response =
+            tokio::time::timeout_at(clock.deadline, client.launch_lrq_query().body(body).send())
+                .await
+                .map_err(|_| clock.timed_out("the launch of a Long Running Query".into()))?
+                .map_err(|e| Error::from_raw("launch_lrq_query", e))?;
         let tag = response
             .headers()
             .get(FORWARD_TAG_HEADER)
@@ -164,7 +164,11 @@ pub(super) fn run_query<'a>(
 /// A decode error for a launch answer that lacks `what`.
 fn missing(body: &impl serde::Serialize, what: &str) -> Error {
     let body = serde_json::to_vec(body).unwrap_or_default();
-    Error::decode("launch_lrq_query", &body, format!("the answer has no {what}"))
+    Error::decode(
+        "launch_lrq_query",
+        &body,
+        format!("the answer has no {what}"),
+    )
 }
 
 /// Polls until every step is done, the console reports an error, or the
@@ -297,7 +301,9 @@ async fn delete_query(client: &Client, id: &str, tag: &str) {
         .await;
     match sent.map_err(|e| Error::from_raw("delete_lrq_query", e)) {
         Ok(_) => debug!(query_id = id, "long running query deleted"),
-        Err(e) if e.status() == Some(404) => debug!(query_id = id, "long running query already gone"),
+        Err(e) if e.status() == Some(404) => {
+            debug!(query_id = id, "long running query already gone")
+        }
         Err(e) => warn!(query_id = id, error = %e, "could not delete the long running query"),
     }
 }

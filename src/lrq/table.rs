@@ -207,7 +207,10 @@ impl PqTable {
                 row.iter()
                     .enumerate()
                     .map(|(i, v)| {
-                        let kind = kinds.get(i).cloned().unwrap_or(ColumnKind::Other(String::new()));
+                        let kind = kinds
+                            .get(i)
+                            .cloned()
+                            .unwrap_or(ColumnKind::Other(String::new()));
                         Cell::read(&kind, v.clone())
                     })
                     .collect()
@@ -277,8 +280,11 @@ impl PqTable {
                     )));
                 }
             }
-            let how: Vec<Option<Merge>> =
-                out.columns.iter().map(|c| merge.get(&c.name).copied()).collect();
+            let how: Vec<Option<Merge>> = out
+                .columns
+                .iter()
+                .map(|c| merge.get(&c.name).copied())
+                .collect();
             out.rows = combine(std::mem::take(&mut out.rows), &how);
         }
         Ok(out)
@@ -310,13 +316,19 @@ fn combine(rows: Vec<Vec<Cell>>, how: &[Option<Merge>]) -> Vec<Vec<Cell>> {
                     let (Some(Some(rule)), Some(slot)) = (how.get(i), kept.get_mut(i)) else {
                         continue;
                     };
-                    *slot = match (slot.as_f64(), cell.as_f64()) {
-                        (Some(a), Some(b)) => Cell::Number(match rule {
+                    *slot = match (&*slot, &cell) {
+                        (Cell::Number(a), Cell::Number(b)) => Cell::Number(match rule {
                             Merge::Sum => a + b,
-                            Merge::Min => a.min(b),
-                            Merge::Max => a.max(b),
+                            Merge::Min => a.min(*b),
+                            Merge::Max => a.max(*b),
                         }),
-                        (None, Some(_)) => cell,
+                        // Instants take min and max (a sum means nothing).
+                        (Cell::Timestamp(a), Cell::Timestamp(b)) => Cell::Timestamp(match rule {
+                            Merge::Sum => continue,
+                            Merge::Min => *a.min(b),
+                            Merge::Max => *a.max(b),
+                        }),
+                        (Cell::Null, _) => cell,
                         _ => continue,
                     };
                 }
@@ -409,10 +421,7 @@ mod tests {
         assert_eq!(epoch_to_utc(&json!(1_776_729_600_i64)), Some(t));
         assert_eq!(epoch_to_utc(&json!(1_776_729_600_000_i64)), Some(t));
         assert_eq!(epoch_to_utc(&json!(1_776_729_600_000_000_i64)), Some(t));
-        assert_eq!(
-            epoch_to_utc(&json!(1_776_729_600_000_000_000_i64)),
-            Some(t)
-        );
+        assert_eq!(epoch_to_utc(&json!(1_776_729_600_000_000_000_i64)), Some(t));
         let precise = epoch_to_utc(&json!(1_776_729_600_123_456_789_i64)).unwrap();
         assert_eq!(precise.timestamp_subsec_nanos(), 123_456_789);
         let ms = epoch_to_utc(&json!("1776729600123")).unwrap();
@@ -481,8 +490,16 @@ mod tests {
         assert_eq!(
             merged.rows,
             vec![
-                vec![Cell::String("a".into()), Cell::Number(5.0), Cell::Number(4.0)],
-                vec![Cell::String("b".into()), Cell::Number(1.0), Cell::Number(7.0)],
+                vec![
+                    Cell::String("a".into()),
+                    Cell::Number(5.0),
+                    Cell::Number(4.0)
+                ],
+                vec![
+                    Cell::String("b".into()),
+                    Cell::Number(1.0),
+                    Cell::Number(7.0)
+                ],
             ]
         );
         assert_eq!(merged.match_count, Some(6.0));
