@@ -1460,9 +1460,15 @@ parameters = '[{"name": "X-Dataset-Query-Forward-Tag", "in": "header", "required
 fn extra_operation_mistakes_are_named() {
     let vendor = vendor(json!({"/agents": {"get": plain()}}));
     let cases = [
-        ("status = \"204\"\nresponse = '{\"type\": \"object\"}'", "a 204 has no body"),
+        (
+            "status = \"204\"\nresponse = '{\"type\": \"object\"}'",
+            "a 204 has no body",
+        ),
         ("status = \"418\"", "status 418 is not one of"),
-        ("parameters = '[{\"name\": \"b\", \"in\": \"body\"}]'", "extra parameters are query or header"),
+        (
+            "parameters = '[{\"name\": \"b\", \"in\": \"body\"}]'",
+            "extra parameters are query or header",
+        ),
         ("body = 'not json'", "body is not JSON"),
     ];
     for (extra, expected) in cases {

@@ -256,10 +256,7 @@ fn events(state: &State, query: &LrqQuery) -> Vec<DateTime<Utc>> {
         + i64::from(query.start.timestamp_millis().rem_euclid(step) != 0);
     let mut out = Vec::new();
     let mut k = first;
-    loop {
-        let Some(at) = DateTime::from_timestamp_millis(k * step) else {
-            break;
-        };
+    while let Some(at) = DateTime::from_timestamp_millis(k * step) {
         if at >= query.end || out.len() > 1_000_000 {
             break;
         }
