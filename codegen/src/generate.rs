@@ -93,7 +93,10 @@ fn response_roots(spec: &OpenAPI) -> Vec<String> {
                 })
         });
         if let (true, Some(id)) = (inline, &op.operation_id) {
-            roots.push(format!("{}Response", heck::ToPascalCase::to_pascal_case(id.as_str())));
+            roots.push(format!(
+                "{}Response",
+                heck::ToPascalCase::to_pascal_case(id.as_str())
+            ));
         }
     }
     roots.sort();

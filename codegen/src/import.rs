@@ -268,7 +268,8 @@ pub fn import_with_figures(
     let schemas = schema::build_components(&definitions, &mut refs)?;
     let mut components = Map::new();
     components.insert("schemas".into(), Value::Object(schemas));
-    let mut schemes = json!({"ApiToken": {"type": "apiKey", "in": "header", "name": "Authorization"}});
+    let mut schemes =
+        json!({"ApiToken": {"type": "apiKey", "in": "header", "name": "Authorization"}});
     if bearer {
         schemes[BEARER_SCHEME] = json!({"type": "http", "scheme": "bearer"});
     }
@@ -607,7 +608,9 @@ fn extra_operation(extra: &ExtraOperation, refs: &mut schema::RefCollector) -> R
         let declared: Vec<Value> =
             serde_json::from_str(text).context("parameters is not a JSON array")?;
         for param in &declared {
-            let name = param["name"].as_str().context("a parameter without a name")?;
+            let name = param["name"]
+                .as_str()
+                .context("a parameter without a name")?;
             let place = param["in"].as_str().context("a parameter without `in`")?;
             if !["query", "header"].contains(&place) {
                 bail!("parameter {name} is in {place}; extra parameters are query or header");

@@ -1980,6 +1980,12 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
                 kind: crate::ParamKind::Text,
                 required: true,
             },
+            crate::ParamSpec {
+                name: "X-Dataset-Query-Forward-Tag",
+                location: crate::ParamLocation::Header,
+                kind: crate::ParamKind::Text,
+                required: true,
+            },
         ],
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Empty,
@@ -10030,6 +10036,12 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
             crate::ParamSpec {
                 name: "query_id",
                 location: crate::ParamLocation::Path,
+                kind: crate::ParamKind::Text,
+                required: true,
+            },
+            crate::ParamSpec {
+                name: "X-Dataset-Query-Forward-Tag",
+                location: crate::ParamLocation::Header,
                 kind: crate::ParamKind::Text,
                 required: true,
             },
