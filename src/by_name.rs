@@ -66,10 +66,7 @@ impl Client {
         }
         for (name, value) in headers {
             let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
-                Error::invalid(format!(
-                    "{}: header {name} cannot hold {value:?}",
-                    spec.id
-                ))
+                Error::invalid(format!("{}: header {name} cannot hold {value:?}", spec.id))
             })?;
             builder = builder.header(name, value);
         }
