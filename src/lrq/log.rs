@@ -4,6 +4,10 @@ use futures_util::future::{BoxFuture, try_join_all};
 
 use super::*;
 
+/// Most queries one full slice at the shortest slice is read in, following
+/// its cursor ([`Lrq::log_query`]).
+pub const MAX_CURSOR_PAGES: u32 = 100;
+
 /// One event a LOG query matched.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogEvent {
@@ -47,9 +51,9 @@ pub struct LogResults {
     pub events: Vec<LogEvent>,
     /// The console's `estimatedMatchCount`s, added over the slices read.
     pub estimated_match_count: Option<f64>,
-    /// Slices that still came back full at [`LrqOptions::min_slice`]: the
-    /// console may hold more events in them than `events` has. Empty when
-    /// nothing was cut.
+    /// Slices that still came back full at [`LrqOptions::min_slice`] and
+    /// could not be continued by cursor: the console may hold more events
+    /// in them than `events` has. Empty when nothing was cut.
     pub capped: Vec<TimeRange>,
     /// The ids of the queries run (a slice read again in halves counts
     /// once more).
@@ -93,20 +97,7 @@ impl LogPlan<'_> {
     /// limit) is read again as two halves, down to the floor.
     fn fetch(&self, range: TimeRange) -> BoxFuture<'_, Result<Slice, Error>> {
         Box::pin(async move {
-            let mut body = launch_body(
-                types::LaunchLrqQueryBodyQueryType::Log,
-                range,
-                &self.scope,
-                self.options.priority,
-            );
-            body.log = Some(types::LaunchLrqQueryBodyLog {
-                ascending: None,
-                cursor: None,
-                filter: Some(self.filter.clone()),
-                limit: Some(i64::from(self.limit)),
-            });
-            let answer =
-                run::run_query(self.client, body, range, self.options, &self.clock).await?;
+            let answer = self.query(range, None).await?;
             let data = answer.data.as_ref();
             let matches = data.and_then(|d| d.matches.as_deref()).unwrap_or_default();
             let full = matches.len() >= self.limit as usize;
@@ -123,20 +114,78 @@ impl LogPlan<'_> {
                 both.ids.splice(0..0, answer.id.clone());
                 return Ok(both);
             }
+            let mut slice = Slice {
+                events: matches.iter().map(LogEvent::from_match).collect(),
+                estimated: data.and_then(|d| d.estimated_match_count),
+                capped: Vec::new(),
+                ids: answer.id.clone().into_iter().collect(),
+            };
             if full {
+                self.follow_cursor(range, &mut slice).await?;
+            }
+            Ok(slice)
+        })
+    }
+
+    /// One LOG query of `range`, continuing from `cursor` when given.
+    async fn query(&self, range: TimeRange, cursor: Option<String>) -> Result<QueryResult, Error> {
+        let mut body = launch_body(
+            types::LaunchLrqQueryBodyQueryType::Log,
+            range,
+            &self.scope,
+            self.options.priority,
+        );
+        body.log = Some(types::LaunchLrqQueryBodyLog {
+            ascending: None,
+            cursor,
+            filter: Some(self.filter.clone()),
+            limit: Some(i64::from(self.limit)),
+        });
+        run::run_query(self.client, body, range, self.options, &self.clock).await
+    }
+
+    /// A full slice at the shortest slice: continues from its last event's
+    /// cursor (inclusive: that event comes again and is skipped) until a
+    /// page comes back short, at most [`MAX_CURSOR_PAGES`] pages. Without
+    /// a cursor, or when the console gives nothing new, the slice is named
+    /// capped.
+    async fn follow_cursor(&self, range: TimeRange, slice: &mut Slice) -> Result<(), Error> {
+        let mut pages = 1;
+        loop {
+            let cursor = slice.events.last().and_then(|e| e.cursor.clone());
+            let Some(cursor) = cursor.filter(|_| pages < MAX_CURSOR_PAGES) else {
                 warn!(
                     start = %range.start,
                     end = %range.end,
-                    "a LOG slice at the shortest slice still came back full; events may be missing"
+                    "a full LOG slice at the shortest slice cannot be continued; events may be missing"
                 );
+                slice.capped.push(range);
+                return Ok(());
+            };
+            debug!(start = %range.start, end = %range.end, pages, "continuing a full LOG slice by cursor");
+            let answer = self.query(range, Some(cursor.clone())).await?;
+            pages += 1;
+            slice.ids.extend(answer.id.clone());
+            let matches = answer
+                .data
+                .as_ref()
+                .and_then(|d| d.matches.as_deref())
+                .unwrap_or_default();
+            let full = matches.len() >= self.limit as usize;
+            let fresh: Vec<LogEvent> = matches
+                .iter()
+                .map(LogEvent::from_match)
+                .skip_while(|e| e.cursor.as_deref() == Some(cursor.as_str()))
+                .collect();
+            if fresh.is_empty() {
+                slice.capped.push(range);
+                return Ok(());
             }
-            Ok(Slice {
-                events: matches.iter().map(LogEvent::from_match).collect(),
-                estimated: data.and_then(|d| d.estimated_match_count),
-                capped: if full { vec![range] } else { Vec::new() },
-                ids: answer.id.clone().into_iter().collect(),
-            })
-        })
+            slice.events.extend(fresh);
+            if !full {
+                return Ok(());
+            }
+        }
     }
 }
 
@@ -148,8 +197,11 @@ impl<'c> Lrq<'c> {
     /// Each query asks for at most `limit` events (1 to [`MAX_LOG_LIMIT`]).
     /// A slice that comes back with `limit` events may hold more: it is
     /// read again as two halves, and so on down to
-    /// [`LrqOptions::min_slice`]; a slice still full there is named in
-    /// [`LogResults::capped`] rather than cut silently. With
+    /// [`LrqOptions::min_slice`]; a slice still full there is continued
+    /// from its last event's cursor (the console's own pagination), and
+    /// one that cannot be (no cursor, nothing new, [`MAX_CURSOR_PAGES`]
+    /// reached) is named in [`LogResults::capped`] rather than cut
+    /// silently. With
     /// [`LrqOptions::slices`] the window is cut up front and the slices run
     /// at once, within the token's quota.
     ///

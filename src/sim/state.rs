@@ -106,6 +106,8 @@ pub(crate) struct LrqQuery {
     pub limit: usize,
     /// Neither tenant nor account ids: the near-empty scope.
     pub empty_scope: bool,
+    /// LOG: the cursor to continue from (inclusive), when given.
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone)]

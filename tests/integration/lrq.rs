@@ -671,15 +671,48 @@ async fn sim_capped_log_slices_are_split_until_complete() {
     assert_eq!(counters.lrq_launched.len(), 7);
     assert_eq!(counters.lrq_deleted.len(), 7);
 
-    // A floor above the split: the full slice is reported, not cut silently.
+    // A floor above the split: the full slice is continued by cursor
+    // (inclusive: 16, then 15 new per page) until a page comes back short.
     let floor = options.clone().min_slice(Duration::from_secs(3600));
     let results = client
         .lrq()
         .log_query("", range, &LrqScope::tenant(), 16, &floor)
         .await
         .unwrap();
-    assert_eq!(results.events.len(), 16);
+    let times: Vec<DateTime<Utc>> = results
+        .events
+        .iter()
+        .map(|e| e.timestamp.unwrap())
+        .collect();
+    assert_eq!(times, expected);
+    assert!(results.capped.is_empty());
+    assert_eq!(results.query_ids.len(), 4);
+    assert!(sim.counters().lrq_expired.is_empty());
+}
+
+#[tokio::test]
+async fn a_full_slice_without_a_cursor_at_the_floor_is_named_capped() {
+    let server = MockServer::start_async().await;
+    let range = TimeRange::new(at(1), at(1) + TimeDelta::seconds(1));
+    let full = json!({"id": "q10", "stepsCompleted": 1, "stepsTotal": 1,
+        "data": {"matches": [{"timestamp": 1776733200000000000_i64}, {"timestamp": 1776733200500000000_i64}]}});
+    server
+        .mock_async(|when, then| {
+            when.method("POST").path(QUERIES);
+            then.status(200)
+                .header("X-Dataset-Query-Forward-Tag", "tag-7")
+                .json_body(full);
+        })
+        .await;
+    let delete = serve_delete(&server, "q10").await;
+    let results = facade_client(&server)
+        .lrq()
+        .log_query("", range, &LrqScope::tenant(), 2, &quick())
+        .await
+        .unwrap();
+    assert_eq!(results.events.len(), 2);
     assert_eq!(results.capped, vec![range]);
+    delete.assert_calls_async(1).await;
 }
 
 #[tokio::test]

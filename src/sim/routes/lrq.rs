@@ -155,6 +155,7 @@ fn launch(state: &mut State, req: &Req) -> Reply {
         end,
         limit,
         empty_scope: !tenant && accounts.is_empty(),
+        cursor: req.body_str("/log/cursor"),
     };
     let body = answer(state, &id, &query, false);
     state.lrq_queries.insert(id.clone(), query);
@@ -305,8 +306,15 @@ fn table(state: &State, query: &LrqQuery) -> Value {
 
 fn log(state: &State, query: &LrqQuery) -> Value {
     let all = events(state, query);
+    // A cursor (`c<epoch ms>`) continues from its event, inclusive.
+    let from = query
+        .cursor
+        .as_deref()
+        .and_then(|c| c.strip_prefix('c')?.parse::<i64>().ok())
+        .unwrap_or(i64::MIN);
     let matches: Vec<Value> = all
         .iter()
+        .filter(|at| at.timestamp_millis() >= from)
         .take(query.limit)
         .map(|at| {
             let kind = EVENT_TYPES[(at.timestamp() / 60).rem_euclid(3) as usize];
