@@ -565,6 +565,24 @@ async fn the_raw_client_sends_the_lrq_operations_at_the_root_with_bearer() {
         matches!(moved, Err(Error::InvalidInput { .. })),
         "{moved:?}"
     );
+    // The declared limits apply to the launch body: log.limit is 1 to 5000.
+    let launch = server
+        .mock_async(|when, then| {
+            when.method("POST").path(QUERIES);
+            then.status(200);
+        })
+        .await;
+    let body: sentinelone::raw::types::LaunchLrqQueryBody = serde_json::from_value(json!({
+        "queryType": "LOG", "tenant": true, "startTime": "24h", "endTime": "0h",
+        "log": {"limit": 6000}
+    }))
+    .unwrap();
+    let refused = client.launch_lrq_query().body(body).call().await;
+    match refused {
+        Err(Error::InvalidInput { message }) => assert!(message.contains("log.limit"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    launch.assert_calls_async(0).await;
 }
 
 #[test]
