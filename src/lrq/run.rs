@@ -32,8 +32,9 @@ pub fn is_done(answer: &QueryResult) -> bool {
 impl<'c> Lrq<'c> {
     /// Runs one query of any type to its end and returns its last answer
     /// (its `data` as the console sent it), deleting it afterwards. The
-    /// body's scope is checked first ([`LrqScope::check`]); `options`'
-    /// slices and merge do not apply here.
+    /// body's scope is checked first ([`LrqScope::check`]) and its times
+    /// must be ISO 8601 (the console's relative spans, `24h`, are for the
+    /// raw builder); `options`' slices, merge and floor do not apply here.
     ///
     /// ```no_run
     /// use sentinelone::lrq::{LrqOptions, QueryResult};
