@@ -13,7 +13,8 @@ impl Client {
     /// spells it, value as text; lists comma-joined) and an optional JSON
     /// body, ready for [`Client::execute`]. Path parameters are
     /// percent-encoded as the generated builders encode them; query
-    /// parameters keep their order; parameters `spec` does not declare are
+    /// parameters keep their order; header parameters become headers (the
+    /// Authorization header is the client's own); parameters `spec` does not declare are
     /// refused, and so is a path parameter left out. A file answer gets
     /// [`DEFAULT_DOWNLOAD_TIMEOUT`] instead of the call timeout. Needs the
     /// `operations` feature (the table of every operation).
@@ -35,6 +36,7 @@ impl Client {
     ) -> Result<reqwest::Request, Error> {
         let mut path = spec.path.to_string();
         let mut query = Vec::new();
+        let mut headers = Vec::new();
         for (name, value) in params {
             let Some(param) = spec.params.iter().find(|p| p.name == *name) else {
                 return Err(Error::invalid(format!(
@@ -47,6 +49,7 @@ impl Client {
                     path = path.replace(&format!("{{{name}}}"), &encode_path(value));
                 }
                 ParamLocation::Query => query.push((*name, *value)),
+                ParamLocation::Header => headers.push((*name, *value)),
             }
         }
         if path.contains('{') {
@@ -60,6 +63,12 @@ impl Client {
         let mut builder = self.request(method, &path);
         if !query.is_empty() {
             builder = builder.query(&query);
+        }
+        for (name, value) in headers {
+            let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+                Error::invalid(format!("{}: header {name} cannot hold {value:?}", spec.id))
+            })?;
+            builder = builder.header(name, value);
         }
         if let Some(body) = body {
             builder = builder.json(body);
@@ -101,6 +110,31 @@ mod tests {
             .operation_request(spec, &[("agentId", "1")], None)
             .unwrap_err();
         assert!(unknown.to_string().contains("no parameter"), "{unknown}");
+    }
+
+    #[test]
+    fn header_parameters_become_headers() {
+        let spec = crate::raw::operation("get_lrq_query").unwrap();
+        let request = client()
+            .operation_request(
+                spec,
+                &[
+                    ("query_id", "q1"),
+                    ("lastStepSeen", "2"),
+                    ("X-Dataset-Query-Forward-Tag", "node-3"),
+                ],
+                None,
+            )
+            .unwrap();
+        assert_eq!(request.url().path(), "/sdl/v2/api/queries/q1");
+        assert_eq!(request.url().query(), Some("lastStepSeen=2"));
+        assert_eq!(request.headers()["x-dataset-query-forward-tag"], "node-3");
+        let bad = client().operation_request(
+            spec,
+            &[("query_id", "q1"), ("X-Dataset-Query-Forward-Tag", "a\nb")],
+            None,
+        );
+        assert!(matches!(bad, Err(Error::InvalidInput { .. })));
     }
 
     #[test]

@@ -162,6 +162,14 @@ impl Client {
         self.download_listener.as_ref()
     }
 
+    /// The places for running Long Running Queries of this console and
+    /// token, shared through the limiter.
+    pub(crate) fn lrq_places(&self) -> Arc<tokio::sync::Semaphore> {
+        self.transport
+            .limiter
+            .running_queries(&self.transport.console, self.transport.token_fingerprint)
+    }
+
     /// The time allowed for one whole file download.
     pub(crate) fn download_timeout(&self) -> Duration {
         self.transport.limits.download_timeout
@@ -395,8 +403,10 @@ impl ClientBuilder {
             .token
             .clone()
             .ok_or_else(|| Error::invalid("the API token is missing"))?;
-        let mut auth = auth_header(&token)?;
+        let mut auth = auth_header(&token, "ApiToken")?;
         auth.set_sensitive(true);
+        let mut bearer = auth_header(&token, "Bearer")?;
+        bearer.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);
         let plain_http = console.starts_with("http://");
@@ -431,6 +441,7 @@ impl ClientBuilder {
             retry: self.retry.unwrap_or_default(),
             listener: self.listener,
             limits,
+            bearer,
         });
         let raw = sentinelone_generated::Client::new_with_client(
             &console,
@@ -541,13 +552,15 @@ fn parse_console_url(url: Option<&str>, allow_http: bool) -> Result<String, Erro
     })
 }
 
-fn auth_header(token: &SecretString) -> Result<HeaderValue, Error> {
+/// `<scheme> <token>`: `ApiToken` for the management API, `Bearer` for
+/// the paths below [`crate::SDL_PREFIX`].
+fn auth_header(token: &SecretString, scheme: &str) -> Result<HeaderValue, Error> {
     let token = token.expose_secret();
     if token.is_empty() {
         return Err(Error::invalid("the API token is empty"));
     }
     // The message never includes the token itself.
-    HeaderValue::from_str(&format!("ApiToken {token}")).map_err(|_| {
+    HeaderValue::from_str(&format!("{scheme} {token}")).map_err(|_| {
         Error::invalid("the API token contains characters that cannot be sent in a header")
     })
 }

@@ -119,6 +119,13 @@ pub enum Error {
         /// How long it waited.
         after: Duration,
     },
+    /// A Long Running Query is gone: the console answered 404 for it (it
+    /// expires about 30 s after its last poll, and an unknown or deleted
+    /// id reads the same). Other 404s are [`Error::Api`].
+    QueryExpired {
+        /// The query's id.
+        query_id: String,
+    },
     /// Reading or writing a local file failed; nothing partial is left.
     Io {
         /// The file or directory concerned.
@@ -548,6 +555,10 @@ impl Error {
                 f,
                 "gave up waiting for {waiting_for} after {:.0} s",
                 after.as_secs_f64()
+            ),
+            Error::QueryExpired { query_id } => write!(
+                f,
+                "query expired: the console no longer knows Long Running Query {query_id} (not polled for 30 s, deleted, or unknown)"
             ),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Archive { path, message } => write!(f, "{}: {message}", path.display()),

@@ -72,6 +72,7 @@ pub mod dv;
 pub mod exclusions;
 pub mod files;
 pub mod imports;
+pub mod lrq;
 pub mod scripts;
 pub mod threats;
 
@@ -84,6 +85,25 @@ pub mod sim;
 /// (`https://console/web/api/v2.1/agents`). The only place the facade spells
 /// it; the generated client's paths carry it from `spec/curation.toml`.
 pub const API_PREFIX: &str = "/web/api/v2.1";
+
+/// The path the Long Running Query API sits below, at the console root
+/// (`https://console/sdl/v2/api/queries`), not below [`API_PREFIX`]. Requests
+/// below it authenticate with `Authorization: Bearer <token>` (the same
+/// token); every other request with `ApiToken <token>`. The transport
+/// decides per request, from the path, in one place ([`uses_bearer`]).
+pub const SDL_PREFIX: &str = "/sdl/";
+
+/// Whether a request to `path` (from the console root) authenticates with
+/// `Bearer` rather than `ApiToken`: the paths below [`SDL_PREFIX`].
+///
+/// ```
+/// assert!(sentinelone::uses_bearer("/sdl/v2/api/queries"));
+/// assert!(!sentinelone::uses_bearer("/web/api/v2.1/agents"));
+/// assert!(!sentinelone::uses_bearer("/web/api/v2.1/sdl/v2/api/queries"));
+/// ```
+pub fn uses_bearer(path: &str) -> bool {
+    path.starts_with(SDL_PREFIX)
+}
 
 /// The generated client: every operation of the curated spec, its request
 /// and response types (`raw::types`), and the transport seam.

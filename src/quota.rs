@@ -24,9 +24,10 @@ pub enum Scope {
 /// One documented limit: `method path` may be called once per `period`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
-    /// HTTP method.
+    /// HTTP method; `"*"` for every method (they then share one allowance).
     pub method: &'static str,
-    /// Path below `/web/api/v2.1`, with `{param}` segments matching anything.
+    /// Path below `/web/api/v2.1`, with `{param}` segments matching anything;
+    /// a path below [`crate::SDL_PREFIX`] is from the console root.
     pub path: &'static str,
     /// Who the quota is counted against.
     pub scope: Scope,
@@ -64,7 +65,16 @@ const fn quota(
 /// | `GET system/status` | 1 / second | console (client IP) |
 /// | `GET system/status/cache` | 1 / second | console (client IP) |
 /// | `GET system/status/db` | 1 / second | console (client IP) |
+/// | `POST /sdl/v2/api/queries` (LRQ launch) | 1 / second | token |
+/// | `* /sdl/v2/api/queries/{id}` (LRQ poll and delete) | 2 / second | token |
 /// | anything else | [`DEFAULT_PERIOD`] per endpoint | token |
+///
+/// The Long Running Query API allows about 3 requests a second per token,
+/// launches, polls and deletes together. Its allowance is split: one
+/// launch a second, and two a second for the requests on running queries
+/// (polls and deletes, one shared allowance). A query dies about 30 s after
+/// its last poll; however many launches wait, they never take a poll's
+/// slot, and [`LRQ_MAX_RUNNING`] bounds how many queries share the polls.
 pub const QUOTAS: &[Quota] = &[
     quota(
         "POST",
@@ -116,7 +126,28 @@ pub const QUOTAS: &[Quota] = &[
         1_000,
         "system/status/db",
     ),
+    quota(
+        "POST",
+        "/sdl/v2/api/queries",
+        Scope::Token,
+        1_000,
+        "lrq launch",
+    ),
+    quota(
+        "*",
+        "/sdl/v2/api/queries/{query_id}",
+        Scope::Token,
+        500,
+        "lrq poll/delete",
+    ),
 ];
+
+/// Most Long Running Queries the composites ([`crate::lrq`]) keep running
+/// at once per console and token (others wait for a place before they
+/// launch): with polls and deletes at two a second, each running query is
+/// polled at least every 12 s or so, well within the 30 s after which the
+/// console drops a query nobody polls.
+pub const LRQ_MAX_RUNNING: usize = 20;
 
 /// Spacing of requests to any endpoint without a documented limit: 10 per
 /// second per endpoint and token, well under what consoles accept.
@@ -196,10 +227,20 @@ impl Quotas {
     /// (labelled with the request path).
     pub(crate) fn rule_for(&self, method: &str, path: &str) -> Option<Rule> {
         let relative = path.strip_prefix(API_PREFIX).unwrap_or(path);
+        // A rule below the SDL prefix is written from the console root and
+        // matches only a path from the root.
+        let matches = |q: &Quota| {
+            let target = if crate::uses_bearer(q.path) {
+                path
+            } else {
+                relative
+            };
+            path_matches(q.path, target)
+        };
         if let Some(q) = self
             .rules
             .iter()
-            .find(|q| q.method.eq_ignore_ascii_case(method) && path_matches(q.path, relative))
+            .find(|q| (q.method == "*" || q.method.eq_ignore_ascii_case(method)) && matches(q))
         {
             return Some(Rule {
                 scope: q.scope,
@@ -259,6 +300,8 @@ impl Key {
 #[derive(Debug, Default)]
 pub struct Limiter {
     next_free: Mutex<HashMap<Key, Instant>>,
+    /// Places for running Long Running Queries, per console and token.
+    running: Mutex<HashMap<(String, u64), Arc<tokio::sync::Semaphore>>>,
 }
 
 impl Limiter {
@@ -283,6 +326,19 @@ impl Limiter {
         let slot = map.get(key).copied().unwrap_or(now).max(now);
         map.insert(key.clone(), slot + spacing);
         slot
+    }
+
+    /// The places for running Long Running Queries of one console and
+    /// token ([`LRQ_MAX_RUNNING`] of them), shared like the slots.
+    pub(crate) fn running_queries(
+        &self,
+        console: &str,
+        token_fingerprint: u64,
+    ) -> Arc<tokio::sync::Semaphore> {
+        let mut map = self.running.lock().expect("limiter lock");
+        map.entry((console.to_string(), token_fingerprint))
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(LRQ_MAX_RUNNING)))
+            .clone()
     }
 
     /// Keeps `key` closed until at least `until` (after a 429), so other
@@ -392,6 +448,27 @@ mod tests {
             Scope::Console,
             "system/status/db",
         ),
+        (
+            "POST",
+            "/sdl/v2/api/queries",
+            1_000,
+            Scope::Token,
+            "lrq launch",
+        ),
+        (
+            "GET",
+            "/sdl/v2/api/queries/q1",
+            500,
+            Scope::Token,
+            "lrq poll/delete",
+        ),
+        (
+            "DELETE",
+            "/sdl/v2/api/queries/q1",
+            500,
+            Scope::Token,
+            "lrq poll/delete",
+        ),
     ];
 
     fn spacing(period: Duration) -> Duration {
@@ -399,8 +476,13 @@ mod tests {
     }
 
     fn rule(method: &str, relative: &str) -> Rule {
+        let full = if crate::uses_bearer(relative) {
+            relative.to_string()
+        } else {
+            format!("{API_PREFIX}{relative}")
+        };
         Quotas::default()
-            .rule_for(method, &format!("{API_PREFIX}{relative}"))
+            .rule_for(method, &full)
             .unwrap_or_else(|| panic!("a rule for {method} {relative}"))
     }
 
@@ -415,7 +497,11 @@ mod tests {
 
     #[test]
     fn the_table_holds_exactly_the_documented_limits() {
-        assert_eq!(QUOTAS.len(), DOCUMENTED.len(), "{QUOTAS:#?}");
+        let buckets: std::collections::HashSet<String> = DOCUMENTED
+            .iter()
+            .map(|&(method, path, ..)| rule(method, path).bucket)
+            .collect();
+        assert_eq!(QUOTAS.len(), buckets.len(), "{QUOTAS:#?}");
         for &(method, path, period_ms, scope, label) in DOCUMENTED {
             let r = rule(method, path);
             assert_eq!(
@@ -508,6 +594,46 @@ mod tests {
             );
             assert_eq!(limiter.reserve(&elsewhere, r.period), now, "{q:?}");
         }
+    }
+
+    #[test]
+    fn lrq_polls_and_deletes_share_an_allowance_apart_from_launches() {
+        let q = Quotas::default();
+        let launch = q.rule_for("POST", "/sdl/v2/api/queries").unwrap();
+        let poll = q.rule_for("GET", "/sdl/v2/api/queries/abc").unwrap();
+        let delete = q.rule_for("DELETE", "/sdl/v2/api/queries/def").unwrap();
+        assert_eq!(poll.bucket, delete.bucket);
+        assert_ne!(poll.bucket, launch.bucket);
+        // Together at most 3 a second, safety margin included.
+        let per_second = |r: &Rule| 1.0 / r.period.mul_f64(1.0 + SAFETY_MARGIN).as_secs_f64();
+        assert!(per_second(&launch) + per_second(&poll) <= 3.0);
+        // Only from the console root: below the API prefix it is another path.
+        let nested = q
+            .rule_for("POST", &format!("{API_PREFIX}/sdl/v2/api/queries"))
+            .unwrap();
+        assert_eq!(nested.period, DEFAULT_PERIOD);
+        assert_eq!(nested.label, "sdl/v2/api/queries");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn queued_launches_never_delay_a_poll() {
+        let limiter = Limiter::new();
+        let q = Quotas::default();
+        let launch = q.rule_for("POST", "/sdl/v2/api/queries").unwrap();
+        let poll = q.rule_for("GET", "/sdl/v2/api/queries/abc").unwrap();
+        let (lk, pk) = (
+            Key::new(&launch, CONSOLE, TOKEN_A),
+            Key::new(&poll, CONSOLE, TOKEN_A),
+        );
+        let now = Instant::now();
+        for _ in 0..100 {
+            limiter.reserve(&lk, launch.period);
+        }
+        assert_eq!(limiter.reserve(&pk, poll.period), now);
+        assert_eq!(
+            limiter.reserve(&pk, poll.period),
+            now + spacing(poll.period)
+        );
     }
 
     #[test]

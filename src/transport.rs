@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use progenitor_client::OperationInfo;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Request, Response};
 use sentinelone_generated::{Transport, TransportFuture};
 use tokio::time::Instant;
@@ -129,6 +129,10 @@ pub(crate) struct FacadeTransport {
     pub(crate) retry: RetryPolicy,
     pub(crate) listener: Option<WaitListener>,
     pub(crate) limits: CallLimits,
+    /// `Bearer <token>` (marked sensitive), for the paths that take it
+    /// ([`crate::uses_bearer`]); every other request carries the client's
+    /// default `ApiToken <token>`.
+    pub(crate) bearer: HeaderValue,
 }
 
 impl FacadeTransport {
@@ -192,6 +196,13 @@ impl FacadeTransport {
                 other => other.to_string(),
             };
             return Err(Stop::Failed(Kind::Refused { reason }));
+        }
+        let mut request = request;
+        // The one place that picks the Authorization scheme: by path.
+        if crate::uses_bearer(request.url().path()) {
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, self.bearer.clone());
         }
         let deadline = limits::later(Instant::now(), self.limits.call_deadline);
         let method = request.method().clone();

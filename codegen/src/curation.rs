@@ -86,9 +86,15 @@ pub struct BinaryResponse {
 pub struct ExtraOperation {
     pub operation_id: String,
     pub method: String,
-    /// Relative path, e.g. `/private/threats/{threat_id}/analysis`.
+    /// Relative path, e.g. `/private/threats/{threat_id}/analysis`; with
+    /// `root`, the path from the console root.
     pub path: String,
     pub tag: String,
+    /// The path is at the console root: `path_prefix` is not prepended,
+    /// and the operation authenticates with a bearer token (the
+    /// `SdlBearer` security scheme) instead of `ApiToken`.
+    #[serde(default)]
+    pub root: bool,
     /// Optional query parameters, all strings.
     #[serde(default)]
     pub query: Vec<String>,
@@ -98,6 +104,23 @@ pub struct ExtraOperation {
     /// The request takes a JSON body (free-form object).
     #[serde(default)]
     pub json_body: bool,
+    /// Further parameters (query or header) as a JSON array in the vendor's
+    /// Swagger 2.0 dialect, converted like the vendor's own parameters.
+    #[serde(default)]
+    pub parameters: Option<String>,
+    /// The request body's schema as JSON text in the vendor's Swagger 2.0
+    /// dialect, converted like a vendor request schema (instead of
+    /// `json_body`'s free-form object).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The success body's schema as JSON text in the vendor's Swagger 2.0
+    /// dialect, converted like a vendor response schema (default: free-form
+    /// JSON).
+    #[serde(default)]
+    pub response: Option<String>,
+    /// The success status (default `"200"`); a `"204"` has no body.
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 impl Curation {

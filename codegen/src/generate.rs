@@ -84,6 +84,31 @@ fn response_roots(spec: &OpenAPI) -> Vec<String> {
         .filter(|name| crate::schema::is_response_schema(name))
         .cloned()
         .collect();
+    // A success body declared inline (an extra operation's, a response
+    // override's) is named by progenitor after its operation.
+    for (_, _, op) in spec.operations() {
+        let inline = op.responses.responses.iter().any(|(status, response)| {
+            let success = matches!(status, openapiv3::StatusCode::Code(200..=299));
+            let schema = response
+                .as_item()
+                .and_then(|r| r.content.get("application/json"))
+                .and_then(|media| media.schema.as_ref())
+                .and_then(|schema| schema.as_item());
+            success
+                && schema.is_some_and(|s| {
+                    matches!(
+                        s.schema_kind,
+                        openapiv3::SchemaKind::Type(openapiv3::Type::Object(_))
+                    )
+                })
+        });
+        if let (true, Some(id)) = (inline, &op.operation_id) {
+            roots.push(format!(
+                "{}Response",
+                heck::ToPascalCase::to_pascal_case(id.as_str())
+            ));
+        }
+    }
     roots.sort();
     roots
 }

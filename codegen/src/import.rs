@@ -16,6 +16,9 @@ use crate::schema::{self, Role};
 pub const ERROR_SCHEMA: &str = "ApiError";
 /// Name of the comma-joined list schema that the generator replaces with `CsvList`.
 pub const CSV_LIST_SCHEMA: &str = "CsvList";
+/// The security scheme of operations at the console root (`Authorization:
+/// Bearer <token>`); every other operation uses `ApiToken`.
+pub const BEARER_SCHEME: &str = "SdlBearer";
 /// Top-level extension listing the multipart uploads left to the facade.
 pub const MULTIPART_EXTENSION: &str = "x-multipart-operations";
 
@@ -243,29 +246,34 @@ pub fn import_with_figures(
         }
         let converted = convert_operation(op, curation, &mut refs)
             .with_context(|| format!("operation {} ({})", op.operation_id, op.key()))?;
-        insert_operation(
-            &mut paths,
-            curation,
-            &op.relative_path,
-            &op.method,
-            converted,
-        )?;
+        let full = format!("{}{}", curation.path_prefix, op.relative_path);
+        insert_operation(&mut paths, &full, &op.method, converted)?;
     }
+    let mut bearer = false;
     for extra in &curation.extra_operations {
         if !include_all && !wanted.contains(&extra.operation_id) {
             continue;
         }
-        let converted = extra_operation(extra);
-        insert_operation(&mut paths, curation, &extra.path, &extra.method, converted)?;
+        let converted = extra_operation(extra, &mut refs)
+            .with_context(|| format!("extra operation {}", extra.operation_id))?;
+        insert_operation(
+            &mut paths,
+            &extra_path(extra, curation),
+            &extra.method,
+            converted,
+        )?;
+        bearer |= extra.root;
     }
 
     let schemas = schema::build_components(&definitions, &mut refs)?;
     let mut components = Map::new();
     components.insert("schemas".into(), Value::Object(schemas));
-    components.insert(
-        "securitySchemes".into(),
-        json!({"ApiToken": {"type": "apiKey", "in": "header", "name": "Authorization"}}),
-    );
+    let mut schemes =
+        json!({"ApiToken": {"type": "apiKey", "in": "header", "name": "Authorization"}});
+    if bearer {
+        schemes[BEARER_SCHEME] = json!({"type": "http", "scheme": "bearer"});
+    }
+    components.insert("securitySchemes".into(), schemes);
 
     let mut out_paths = Map::new();
     for (path, methods) in paths {
@@ -331,10 +339,19 @@ fn override_schema(o: &ResponseOverride) -> Result<Value> {
     })
 }
 
+/// The path an extra operation is served at: below `path_prefix`, or from
+/// the console root when it says `root` (the one place that decides).
+pub fn extra_path(extra: &ExtraOperation, curation: &Curation) -> String {
+    if extra.root {
+        extra.path.clone()
+    } else {
+        format!("{}{}", curation.path_prefix, extra.path)
+    }
+}
+
 fn insert_operation(
     paths: &mut BTreeMap<String, BTreeMap<usize, (String, Value)>>,
-    curation: &Curation,
-    relative_path: &str,
+    full: &str,
     method: &str,
     op: Value,
 ) -> Result<()> {
@@ -343,7 +360,7 @@ fn insert_operation(
         .iter()
         .position(|m| *m == method)
         .with_context(|| format!("unsupported method {method}"))?;
-    let full = format!("{}{}", curation.path_prefix, relative_path);
+    let full = full.to_string();
     if paths
         .entry(full.clone())
         .or_default()
@@ -563,28 +580,57 @@ fn json_content(schema: Value) -> Value {
     json!({"application/json": {"schema": schema}})
 }
 
-fn extra_operation(extra: &ExtraOperation) -> Value {
+fn extra_operation(extra: &ExtraOperation, refs: &mut schema::RefCollector) -> Result<Value> {
     let mut params: Vec<Value> = extra
         .path
         .split('/')
         .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
         .collect();
-    let mut query: Vec<(&String, Value)> = extra
+    let mut query: Vec<(String, Value)> = extra
         .query
         .iter()
-        .map(|q| (q, json!({"type": "string"})))
+        .map(|q| {
+            (
+                format!("query {q}"),
+                json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}),
+            )
+        })
         .chain(extra.csv_query.iter().map(|q| {
             (
-                q,
-                json!({"$ref": format!("#/components/schemas/{CSV_LIST_SCHEMA}")}),
+                format!("query {q}"),
+                json!({"name": q, "in": "query", "required": false,
+                    "schema": {"$ref": format!("#/components/schemas/{CSV_LIST_SCHEMA}")}}),
             )
         }))
         .collect();
-    query.sort_by(|a, b| a.0.cmp(b.0));
-    params.extend(query.into_iter().map(
-        |(name, schema)| json!({"name": name, "in": "query", "required": false, "schema": schema}),
-    ));
+    if let Some(text) = &extra.parameters {
+        let declared: Vec<Value> =
+            serde_json::from_str(text).context("parameters is not a JSON array")?;
+        for param in &declared {
+            let name = param["name"]
+                .as_str()
+                .context("a parameter without a name")?;
+            let place = param["in"].as_str().context("a parameter without `in`")?;
+            if !["query", "header"].contains(&place) {
+                bail!("parameter {name} is in {place}; extra parameters are query or header");
+            }
+            let (schema, limits) = parameter_schema(param, refs);
+            let mut converted = json!({
+                "name": name,
+                "in": place,
+                "required": param["required"] == true,
+                "schema": schema,
+            });
+            if let Some(limits) = limits {
+                converted[schema::CONSTRAINTS_EXTENSION] = limits;
+            }
+            query.push((format!("{place} {name}"), converted));
+        }
+    }
+    // Sorted like the vendor's: by place, then name.
+    query.sort_by(|a, b| a.0.cmp(&b.0));
+    params.extend(query.into_iter().map(|(_, p)| p));
     let mut out = Map::new();
     out.insert("operationId".into(), json!(extra.operation_id));
     out.insert(
@@ -592,23 +638,48 @@ fn extra_operation(extra: &ExtraOperation) -> Value {
         json!(naming::humanize(&extra.operation_id)),
     );
     out.insert("tags".into(), json!([extra.tag]));
+    if extra.root {
+        out.insert("security".into(), json!([{BEARER_SCHEME: []}]));
+    }
     if !params.is_empty() {
         out.insert("parameters".into(), Value::Array(params));
     }
-    if extra.json_body {
+    if let Some(text) = &extra.body {
+        let vendor: Value = serde_json::from_str(text).context("body is not JSON")?;
+        let schema = schema::convert(&vendor, Role::Request, refs);
+        out.insert(
+            "requestBody".into(),
+            json!({"required": true, "content": json_content(schema)}),
+        );
+    } else if extra.json_body {
         out.insert(
             "requestBody".into(),
             json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}}),
         );
     }
+    let status = extra.status.as_deref().unwrap_or("200");
+    if !SUCCESS_CODES.contains(&status) {
+        bail!("status {status} is not one of {SUCCESS_CODES:?}");
+    }
+    let mut success = Map::new();
+    success.insert("description".into(), json!("Success"));
+    match (&extra.response, status) {
+        (Some(_), "204") => bail!("a 204 has no body: leave out response"),
+        (_, "204") => {}
+        (Some(text), _) => {
+            let vendor: Value = serde_json::from_str(text).context("response is not JSON")?;
+            let schema = schema::convert(&vendor, Role::Response, refs);
+            success.insert("content".into(), json_content(schema));
+        }
+        (None, _) => {
+            success.insert("content".into(), json_content(json!({})));
+        }
+    }
     let mut responses = Map::new();
-    responses.insert(
-        "200".into(),
-        json!({"description": "Success", "content": json_content(json!({}))}),
-    );
+    responses.insert(status.into(), Value::Object(success));
     insert_error_responses(&mut responses);
     out.insert("responses".into(), Value::Object(responses));
-    Value::Object(out)
+    Ok(Value::Object(out))
 }
 
 fn multipart_entry(op: &VendorOperation<'_>) -> Value {

@@ -53,6 +53,9 @@ fn param(p: &Parameter) -> Option<proc_macro2::TokenStream> {
         Parameter::Path { parameter_data, .. } => {
             (parameter_data, quote!(crate::ParamLocation::Path))
         }
+        Parameter::Header { parameter_data, .. } => {
+            (parameter_data, quote!(crate::ParamLocation::Header))
+        }
         _ => return None,
     };
     let openapiv3::ParameterSchemaOrContent::Schema(schema) = &data.format else {

@@ -1373,6 +1373,115 @@ json_body = true
 }
 
 #[test]
+fn root_extra_operations_skip_the_prefix_and_take_typed_parameters_and_bodies() {
+    let vendor = vendor(json!({"/agents": {"get": plain()}}));
+    let curation = curation(
+        r#"
+[[extra_operations]]
+operation_id = "launch_lrq_query"
+method = "POST"
+path = "/sdl/v2/api/queries"
+tag = "Long Running Query"
+root = true
+body = '{"type": "object", "required": ["queryType"], "properties": {"queryType": {"type": "string", "enum": ["PQ", "LOG"]}, "log": {"type": "object", "properties": {"limit": {"type": "integer", "maximum": 5000}}}}}'
+response = '{"type": "object", "properties": {"id": {"type": "string"}, "stepsTotal": {"type": "integer", "format": "int32"}}}'
+
+[[extra_operations]]
+operation_id = "delete_lrq_query"
+method = "DELETE"
+path = "/sdl/v2/api/queries/{query_id}"
+tag = "Long Running Query"
+root = true
+status = "204"
+parameters = '[{"name": "X-Dataset-Query-Forward-Tag", "in": "header", "required": true, "type": "string"}, {"name": "lastStepSeen", "in": "query", "required": true, "type": "integer", "minimum": 0}]'
+"#,
+    );
+    let spec = import_all(&vendor, &curation);
+    let paths: Vec<&String> = spec["paths"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        paths,
+        [
+            "/sdl/v2/api/queries",
+            "/sdl/v2/api/queries/{query_id}",
+            "/web/api/v2.1/agents"
+        ]
+    );
+    assert_eq!(
+        spec["paths"]["/sdl/v2/api/queries"]["post"],
+        json!({
+            "operationId": "launch_lrq_query",
+            "summary": "Launch lrq query",
+            "tags": ["Long Running Query"],
+            "security": [{"SdlBearer": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["queryType"],
+                "properties": {
+                    "queryType": {"type": "string", "enum": ["PQ", "LOG"]},
+                    "log": {"type": "object", "properties": {
+                        "limit": {"type": "integer", "x-constraints": {"maximum": 5000}}
+                    }}
+                }
+            }}}},
+            "responses": responses_with("200", json_success(json!({
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "nullable": true},
+                    "stepsTotal": {"type": "integer", "format": "int64", "nullable": true}
+                }
+            })))
+        })
+    );
+    assert_eq!(
+        spec["paths"]["/sdl/v2/api/queries/{query_id}"]["delete"],
+        json!({
+            "operationId": "delete_lrq_query",
+            "summary": "Delete lrq query",
+            "tags": ["Long Running Query"],
+            "security": [{"SdlBearer": []}],
+            "parameters": [
+                {"name": "query_id", "in": "path", "required": true, "schema": {"type": "string"}},
+                {"name": "X-Dataset-Query-Forward-Tag", "in": "header", "required": true, "schema": {"type": "string"}},
+                {"name": "lastStepSeen", "in": "query", "required": true, "schema": {"type": "integer"}, "x-constraints": {"minimum": 0}}
+            ],
+            "responses": responses_with("204", json!({"description": "Success"}))
+        })
+    );
+    assert_eq!(
+        spec["components"]["securitySchemes"]["SdlBearer"],
+        json!({"type": "http", "scheme": "bearer"})
+    );
+    // Without a root operation the spec has no bearer scheme.
+    let plain_spec = import_all(&vendor, &self::curation(""));
+    assert!(plain_spec["components"]["securitySchemes"]["SdlBearer"].is_null());
+}
+
+#[test]
+fn extra_operation_mistakes_are_named() {
+    let vendor = vendor(json!({"/agents": {"get": plain()}}));
+    let cases = [
+        (
+            "status = \"204\"\nresponse = '{\"type\": \"object\"}'",
+            "a 204 has no body",
+        ),
+        ("status = \"418\"", "status 418 is not one of"),
+        (
+            "parameters = '[{\"name\": \"b\", \"in\": \"body\"}]'",
+            "extra parameters are query or header",
+        ),
+        ("body = 'not json'", "body is not JSON"),
+    ];
+    for (extra, expected) in cases {
+        let curation = curation(&format!(
+            "[[extra_operations]]\noperation_id = \"x_op\"\nmethod = \"GET\"\npath = \"/x\"\ntag = \"X\"\n{extra}\n"
+        ));
+        let error = import_error(&vendor, &curation, &[], true);
+        assert!(error.contains(expected), "{extra}: {error}");
+        assert!(error.contains("extra operation x_op"), "{error}");
+    }
+}
+
+#[test]
 fn an_extra_operation_on_a_vendor_path_and_method_is_an_error() {
     let vendor = vendor(json!({"/agents": {"get": plain()}}));
     let curation = curation(

@@ -4867,6 +4867,13 @@ pub(crate) static ANSWERS: &[(
         &[C::new(Body, "data.ids", N.max_items(5000), N)],
     ),
     (
+        "delete_lrq_query",
+        "/sdl/v2/api/queries/{query_id}",
+        crate::ResponseKind::Empty,
+        false,
+        &[],
+    ),
+    (
         "delete_restrictions",
         "/web/api/v2.1/restrictions",
         crate::ResponseKind::Json,
@@ -9034,6 +9041,13 @@ pub(crate) static ANSWERS: &[(
         ],
     ),
     (
+        "get_lrq_query",
+        "/sdl/v2/api/queries/{query_id}",
+        crate::ResponseKind::Json,
+        false,
+        &[C::new(Query, "lastStepSeen", N.minimum(0.0), N)],
+    ),
+    (
         "get_remote_script_result_links",
         "/web/api/v2.1/remote-scripts/fetch-files",
         crate::ResponseKind::Json,
@@ -9565,6 +9579,13 @@ pub(crate) static ANSWERS: &[(
                 N.min_length(2),
             ),
         ],
+    ),
+    (
+        "launch_lrq_query",
+        "/sdl/v2/api/queries",
+        crate::ResponseKind::Json,
+        false,
+        &[C::new(Body, "log.limit", N.minimum(1.0).maximum(5000.0), N)],
     ),
     (
         "list_accounts",

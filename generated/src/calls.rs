@@ -3,6 +3,9 @@
 // regenerate. `codegen check` fails when this file and the spec disagree.
 
 use crate::*;
+impl_operation!(LaunchLrqQuery, "launch_lrq_query", types::LaunchLrqQueryResponse);
+impl_operation!(GetLrqQuery, "get_lrq_query", types::GetLrqQueryResponse);
+impl_operation!(DeleteLrqQuery, "delete_lrq_query", ());
 impl_operation!(ListAccounts, "list_accounts", types::AccountViewListResponse);
 impl_operation!(CreateAccount, "create_account", ::serde_json::Value);
 impl_operation!(GetAccount, "get_account", types::AccountViewResponse);

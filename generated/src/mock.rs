@@ -8,6 +8,183 @@ pub mod operations {
     //! its inner type with a call to `into_inner()`. This can
     //! be used to explicitly deviate from permitted values.
     use crate::*;
+    pub struct LaunchLrqQueryWhen(::httpmock::When);
+    impl LaunchLrqQueryWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(regex::Regex::new("^/sdl/v2/api/queries$").unwrap()),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::LaunchLrqQueryBody) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct LaunchLrqQueryThen(::httpmock::Then);
+    impl LaunchLrqQueryThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::LaunchLrqQueryResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct GetLrqQueryWhen(::httpmock::When);
+    impl GetLrqQueryWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/sdl/v2/api/queries/[^/]*$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn query_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!("^/sdl/v2/api/queries/{}$", value.to_string()),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn last_step_seen(self, value: i64) -> Self {
+            Self(self.0.query_param("lastStepSeen", value.to_string()))
+        }
+        pub fn x_dataset_query_forward_tag(self, value: &str) -> Self {
+            Self(self.0.header("X-Dataset-Query-Forward-Tag", value.to_string()))
+        }
+    }
+    pub struct GetLrqQueryThen(::httpmock::Then);
+    impl GetLrqQueryThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::GetLrqQueryResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct DeleteLrqQueryWhen(::httpmock::When);
+    impl DeleteLrqQueryWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::DELETE)
+                    .path_matches(
+                        regex::Regex::new("^/sdl/v2/api/queries/[^/]*$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn query_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!("^/sdl/v2/api/queries/{}$", value.to_string()),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn x_dataset_query_forward_tag(self, value: &str) -> Self {
+            Self(self.0.header("X-Dataset-Query-Forward-Tag", value.to_string()))
+        }
+    }
+    pub struct DeleteLrqQueryThen(::httpmock::Then);
+    impl DeleteLrqQueryThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn no_content(self) -> Self {
+            Self(self.0.status(204u16))
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
     pub struct ListAccountsWhen(::httpmock::When);
     impl ListAccountsWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -49896,6 +50073,15 @@ pub mod operations {
 /// adds a method for each operation. These are the equivalent of
 /// type-checked [`mock()`](::httpmock::MockServer::mock) calls.
 pub trait MockServerExt {
+    fn launch_lrq_query<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::LaunchLrqQueryWhen, operations::LaunchLrqQueryThen);
+    fn get_lrq_query<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetLrqQueryWhen, operations::GetLrqQueryThen);
+    fn delete_lrq_query<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::DeleteLrqQueryWhen, operations::DeleteLrqQueryThen);
     fn list_accounts<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::ListAccountsWhen, operations::ListAccountsThen);
@@ -51776,6 +51962,39 @@ pub trait MockServerExt {
         );
 }
 impl MockServerExt for ::httpmock::MockServer {
+    fn launch_lrq_query<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::LaunchLrqQueryWhen, operations::LaunchLrqQueryThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::LaunchLrqQueryWhen::new(when),
+                operations::LaunchLrqQueryThen::new(then),
+            )
+        })
+    }
+    fn get_lrq_query<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetLrqQueryWhen, operations::GetLrqQueryThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetLrqQueryWhen::new(when),
+                operations::GetLrqQueryThen::new(then),
+            )
+        })
+    }
+    fn delete_lrq_query<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::DeleteLrqQueryWhen, operations::DeleteLrqQueryThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::DeleteLrqQueryWhen::new(when),
+                operations::DeleteLrqQueryThen::new(then),
+            )
+        })
+    }
     fn list_accounts<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::ListAccountsWhen, operations::ListAccountsThen),

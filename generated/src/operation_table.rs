@@ -11,6 +11,8 @@ pub enum ParamLocation {
     Path,
     /// The query string.
     Query,
+    /// A request header (`X-Dataset-Query-Forward-Tag`).
+    Header,
 }
 
 /// What values a parameter takes.

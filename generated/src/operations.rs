@@ -1968,6 +1968,30 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         paged: false,
     },
     crate::OperationSpec {
+        id: "delete_lrq_query",
+        method: "DELETE",
+        path: "/sdl/v2/api/queries/{query_id}",
+        tag: "Long Running Query",
+        summary: "Delete lrq query",
+        params: &[
+            crate::ParamSpec {
+                name: "query_id",
+                location: crate::ParamLocation::Path,
+                kind: crate::ParamKind::Text,
+                required: true,
+            },
+            crate::ParamSpec {
+                name: "X-Dataset-Query-Forward-Tag",
+                location: crate::ParamLocation::Header,
+                kind: crate::ParamKind::Text,
+                required: true,
+            },
+        ],
+        body: crate::BodyUse::None,
+        response: crate::ResponseKind::Empty,
+        paged: false,
+    },
+    crate::OperationSpec {
         id: "delete_restrictions",
         method: "DELETE",
         path: "/web/api/v2.1/restrictions",
@@ -10003,6 +10027,36 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         paged: false,
     },
     crate::OperationSpec {
+        id: "get_lrq_query",
+        method: "GET",
+        path: "/sdl/v2/api/queries/{query_id}",
+        tag: "Long Running Query",
+        summary: "Get lrq query",
+        params: &[
+            crate::ParamSpec {
+                name: "query_id",
+                location: crate::ParamLocation::Path,
+                kind: crate::ParamKind::Text,
+                required: true,
+            },
+            crate::ParamSpec {
+                name: "X-Dataset-Query-Forward-Tag",
+                location: crate::ParamLocation::Header,
+                kind: crate::ParamKind::Text,
+                required: true,
+            },
+            crate::ParamSpec {
+                name: "lastStepSeen",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Integer,
+                required: true,
+            },
+        ],
+        body: crate::BodyUse::None,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
         id: "get_remote_script_result_links",
         method: "POST",
         path: "/web/api/v2.1/remote-scripts/fetch-files",
@@ -11185,6 +11239,17 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         path: "/web/api/v2.1/agents/actions/initiate-scan",
         tag: "Agent Actions",
         summary: "Initiate agent scan",
+        params: &[],
+        body: crate::BodyUse::Required,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
+        id: "launch_lrq_query",
+        method: "POST",
+        path: "/sdl/v2/api/queries",
+        tag: "Long Running Query",
+        summary: "Launch lrq query",
         params: &[],
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
@@ -24231,6 +24296,13 @@ pub fn decode_typed(
                 >(bytes),
             )
         }
+        "get_lrq_query" => {
+            Some(
+                typed::<
+                    <crate::builder::GetLrqQuery<'static> as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
         "get_remote_script_result_links" => {
             Some(
                 typed::<
@@ -24459,6 +24531,13 @@ pub fn decode_typed(
                     <crate::builder::InitiateAgentScan<
                         'static,
                     > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
+        "launch_lrq_query" => {
+            Some(
+                typed::<
+                    <crate::builder::LaunchLrqQuery<'static> as crate::Operation>::Output,
                 >(bytes),
             )
         }

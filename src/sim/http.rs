@@ -18,6 +18,10 @@ pub(crate) struct Req {
     pub query: HashMap<String, String>,
     pub body: Value,
     pub token: Option<String>,
+    /// The Authorization header as sent.
+    pub authorization: Option<String>,
+    /// `X-Dataset-Query-Forward-Tag`, when sent.
+    pub forward_tag: Option<String>,
 }
 
 impl Req {
@@ -34,18 +38,27 @@ impl Req {
             })
             .unwrap_or_default();
         let body = serde_json::from_slice(request.body().as_ref()).unwrap_or(Value::Null);
-        let token = request
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let authorization = header("authorization");
+        let token = authorization
+            .as_deref()
             .and_then(|v| v.strip_prefix("ApiToken "))
             .map(str::to_string);
+        let forward_tag = header("x-dataset-query-forward-tag");
         Req {
             method: request.method_str().to_ascii_uppercase(),
             path,
             query,
             body,
             token,
+            authorization,
+            forward_tag,
         }
     }
 
@@ -56,11 +69,14 @@ impl Req {
 
     /// The route counters use: ids (all-digit segments) as `{id}`.
     pub fn route(&self) -> String {
+        let lrq = self.path.starts_with("/sdl/v2/api/queries/");
         let path: Vec<&str> = self
             .segments()
             .into_iter()
-            .map(|s| {
-                if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            .enumerate()
+            .map(|(i, s)| {
+                // LRQ ids are not numeric: the segment after `queries`.
+                if lrq && i == 4 || !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
                     "{id}"
                 } else {
                     s

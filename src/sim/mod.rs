@@ -67,6 +67,12 @@ pub struct SimConfig {
     pub script_duration: Duration,
     /// Whether the documented rate limits are enforced.
     pub rate_limits: bool,
+    /// How long a Long Running Query runs before its data is there.
+    pub lrq_duration: Duration,
+    /// How long a Long Running Query lives after its last poll (30 s).
+    pub lrq_expiry: Duration,
+    /// How far apart the simulated log events are (one event per this).
+    pub lrq_event_spacing: Duration,
 }
 
 impl Default for SimConfig {
@@ -83,6 +89,9 @@ impl Default for SimConfig {
             pq_duration: Duration::from_secs(2),
             script_duration: Duration::from_secs(2),
             rate_limits: true,
+            lrq_duration: Duration::from_secs(2),
+            lrq_expiry: Duration::from_secs(30),
+            lrq_event_spacing: Duration::from_secs(60),
         }
     }
 }
@@ -160,6 +169,27 @@ impl SimBuilder {
         self
     }
 
+    /// How long Long Running Queries run (their steps advance evenly).
+    pub fn lrq_duration(mut self, duration: Duration) -> Self {
+        self.config.lrq_duration = duration;
+        self
+    }
+
+    /// How long a Long Running Query lives after its launch or last poll
+    /// (30 s, as on a real console); shorter for tests.
+    pub fn lrq_expiry(mut self, expiry: Duration) -> Self {
+        self.config.lrq_expiry = expiry;
+        self
+    }
+
+    /// How far apart the simulated log events are (one a minute unless
+    /// told): LOG queries match one event per this, at its whole multiples
+    /// since the epoch.
+    pub fn lrq_event_spacing(mut self, spacing: Duration) -> Self {
+        self.config.lrq_event_spacing = spacing;
+        self
+    }
+
     /// Starts the console on a free local port.
     pub async fn start(self) -> SimConsole {
         let server = MockServer::start_async().await;
@@ -232,7 +262,9 @@ impl SimConsole {
 
     /// What the console has received so far.
     pub fn counters(&self) -> Counters {
-        self.lock().counters.clone()
+        let mut state = self.lock();
+        routes::sweep_lrq(&mut state);
+        state.counters.clone()
     }
 
     /// Makes the next requests fail as `fault` says (one fault per
@@ -289,6 +321,14 @@ pub struct Counters {
     pub mitigations: Vec<(String, Vec<String>)>,
     /// Deep Visibility queries cancelled, by id.
     pub cancelled_queries: Vec<String>,
+    /// Long Running Queries launched, by id.
+    pub lrq_launched: Vec<String>,
+    /// Long Running Queries deleted, by id.
+    pub lrq_deleted: Vec<String>,
+    /// Long Running Queries that expired (not polled in time), by id.
+    pub lrq_expired: Vec<String>,
+    /// The most Long Running Queries alive at once.
+    pub lrq_most_alive: usize,
 }
 
 impl Counters {

@@ -92,6 +92,24 @@ pub(crate) struct DvQuery {
     pub cancelled: bool,
 }
 
+/// A Long Running Query of the simulated console.
+#[derive(Debug, Clone)]
+pub(crate) struct LrqQuery {
+    pub tag: String,
+    /// `PQ` or `LOG`.
+    pub kind: String,
+    pub launched: Instant,
+    /// The launch or the last poll: the query expires this long after.
+    pub last_seen: Instant,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub limit: usize,
+    /// Neither tenant nor account ids: the near-empty scope.
+    pub empty_scope: bool,
+    /// LOG: the cursor to continue from (inclusive), when given.
+    pub cursor: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct PowerQuery {
     pub id: String,
@@ -123,6 +141,10 @@ pub(crate) struct State {
     pub archives: HashMap<String, Archive>,
     pub dv_queries: Vec<DvQuery>,
     pub power_queries: Vec<PowerQuery>,
+    /// Long Running Queries by id.
+    pub lrq_queries: HashMap<String, LrqQuery>,
+    /// When the LRQ requests of the last second were admitted.
+    pub lrq_calls: VecDeque<Instant>,
     pub tasks: Vec<ScriptTask>,
     pub exclusions: Vec<Value>,
     pub restrictions: Vec<Value>,
@@ -176,6 +198,8 @@ impl State {
             archives: HashMap::new(),
             dv_queries: Vec::new(),
             power_queries: Vec::new(),
+            lrq_queries: HashMap::new(),
+            lrq_calls: VecDeque::new(),
             tasks: Vec::new(),
             exclusions: Vec::new(),
             restrictions: Vec::new(),

@@ -531,3 +531,44 @@ async fn a_refused_connection_names_its_cause() {
     );
     assert_error_clean(&err);
 }
+
+// ---------------------------------------------------------------------------
+// The Long Running Query paths (console root, `Authorization: Bearer`)
+
+#[tokio::test]
+async fn a_redirected_lrq_launch_sends_the_bearer_token_nowhere_else() {
+    use sentinelone::lrq::{LrqOptions, LrqScope, TimeRange};
+    let foreign = scripted_server(vec![reply(200, &[], "{}")]).await;
+    let target = format!("{}/sdl/v2/api/queries", foreign.url);
+    let console = scripted_server(vec![redirect(307, &target)]).await;
+    let range = TimeRange::last(chrono::TimeDelta::hours(1));
+    let err = client(&console.url)
+        .lrq()
+        .power_query("x", range, &LrqScope::tenant(), &LrqOptions::default())
+        .await
+        .unwrap_err();
+    assert_redirect_refused(&err, 307, "launch_lrq_query", authority(&foreign));
+    assert_nothing_received(&foreign);
+    let seen = console.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].target, "/sdl/v2/api/queries");
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+}
+
+#[tokio::test]
+async fn an_lrq_error_echoing_the_bearer_token_is_redacted() {
+    use sentinelone::lrq::{LrqOptions, LrqScope, TimeRange};
+    let echo = format!(r#"{{"message":"Header must start with Bearer, got Bearer {TOKEN}"}}"#);
+    let console = scripted_server(vec![reply(400, &[], &echo)]).await;
+    let range = TimeRange::last(chrono::TimeDelta::hours(1));
+    let err = client(&console.url)
+        .lrq()
+        .log_query("", range, &LrqScope::tenant(), 10, &LrqOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    assert_error_clean(&err);
+}

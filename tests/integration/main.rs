@@ -23,6 +23,7 @@ mod hostile_input;
 mod hostile_limits;
 mod hostile_secrets;
 mod imports;
+mod lrq;
 #[cfg(feature = "operations")]
 mod operation_table;
 mod pagination;

@@ -140,6 +140,7 @@ fn parameter_arg(param: &'static ParamSpec) -> Arg {
     let place = match param.location {
         ParamLocation::Path => "path",
         ParamLocation::Query => "query",
+        ParamLocation::Header => "header",
     };
     let arg = Arg::new(param.name)
         .long(param.name)

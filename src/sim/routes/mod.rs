@@ -3,6 +3,7 @@
 
 mod dv;
 mod inventory;
+mod lrq;
 mod policy;
 mod scripts;
 mod threats;
@@ -16,6 +17,8 @@ use httpmock::{HttpMockRequest, HttpMockResponse};
 use super::http::{Reply, Req};
 use super::state::{Fault, State};
 use crate::quota::{Quotas, Scope};
+
+pub(crate) use lrq::sweep as sweep_lrq;
 
 /// Answers one request.
 pub(crate) fn handle(state: &Arc<Mutex<State>>, request: &HttpMockRequest) -> HttpMockResponse {
@@ -33,6 +36,9 @@ fn serve(state: &mut State, req: &Req) -> Reply {
     if let Some(fault) = for_route.or_else(|| state.faults.pop_front()) {
         state.counters.faults += 1;
         return fault_reply(fault);
+    }
+    if crate::uses_bearer(&req.path) {
+        return lrq::serve(state, req);
     }
     if req.token.as_deref() != Some(state.config.token.as_str()) {
         state.counters.unauthorized += 1;
