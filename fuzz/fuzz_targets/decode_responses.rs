@@ -14,11 +14,11 @@
 use libfuzzer_sys::fuzz_target;
 use sentinelone::Error;
 use sentinelone::dv::QueryState;
+use sentinelone::raw::lenient::lost_values;
 use sentinelone::raw::types::{
     AgentViewListResponse, AlertInformationListResponse, ApiError,
     DeepVisibilityQueryStatusResponse, ExclusionSchemaGetListResponse, ThreatListResponse,
 };
-use sentinelone::raw::lenient::lost_values;
 use sentinelone::raw::{OPERATIONS, decode_typed};
 use sentinelone::scripts::TaskState;
 
