@@ -108,6 +108,7 @@ fn host_with_port(ctx: &Ctx) -> String {
     ctx.url().trim_start_matches("http://").to_string()
 }
 
+#[allow(deprecated)] // exercises the Deep Visibility composites until their sunset
 fn cases() -> Vec<Case> {
     vec![
         // -- console URLs --------------------------------------------------
