@@ -7,15 +7,18 @@
 //! cargo bench --bench measure --features sim -- stream    [--agents 10000,100000 --runs 3]
 //! cargo bench --bench measure --features sim -- download  [--gib 1 --runs 3 --dir /tmp]
 //! cargo bench --bench measure --features sim -- ratelimit [--secs 60 --tasks 4]
+//! cargo bench --bench measure --features sim -- lrq       [--days 30 --slices 6 --runs 1]
 //! ```
 //!
 //! `stream`, `download` and `overhead` run against a loopback server in this
 //! process ([`server`]); `stream` and `download` run each client in a child
 //! process (this binary again, `measure child …`, or `python3`) so that each
-//! peak RSS is the client's alone. `ratelimit` runs against the simulated
-//! console (`sentinelone::sim`), which enforces the documented limits.
+//! peak RSS is the client's alone. `ratelimit` and `lrq` run against the
+//! simulated console (`sentinelone::sim`), which enforces the documented
+//! limits.
 
 mod download;
+mod lrq;
 mod overhead;
 mod ratelimit;
 mod report;
@@ -40,7 +43,10 @@ usage: cargo bench --bench measure --features sim -- <command> [flags] [--json]
   download   a large upload through sentinelone::files::download vs raw reqwest
              [--gib 1] [--runs 3] [--dir DIR]
   ratelimit  tasks sharing one client polling dv/query-status on the simulated console
-             [--secs 60] [--tasks 4]";
+             [--secs 60] [--tasks 4]
+  lrq        a long PowerQuery cut into slices run at once vs one query, one token,
+             on the simulated console (run time grows with the range)
+             [--days 30] [--slices 6] [--runs 1] [--base-ms 1000] [--per-day-ms 1000]";
 
 /// A facade client of the loopback server: plain HTTP, no quotas, a
 /// limiter of its own.
@@ -83,6 +89,7 @@ fn main() {
         Some("stream") => stream::run(&args),
         Some("download") => download::run(&args),
         Some("ratelimit") => ratelimit::run(&args),
+        Some("lrq") => lrq::run(&args),
         Some("child") => child(&args),
         // `cargo bench` with no arguments runs every bench: nothing to do here.
         None => eprintln!("{USAGE}"),

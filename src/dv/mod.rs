@@ -4,6 +4,11 @@
 //! ([`Dv::agent_processes`]), and run a Power Query into a table
 //! ([`Dv::power_query`]).
 //!
+//! **Deprecated.** SentinelOne ends these query endpoints on 2027-02-15;
+//! their functions are marked `#[deprecated]` and name their replacement in
+//! [`Client::lrq`]: [`crate::lrq::Lrq::log_query`] for events,
+//! [`crate::lrq::Lrq::power_query`] for tables. They keep working until then.
+//!
 //! A Deep Visibility query runs inside the console: `dv/init-query` starts
 //! it, `dv/query-status` reports its state until it ends, then `dv/events`
 //! (or `dv/events/{type}`) hands out its events, page by page, following a

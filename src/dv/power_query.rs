@@ -27,6 +27,10 @@ impl<'c> Dv<'c> {
     /// # Ok(())
     /// # }
     /// ```
+    #[deprecated(
+        since = "0.1.0",
+        note = "Deep Visibility query endpoints are sunset on 2027-02-15; use client.lrq().power_query"
+    )]
     pub async fn power_query(self, request: &PowerQuery) -> Result<PowerQueryTable, Error> {
         power_query(self.client, request).await
     }

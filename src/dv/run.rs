@@ -17,6 +17,10 @@ impl<'c> Dv<'c> {
     /// # Ok(())
     /// # }
     /// ```
+    #[deprecated(
+        since = "0.1.0",
+        note = "Deep Visibility query endpoints are sunset on 2027-02-15; use client.lrq().log_query (Long Running Query LOG search)"
+    )]
     pub async fn start(self, request: &DvQuery) -> Result<RunningQuery, Error> {
         start(self.client, request).await
     }
@@ -32,6 +36,10 @@ impl<'c> Dv<'c> {
     /// read, the query is cancelled and that error returned.
     ///
     /// See [`Dv::start`] for an example.
+    #[deprecated(
+        since = "0.1.0",
+        note = "Deep Visibility query endpoints are sunset on 2027-02-15; use client.lrq().log_query (Long Running Query LOG search)"
+    )]
     pub async fn wait(self, query: RunningQuery) -> Result<QueryStatus, Error> {
         wait(self.client, query).await
     }
@@ -60,6 +68,10 @@ impl<'c> Dv<'c> {
     /// # Ok(())
     /// # }
     /// ```
+    #[deprecated(
+        since = "0.1.0",
+        note = "Deep Visibility query endpoints are sunset on 2027-02-15; use client.lrq().log_query (Long Running Query LOG search)"
+    )]
     pub async fn query(self, request: &DvQuery) -> Result<DvResults, Error> {
         query(self.client, request).await
     }
@@ -81,6 +93,10 @@ impl<'c> Dv<'c> {
     /// # Ok(())
     /// # }
     /// ```
+    #[deprecated(
+        since = "0.1.0",
+        note = "Deep Visibility query endpoints are sunset on 2027-02-15; use client.lrq().log_query (Long Running Query LOG search)"
+    )]
     pub fn events(
         self,
         query_id: &str,
@@ -101,6 +117,10 @@ impl<'c> Dv<'c> {
     /// # Ok(())
     /// # }
     /// ```
+    #[deprecated(
+        since = "0.1.0",
+        note = "Deep Visibility query endpoints are sunset on 2027-02-15; use client.lrq().log_query (Long Running Query LOG search)"
+    )]
     pub async fn events_by_type(
         self,
         query_id: &str,
@@ -124,6 +144,10 @@ impl<'c> Dv<'c> {
     /// # Ok(())
     /// # }
     /// ```
+    #[deprecated(
+        since = "0.1.0",
+        note = "Deep Visibility query endpoints are sunset on 2027-02-15; use client.lrq().log_query (Long Running Query LOG search)"
+    )]
     pub async fn agent_processes(self, request: &AgentProcessQuery) -> Result<DvResults, Error> {
         agent_processes(self.client, request).await
     }

@@ -69,6 +69,10 @@ pub struct SimConfig {
     pub rate_limits: bool,
     /// How long a Long Running Query runs before its data is there.
     pub lrq_duration: Duration,
+    /// How much longer a Long Running Query runs per day of its time range
+    /// (zero unless told): a query over a longer window takes more steps'
+    /// time, so cutting the window into slices run at once pays.
+    pub lrq_duration_per_day: Duration,
     /// How long a Long Running Query lives after its last poll (30 s).
     pub lrq_expiry: Duration,
     /// How far apart the simulated log events are (one event per this).
@@ -90,6 +94,7 @@ impl Default for SimConfig {
             script_duration: Duration::from_secs(2),
             rate_limits: true,
             lrq_duration: Duration::from_secs(2),
+            lrq_duration_per_day: Duration::ZERO,
             lrq_expiry: Duration::from_secs(30),
             lrq_event_spacing: Duration::from_secs(60),
         }
@@ -172,6 +177,14 @@ impl SimBuilder {
     /// How long Long Running Queries run (their steps advance evenly).
     pub fn lrq_duration(mut self, duration: Duration) -> Self {
         self.config.lrq_duration = duration;
+        self
+    }
+
+    /// How much longer a Long Running Query runs per day of its range (on
+    /// top of [`SimBuilder::lrq_duration`]): a 30-day query with 1 s a day
+    /// takes 30 s more, each of six 5-day slices 5 s more.
+    pub fn lrq_duration_per_day(mut self, per_day: Duration) -> Self {
+        self.config.lrq_duration_per_day = per_day;
         self
     }
 

@@ -96,8 +96,9 @@ fn help_lists_every_command_and_the_exit_codes() {
         "agents",
         "threats",
         "files",
-        "dv",
+        "query",
         "pq",
+        "dv",
         "scripts",
         "test-connection",
         "tour",
@@ -876,6 +877,10 @@ async fn files_collect_without_a_password_is_refused() {
     assert!(!zip.exists());
 }
 
+/// The one line every `s1 dv` run prints on stderr.
+const DV_DEPRECATION: &str =
+    "s1: warning: Deep Visibility queries end on 2027-02-15; use `s1 query`";
+
 /// A console whose Deep Visibility queries take `duration` and end in
 /// `state`.
 async fn dv_console(duration: Duration, state: &str) -> SimConsole {
@@ -904,6 +909,7 @@ async fn dv_query_prints_the_events() {
         ],
     );
     assert_code(&out, 0);
+    assert_eq!(out.stderr, format!("{DV_DEPRECATION}\n"));
     let result = out.json();
     assert_eq!(result["state"], "FINISHED");
     assert_eq!(result["eventCount"], 20);
@@ -956,8 +962,10 @@ async fn dv_query_timeout_exits_4_and_cancels_the_query() {
         ],
     );
     assert_code(&out, 4);
-    assert_one_line_error(&out);
-    assert!(out.stderr.contains("gave up waiting"), "{}", out.stderr);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stderr);
+    assert_eq!(lines[0], DV_DEPRECATION);
+    assert!(lines[1].contains("gave up waiting"), "{}", out.stderr);
     let counters = console.counters();
     assert_eq!(counters.cancelled_queries.len(), 1);
     assert_eq!(counters.requests("POST", "/dv/cancel-query"), 1);
@@ -972,43 +980,279 @@ async fn a_failed_dv_query_exits_6() {
         &["dv", "query", "--query", "AgentName IS NOT EMPTY"],
     );
     assert_code(&out, 6);
-    assert_one_line_error(&out);
-    assert!(out.stderr.contains("FAILED"), "{}", out.stderr);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stderr);
+    assert_eq!(lines[0], DV_DEPRECATION);
+    assert!(lines[1].starts_with("s1: ") && lines[1].contains("FAILED"));
+}
+
+// ---------------------------------------------------------------------------
+// Long Running Queries: s1 query and s1 pq
+
+/// A console whose Long Running Queries take `duration`.
+async fn lrq_console(duration: Duration) -> SimConsole {
+    SimConsole::builder().lrq_duration(duration).start().await
+}
+
+/// Three hours of the simulated tenant: one event a minute, the three
+/// event types in turn from Process Creation at 00:00.
+const FROM: &str = "2026-04-21T00:00:00Z";
+const TO: &str = "2026-04-21T03:00:00Z";
+const PQ: &str = "dataSource.name='SentinelOne' | group count=count() by event.type";
+
+/// Every query launched was polled and deleted through the LRQ routes.
+fn assert_lrq_routes(console: &SimConsole, launches: u64) {
+    let counters = console.counters();
+    assert_eq!(counters.requests("POST", "/sdl/v2/api/queries"), launches);
+    assert!(counters.requests("GET", "/sdl/v2/api/queries/{id}") >= 1);
+    assert_eq!(
+        counters.requests("DELETE", "/sdl/v2/api/queries/{id}"),
+        launches
+    );
+    assert_eq!(counters.lrq_launched.len() as u64, launches);
+    assert_eq!(counters.lrq_deleted.len() as u64, launches);
+    assert!(counters.lrq_expired.is_empty());
+    assert_eq!(counters.requests("POST", "/dv/events/pq"), 0);
+    assert_eq!(counters.requests("POST", "/dv/init-query"), 0);
 }
 
 #[tokio::test]
-async fn pq_prints_a_table_or_json() {
-    let console = SimConsole::builder()
-        .pq_duration(Duration::from_millis(200))
-        .start()
-        .await;
-    let query = "event.type = 'Process Creation' | group count() by endpoint.name";
+async fn query_pq_prints_json_when_piped() {
+    let console = lrq_console(Duration::from_millis(300)).await;
     let out = run(
         &mut s1(&console),
-        &["pq", "--query", query, "--limit", "4", "--json"],
+        &["query", "--pq", PQ, "--from", FROM, "--to", TO],
+    );
+    assert_code(&out, 0);
+    assert_eq!(out.stderr, "");
+    let result = out.json();
+    assert_eq!(result["queryIds"].as_array().unwrap().len(), 1);
+    let names: Vec<&str> = result["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["event.type", "count", "share", "first_seen", "last_seen"]
+    );
+    assert_eq!(result["columns"][1]["type"], "NUMBER");
+    assert_eq!(result["columns"][2]["type"], "PERCENTAGE");
+    assert_eq!(result["columns"][3]["type"], "TIMESTAMP");
+    let rows = result["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0][0], "Process Creation");
+    assert_eq!(rows[0][1], 60);
+    assert!((rows[0][2].as_f64().unwrap() - 100.0 / 3.0).abs() < 1e-9);
+    assert_eq!(rows[0][3], "2026-04-21T00:00:00.000Z");
+    assert_eq!(rows[0][4], "2026-04-21T02:57:00.000Z");
+    assert_eq!(rows[2][0], "DNS Resolved");
+    assert_eq!(rows[2][3], "2026-04-21T00:02:00.000Z");
+    assert_eq!(result["matchCount"], 180.0);
+    assert_eq!(result["partial"], false);
+    assert_lrq_routes(&console, 1);
+    let launched = &console.counters().lrq_launched;
+    assert_eq!(result["queryIds"][0], launched[0].as_str());
+}
+
+#[tokio::test]
+async fn query_pq_as_a_table_names_columns_and_cuts_times_to_the_second() {
+    let console = lrq_console(Duration::from_millis(300)).await;
+    let out = run(
+        &mut s1(&console),
+        &[
+            "query",
+            "--pq",
+            PQ,
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--account",
+            "225494730938493804",
+            "--table",
+        ],
+    );
+    assert_code(&out, 0);
+    let lines: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        ["event.type", "count", "share", "first_seen", "last_seen"]
+    );
+    assert_eq!(
+        lines[1],
+        [
+            "Process",
+            "Creation",
+            "60",
+            "33.3",
+            "2026-04-21T00:00:00Z",
+            "2026-04-21T02:57:00Z"
+        ]
+    );
+    assert_eq!(lines[3][0..2], ["DNS", "Resolved"]);
+    assert_eq!(lines.len(), 4);
+    assert_lrq_routes(&console, 1);
+}
+
+#[tokio::test]
+async fn query_pq_in_slices_merges_the_columns_asked() {
+    let console = lrq_console(Duration::from_millis(300)).await;
+    let out = run(
+        &mut s1(&console),
+        &[
+            "query",
+            "--pq",
+            PQ,
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--slices",
+            "3",
+            "--merge",
+            "count=sum",
+            "--merge",
+            "share=max",
+            "--merge",
+            "first_seen=min",
+            "--merge",
+            "last_seen=max",
+            "--json",
+        ],
     );
     assert_code(&out, 0);
     let result = out.json();
-    assert!(result["queryId"].as_str().unwrap().starts_with("pq"));
-    assert_eq!(result["columns"][0]["name"], "endpoint.name");
-    assert_eq!(result["columns"][2]["type"], "NUMBER");
+    assert_eq!(result["queryIds"].as_array().unwrap().len(), 3);
     let rows = result["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 4);
-    assert_eq!(rows[0], serde_json::json!(["win-lab-001", "windows", 1]));
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[0][1], 60);
+    assert_eq!(rows[0][3], "2026-04-21T00:00:00.000Z");
+    assert_eq!(rows[0][4], "2026-04-21T02:57:00.000Z");
+    assert_eq!(result["matchCount"], 180.0);
+    assert_lrq_routes(&console, 3);
+}
 
-    let table = run(
+#[tokio::test]
+async fn query_log_prints_json_lines_when_piped() {
+    let console = lrq_console(Duration::from_millis(300)).await;
+    let out = run(
         &mut s1(&console),
-        &["pq", "--query", query, "--limit", "2", "--table"],
+        &[
+            "query",
+            "--log",
+            "event.type = 'Process Creation'",
+            "--from",
+            FROM,
+            "--to",
+            "2026-04-21T00:10:00Z",
+            "--limit",
+            "100",
+        ],
     );
+    assert_code(&out, 0);
+    assert_eq!(out.stderr, "");
+    let events = out.json_lines();
+    assert_eq!(events.len(), 10);
+    assert_eq!(events[0]["timestamp"], "2026-04-21T00:00:00Z");
+    assert_eq!(events[0]["timestampNs"], "1776729600000000000");
+    assert_eq!(events[0]["severity"], 3);
+    assert_eq!(events[0]["cursor"], "c1776729600000");
+    assert_eq!(events[0]["values"]["event.type"], "Process Creation");
+    assert_eq!(events[0]["values"]["endpoint.name"], "win-lab-001");
+    assert_eq!(events[1]["values"]["event.type"], "File Creation");
+    assert_eq!(events[9]["timestamp"], "2026-04-21T00:09:00Z");
+    assert_lrq_routes(&console, 1);
+}
+
+#[tokio::test]
+async fn query_log_as_a_table_or_one_json_document() {
+    let console = lrq_console(Duration::from_millis(300)).await;
+    let args = [
+        "query",
+        "--log",
+        "",
+        "--from",
+        FROM,
+        "--to",
+        "2026-04-21T00:03:00Z",
+    ];
+    let table = run(&mut s1(&console), &[&args[..], &["--table"]].concat());
     assert_code(&table, 0);
     let lines: Vec<Vec<&str>> = table
         .stdout
         .lines()
         .map(|l| l.split_whitespace().collect())
         .collect();
-    assert_eq!(lines[0], ["endpoint.name", "endpoint.os", "threats"]);
-    assert_eq!(lines[2], ["win-lab-002", "windows", "1"]);
-    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0], ["TIME", "endpoint.name", "event.type"]);
+    assert_eq!(
+        lines[1],
+        ["2026-04-21T00:00:00Z", "win-lab-001", "Process", "Creation"]
+    );
+    assert_eq!(lines[3][2..], ["DNS", "Resolved"]);
+    assert_eq!(lines[4], ["3", "event(s)"]);
+
+    let json = run(&mut s1(&console), &[&args[..], &["--json"]].concat());
+    assert_code(&json, 0);
+    let result = json.json();
+    assert_eq!(result["eventCount"], 3);
+    assert_eq!(result["events"][2]["values"]["event.type"], "DNS Resolved");
+    assert_eq!(result["queryIds"].as_array().unwrap().len(), 1);
+    assert_lrq_routes(&console, 2);
+}
+
+#[tokio::test]
+async fn pq_runs_on_long_running_queries() {
+    let console = lrq_console(Duration::from_millis(300)).await;
+    let out = run(
+        &mut s1(&console),
+        &[
+            "pq", "--query", PQ, "--from", FROM, "--to", TO, "--limit", "2", "--json",
+        ],
+    );
+    assert_code(&out, 0);
+    let result = out.json();
+    let rows = result["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1][0], "File Creation");
+    assert_eq!(rows[1][1], 60);
+    assert_eq!(rows[1][3], "2026-04-21T00:01:00.000Z");
+    assert_lrq_routes(&console, 1);
+}
+
+#[tokio::test]
+async fn an_expired_query_exits_6() {
+    let console = SimConsole::builder()
+        .lrq_duration(Duration::from_secs(20))
+        .lrq_expiry(Duration::from_millis(200))
+        .start()
+        .await;
+    let out = run(&mut s1(&console), &["query", "--pq", PQ, "--last", "1h"]);
+    assert_code(&out, 6);
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("query expired"), "{}", out.stderr);
+    let counters = console.counters();
+    assert_eq!(counters.lrq_launched.len(), 1);
+    assert_eq!(counters.lrq_expired, counters.lrq_launched);
+}
+
+#[test]
+fn query_needs_pq_or_log_and_not_both() {
+    for args in [
+        &["query", "--last", "1h"][..],
+        &["query", "--pq", "q", "--log", "f"],
+        &["query", "--log", "f", "--slices", "0"],
+        &["query", "--log", "f", "--limit", "5001"],
+        &["query", "--pq", "q", "--merge", "count=avg"],
+    ] {
+        let out = run(&mut s1_bare(), args);
+        assert_code(&out, 2);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1023,8 +1267,8 @@ fn the_tour_runs_against_its_own_simulated_console() {
         "[2/7] List the agents",
         "[3/7] Kill the threats on a named computer",
         "[4/7] Collect a file from an agent and download it",
-        "[5/7] A Deep Visibility query, with a timeout",
-        "[6/7] A Power Query",
+        "[5/7] A log search (Long Running Query), with a timeout",
+        "[6/7] A PowerQuery (Long Running Query)",
         "[7/7] What the console received",
         "Tour complete: all 7 steps succeeded.",
     ] {
@@ -1038,8 +1282,14 @@ fn the_tour_runs_against_its_own_simulated_console() {
     assert!(out.stdout.contains("console version S-23.4.2"));
     assert!(out.stdout.contains("is now mitigated"));
     assert!(out.stdout.contains("Extracted files/"));
-    assert!(out.stdout.contains("-> FINISHED; 50 event(s)"));
-    assert!(out.stdout.contains("endpoint.name"));
+    assert!(out.stdout.contains("-> 10/10 and was deleted; 60 event(s)"));
+    assert!(
+        out.stdout
+            .contains("event.type        count  share  first_seen")
+    );
+    assert!(out.stdout.contains("1440 event(s) matched"));
+    assert!(out.stdout.contains("DELETE /sdl/v2/api/queries/{id}"));
+    assert!(!out.stdout.contains("/dv/"));
     assert!(out.stdout.contains("POST /threats/mitigate/kill"));
 }
 

@@ -3,6 +3,9 @@
 //! state, the 409 retry, timeouts and abandoned waits that cancel the query
 //! (and failures that do not), Power Query tables from the real fixtures'
 //! shapes, and bad inputs that send nothing.
+// These tests exercise the deprecated Deep Visibility composites, which
+// stay until the endpoints end (2027-02-15).
+#![allow(deprecated)]
 
 use crate::support;
 

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use sentinelone::{Client, ENV_API_TOKEN, ENV_CONSOLE_URL, Polling};
 
 use crate::api::ApiCall;
-use crate::commands::{agents, dv, files, scripts, threats};
+use crate::commands::{agents, dv, files, query, scripts, threats};
 use crate::exit::{EXIT_CODES_HELP, Failure};
 use crate::progress::Progress;
 
@@ -116,11 +116,15 @@ pub enum Command {
     /// Fetch files from an endpoint and download them
     #[command(subcommand)]
     Files(files::FilesCommand),
-    /// Deep Visibility: run a query and read its events
+    /// Long Running Queries: a PowerQuery's table (--pq) or the events a
+    /// log filter matches (--log)
+    Query(query::QueryArgs),
+    /// Run a PowerQuery (Long Running Query) and print its table
+    Pq(query::PqArgs),
+    /// Deep Visibility queries (deprecated: the console ends them on
+    /// 2027-02-15; use `s1 query`)
     #[command(subcommand)]
     Dv(dv::DvCommand),
-    /// Run a Power Query and print its table
-    Pq(dv::PqArgs),
     /// Run a remote script on agents and collect its results
     #[command(subcommand)]
     Scripts(scripts::ScriptsCommand),
@@ -288,7 +292,8 @@ mod tests {
             Command::Dv(DvCommand::Query(args)) => {
                 (Some(&args.scope.range), Some(&args.scope.wait))
             }
-            Command::Pq(args) => (Some(&args.scope.range), Some(&args.scope.wait)),
+            Command::Pq(args) => (Some(&args.lrq.range), None),
+            Command::Query(args) => (Some(&args.lrq.range), None),
             Command::Scripts(ScriptsCommand::Run(args)) => (None, Some(&args.wait)),
             Command::Files(FilesCommand::Collect(args)) => (None, Some(&args.wait)),
             _ => (None, None),
@@ -327,11 +332,11 @@ mod tests {
             &["--poll-every", "polling.first"],
         ),
         (&["dv", "query", "--query", "q"], "--limit", &["--limit"]),
-        (
-            &["pq", "--query", "q"],
-            "--timeout",
-            &["--timeout", "polling.timeout"],
-        ),
+        (&["pq", "--query", "q"], "--timeout", &["--timeout"]),
+        (&["pq", "--query", "q"], "--last", &["--last"]),
+        (&["query", "--pq", "q"], "--slices", &["--slices"]),
+        (&["query", "--log", "q"], "--limit", &["--limit"]),
+        (&["query", "--log", "q"], "--timeout", &["--timeout"]),
         (
             &["scripts", "run", "--script-id", "1", "--description", "d"],
             "--poll-every",

@@ -22,7 +22,8 @@ pub const TIMEOUT: u8 = 4;
 /// written (an archive that would not open included).
 pub const TRANSPORT: u8 = 5;
 /// A job the console ran ended without a result (a Deep Visibility query
-/// FAILED, a fetch the console refused).
+/// FAILED, a fetch the console refused, a Long Running Query the console
+/// no longer knows).
 pub const JOB_FAILED: u8 = 6;
 
 /// Interrupted by SIGINT (Ctrl-C): 128 + 2, as shells report it.
@@ -48,7 +49,8 @@ Exit codes:
   3  the console's answer could not be decoded (or was too large)
   4  timeout: a request or a wait ran out of time
   5  connection, transport or local file error
-  6  a console job failed (e.g. a Deep Visibility query ended FAILED)
+  6  a console job failed (e.g. a Deep Visibility query ended FAILED, a
+     Long Running Query expired or was dropped by the console)
   130  interrupted by SIGINT (Ctrl-C); 143: stopped by SIGTERM. What the
        command started on the console is cancelled, its partial files removed";
 
@@ -125,7 +127,7 @@ pub fn code_of(error: &Error) -> u8 {
         Error::Decode { .. } | Error::Undecoded { .. } | Error::ResponseTooLarge { .. } => DECODE,
         Error::Timeout { .. } | Error::WaitTimeout { .. } => TIMEOUT,
         Error::Transport { .. } | Error::Io { .. } | Error::Archive { .. } => TRANSPORT,
-        Error::JobFailed { .. } => JOB_FAILED,
+        Error::JobFailed { .. } | Error::QueryExpired { .. } => JOB_FAILED,
         // A kind added later: the console said no, in the widest sense.
         _ => API_ERROR,
     }
@@ -161,6 +163,10 @@ mod tests {
             detail: None,
         };
         assert_eq!(code_of(&job), JOB_FAILED);
+        let expired = Error::QueryExpired {
+            query_id: "q".into(),
+        };
+        assert_eq!(code_of(&expired), JOB_FAILED);
         let large = Error::ResponseTooLarge {
             operation: "x".into(),
             limit: 1,

@@ -2,8 +2,9 @@
 //!
 //! `s1 api <operationId>` calls any operation of the spec; the other
 //! commands are the library's composite commands (threat response, file
-//! collection, Deep Visibility, Power Query, remote scripts, agents, the
-//! connection test); `s1 tour` shows them all against a simulated console.
+//! collection, Long Running Queries (PowerQuery and log search), Deep
+//! Visibility until its sunset, remote scripts, agents, the connection
+//! test); `s1 tour` shows them all against a simulated console.
 
 mod api;
 mod args;
@@ -133,8 +134,9 @@ async fn run(cli: Cli, client: Option<&Client>, progress: &Progress) -> Result<(
         Command::Agents(command) => commands::agents::run(client, command).await,
         Command::Threats(command) => commands::threats::run(client, command).await,
         Command::Files(command) => commands::files::run(client, command).await,
+        Command::Query(args) => commands::query::run(client, &args, progress).await,
+        Command::Pq(args) => commands::query::power_query(client, &args, progress).await,
         Command::Dv(command) => commands::dv::run(client, command, progress).await,
-        Command::Pq(args) => commands::dv::power_query(client, &args, progress).await,
         Command::Scripts(command) => commands::scripts::run(client, command).await,
         Command::TestConnection(format) => commands::connection::run(client, &format).await,
         Command::Tour => tour::run(global, progress).await,

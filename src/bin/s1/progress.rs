@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sentinelone::dv::QueryStatus;
+use sentinelone::lrq;
 use sentinelone::{ClientBuilder, DownloadProgress, WaitEvent};
 
 use crate::output::printable;
@@ -148,6 +149,34 @@ impl JobBar {
             bar.set_message(printable(&status.state.to_string()).into_owned());
             if let Some(percent) = status.progress {
                 bar.set_position(percent.clamp(0, 100) as u64);
+            }
+        }
+    }
+}
+
+impl JobBar {
+    /// A callback for Long Running Query answers: shows the steps done
+    /// and in all over every query of the job (a sliced window runs
+    /// several), as a message and a percentage.
+    pub fn lrq_updater(&self) -> impl Fn(&lrq::Progress) + Send + Sync + 'static {
+        let bar = self.bar.clone();
+        let steps = Mutex::new(HashMap::<String, (i64, i64)>::new());
+        move |p| {
+            let mut steps = steps.lock().unwrap_or_else(|e| e.into_inner());
+            steps.insert(
+                p.query_id.clone(),
+                (p.steps_completed.max(0), p.steps_total.max(0)),
+            );
+            let (done, total) = steps
+                .values()
+                .fold((0i64, 0i64), |(d, t), (sd, st)| (d + sd, t + st));
+            bar.set_message(format!(
+                "steps {done}/{total} ({} quer{})",
+                steps.len(),
+                if steps.len() == 1 { "y" } else { "ies" }
+            ));
+            if total > 0 {
+                bar.set_position((done.saturating_mul(100) / total).clamp(0, 100) as u64);
             }
         }
     }

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sentinelone::detections::DetectionWindow;
-use sentinelone::dv::{self, DvQuery, PowerQuery};
 use sentinelone::files::{FetchOptions, FetchRequest};
+use sentinelone::lrq::{self, LogResults, LrqOptions, LrqScope};
 use sentinelone::prelude::*;
 use sentinelone::raw::types::AgentViewListResponseDataItem;
 use sentinelone::sim::SimConsole;
@@ -114,8 +114,7 @@ async fn start_console() -> SimConsole {
         .agents(AGENTS)
         .threats(THREATS)
         .upload_delay(Duration::from_millis(400))
-        .dv_duration(Duration::from_secs(2))
-        .pq_duration(Duration::from_millis(800))
+        .lrq_duration(Duration::from_millis(1500))
         .start()
         .await
 }
@@ -149,11 +148,11 @@ async fn simulated(progress: &Progress) -> Result<(), Failure> {
     let outcome = fetch_file(&client, source).await;
     steps.record(outcome);
 
-    steps.next("A Deep Visibility query, with a timeout");
-    let outcome = dv_query(&client, progress).await;
+    steps.next("A log search (Long Running Query), with a timeout");
+    let outcome = log_query(&client, progress).await;
     steps.record(outcome);
 
-    steps.next("A Power Query");
+    steps.next("A PowerQuery (Long Running Query)");
     let outcome = power_query(&client, progress).await;
     steps.record(outcome);
 
@@ -294,62 +293,70 @@ async fn fetch_file(client: &Client, source: Option<FileOnAgent>) -> Result<(), 
     Ok(())
 }
 
-async fn dv_query(client: &Client, progress: &Progress) -> Result<(), Failure> {
-    let now = chrono::Utc::now();
-    let states = Arc::new(Mutex::new(Vec::<String>::new()));
-    let seen = states.clone();
-    let bar = progress.job("Deep Visibility query");
-    let show_progress = bar.updater();
-    let query = r#"EventType = "Process Creation""#;
-    let request = DvQuery::new(query, now - chrono::TimeDelta::hours(1), now)
-        .limit(50)
-        .polling(dv::DEFAULT_POLLING.timeout(Duration::from_secs(30)))
-        .on_progress(move |status| {
-            show_progress(status);
-            let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-            let state = status.state.to_string();
-            if seen.last() != Some(&state) {
-                seen.push(state);
+/// The steps of every query of a job, in the order they were reported:
+/// the story of a Long Running Query, told after it ends.
+fn step_log(bar: &crate::progress::JobBar) -> (Arc<Mutex<Vec<String>>>, LrqOptions) {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let show = bar.lrq_updater();
+    let options = LrqOptions::default()
+        .timeout(Duration::from_secs(30))
+        .on_progress(move |p| {
+            show(p);
+            let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+            let step = format!("{}/{}", p.steps_completed, p.steps_total);
+            if log.last() != Some(&step) {
+                log.push(step);
             }
         });
+    (seen, options)
+}
+
+async fn log_query(client: &Client, progress: &Progress) -> Result<(), Failure> {
+    let filter = "event.type = 'Process Creation'";
+    let bar = progress.job("Log query");
+    let (steps, options) = step_log(&bar);
     say(&format!(
-        "  {query} over the last hour, at most 50 events, 30 s allowed:"
+        "  {filter} over the last hour, tenant-wide, at most 100 events, 30 s allowed:"
     ));
-    let results = client.dv().query(&request).await?;
+    let range = lrq::TimeRange::last(chrono::TimeDelta::hours(1));
+    let results = client
+        .lrq()
+        .log_query(filter, range, &LrqScope::tenant(), 100, &options)
+        .await?;
     drop(bar);
-    let states = states
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .join(" -> ");
+    let steps = steps.lock().unwrap_or_else(|e| e.into_inner()).join(" -> ");
     say(&format!(
-        "  Query {} went {states}; {} event(s). The first five:",
-        results.status.query_id,
+        "  Query {} went through steps {steps} and was deleted; {} event(s). The first five:",
+        results.query_ids.join(", "),
         results.events.len()
     ));
-    let mut first = Table::new(["TIME", "AGENT", "EVENT", "PROCESS"]);
-    for event in results.events.iter().take(5) {
-        let value = output::to_value(event);
-        first.row(
-            ["/createdAt", "/agentName", "/eventType", "/processName"]
-                .map(|p| output::cell(&value, p)),
-        );
-    }
-    show(&first);
+    let first = LogResults {
+        events: results.events.iter().take(5).cloned().collect(),
+        ..LogResults::default()
+    };
+    show(&commands::query::log_table(&first));
     Ok(())
 }
 
 async fn power_query(client: &Client, progress: &Progress) -> Result<(), Failure> {
-    let now = chrono::Utc::now();
-    let query = "event.type = 'Process Creation' | group count() by endpoint.name";
+    let query = "dataSource.name='SentinelOne' | group count=count(), first_seen=min(timestamp), last_seen=max(timestamp) by event.type";
     let bar = progress.job("Power Query");
-    let request = PowerQuery::new(query, now - chrono::TimeDelta::days(1), now)
-        .limit(5)
-        .polling(dv::DEFAULT_POLLING.timeout(Duration::from_secs(30)))
-        .on_progress(bar.updater());
-    say(&format!("  {query} (last day, at most 5 rows):"));
-    let table = client.dv().power_query(&request).await?;
+    let (_, options) = step_log(&bar);
+    say(&format!("  {query}"));
+    say("  over the last day, tenant-wide:");
+    let range = lrq::TimeRange::last(chrono::TimeDelta::days(1));
+    let table = client
+        .lrq()
+        .power_query(query, range, &LrqScope::tenant(), &options)
+        .await?;
     drop(bar);
-    show(&commands::dv::pq_table(&table));
+    show(&commands::query::pq_table(&table));
+    say(&format!(
+        "  {} event(s) matched (query {}).",
+        table.match_count.unwrap_or_default(),
+        table.query_ids.join(", ")
+    ));
     Ok(())
 }
 

@@ -203,7 +203,9 @@ fn delete(state: &mut State, req: &Req, id: &str) -> Reply {
 /// launch reads 0/0 unless the query is done at once; polls name the total
 /// both ways (`stepsTotal`, `totalSteps`).
 fn answer(state: &State, id: &str, query: &LrqQuery, polled: bool) -> Value {
-    let duration = state.config.lrq_duration.as_secs_f64();
+    let days = (query.end - query.start).num_milliseconds().max(0) as f64 / 86_400_000.0;
+    let duration = state.config.lrq_duration.as_secs_f64()
+        + state.config.lrq_duration_per_day.as_secs_f64() * days;
     let elapsed = query.launched.elapsed().as_secs_f64();
     let done = duration <= 0.0 || elapsed >= duration;
     let completed = if done {

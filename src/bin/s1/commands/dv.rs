@@ -1,24 +1,30 @@
-//! `s1 dv query` and `s1 pq`.
+//! `s1 dv query`: Deep Visibility until its sunset (2027-02-15). Every run
+//! says so once on stderr; `s1 query` is the replacement.
 
 use clap::{Args, Subcommand};
 use sentinelone::Client;
-use sentinelone::dv::{self, DvQuery, DvResults, PowerQuery, PowerQueryTable};
-use serde_json::{Value, json};
+use sentinelone::dv::{self, DvQuery, DvResults};
+use serde_json::json;
 
 use crate::args::{TimeRange, WaitArgs};
 use crate::exit::Failure;
 use crate::output::{self, Format, FormatArgs, Table};
 use crate::progress::Progress;
 
+/// The one line every `s1 dv` run prints on stderr.
+pub const DEPRECATION: &str =
+    "s1: warning: Deep Visibility queries end on 2027-02-15; use `s1 query`";
+
 /// Deep Visibility commands.
 #[derive(Subcommand)]
 pub enum DvCommand {
     /// Run a Deep Visibility query (S1QL) to its end and print its events;
-    /// a query still running at --timeout is cancelled
+    /// a query still running at --timeout is cancelled (deprecated: use
+    /// `s1 query --log`)
     Query(QueryArgs),
 }
 
-/// The text, range and scope shared by both kinds of query.
+/// The text, range and scope of a query.
 #[derive(Args)]
 pub struct Scope {
     /// The query text
@@ -48,22 +54,16 @@ pub struct QueryArgs {
     format: FormatArgs,
 }
 
-/// A Power Query.
-#[derive(Args)]
-pub struct PqArgs {
-    #[command(flatten)]
-    pub(crate) scope: Scope,
-    #[command(flatten)]
-    format: FormatArgs,
-}
-
 /// Runs a Deep Visibility command.
 pub async fn run(client: &Client, command: DvCommand, progress: &Progress) -> Result<(), Failure> {
+    eprintln!("{DEPRECATION}");
     match command {
         DvCommand::Query(args) => query(client, &args, progress).await,
     }
 }
 
+// The command stays until the endpoints end; it says so on every run.
+#[allow(deprecated)]
 async fn query(client: &Client, args: &QueryArgs, progress: &Progress) -> Result<(), Failure> {
     let scope = &args.scope;
     let (from, to) = scope.range.resolve()?;
@@ -112,52 +112,6 @@ pub fn events_table(results: &DvResults) -> Table {
             output::cell(&value, "/processName"),
             output::cell(&value, "/pid"),
         ]);
-    }
-    table
-}
-
-/// Runs a Power Query and prints its table.
-pub async fn power_query(
-    client: &Client,
-    args: &PqArgs,
-    progress: &Progress,
-) -> Result<(), Failure> {
-    let scope = &args.scope;
-    let (from, to) = scope.range.resolve()?;
-    let bar = progress.job("Power Query");
-    let mut request = PowerQuery::new(&scope.query, from, to)
-        .site_ids(scope.site_ids.clone())
-        .polling(scope.wait.polling(dv::DEFAULT_POLLING))
-        .on_progress(bar.updater());
-    if let Some(limit) = scope.limit {
-        request = request.limit(limit);
-    }
-    let table = client.dv().power_query(&request).await?;
-    drop(bar);
-    match args.format.format() {
-        Format::Json => output::json(&json!({
-            "queryId": table.query_id,
-            "columns": table
-                .columns
-                .iter()
-                .map(|c| json!({ "name": c.name, "type": c.kind }))
-                .collect::<Vec<_>>(),
-            "rows": table.rows,
-            "recommendations": table.recommendations,
-        })),
-        Format::Table => pq_table(&table).print(),
-    }
-}
-
-/// A Power Query's result as a table.
-pub fn pq_table(result: &PowerQueryTable) -> Table {
-    let mut table = Table::new(result.columns.iter().map(|c| c.name.clone()));
-    for row in &result.rows {
-        table.row(row.iter().map(|value| match value {
-            Value::String(text) => text.clone(),
-            Value::Null => "-".to_string(),
-            other => other.to_string(),
-        }));
     }
     table
 }

@@ -5,5 +5,6 @@ pub mod agents;
 pub mod connection;
 pub mod dv;
 pub mod files;
+pub mod query;
 pub mod scripts;
 pub mod threats;
