@@ -112,6 +112,12 @@ impl<T: DeserializeOwned> Decoded<T> {
     /// Decodes `value` as `T`; `at` names where it sits in the answer (for
     /// the path of a failure).
     pub fn from_value(value: Value, at: &str) -> Self {
+        Self::decode(value, || at.to_string())
+    }
+
+    /// [`Decoded::from_value`] with the place named by `at`, called only
+    /// when the item fails (the common, typed case formats nothing).
+    fn decode(value: Value, at: impl FnOnce() -> String) -> Self {
         if let Ok(item) = T::deserialize(&value) {
             return Decoded::Typed(item);
         }
@@ -120,8 +126,9 @@ impl<T: DeserializeOwned> Decoded<T> {
             Ok(item) => return Decoded::Typed(item),
             Err(e) => {
                 let inner = e.path().to_string();
+                let at = at();
                 let path = match inner.as_str() {
-                    "." => at.to_string(),
+                    "." => at,
                     p if p.starts_with('[') => format!("{at}{p}"),
                     p => format!("{at}.{p}"),
                 };
@@ -172,7 +179,7 @@ where
         values
             .into_iter()
             .enumerate()
-            .map(|(i, value)| Decoded::from_value(value, &format!("data[{i}]")))
+            .map(|(i, value)| Decoded::decode(value, || format!("data[{i}]")))
             .collect()
     }))
 }
