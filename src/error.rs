@@ -126,6 +126,14 @@ pub enum Error {
         /// The query's id.
         query_id: String,
     },
+    /// A LOG query's time slice held as many events as asked for even at
+    /// the shortest slice, and the console's cursor could not continue it:
+    /// the console may hold more events in `range` than were read. A
+    /// stream of events goes on after this error.
+    SliceCapped {
+        /// The slice, as sent.
+        range: crate::lrq::TimeRange,
+    },
     /// Reading or writing a local file failed; nothing partial is left.
     Io {
         /// The file or directory concerned.
@@ -555,6 +563,11 @@ impl Error {
                 f,
                 "gave up waiting for {waiting_for} after {:.0} s",
                 after.as_secs_f64()
+            ),
+            Error::SliceCapped { range } => write!(
+                f,
+                "the LOG slice {} .. {} came back full even at the shortest slice; the console may hold more events in it",
+                range.start, range.end
             ),
             Error::QueryExpired { query_id } => write!(
                 f,

@@ -11,7 +11,9 @@
 //! delete.
 //!
 //! [`Lrq::power_query`] returns a typed table ([`PqTable`]),
-//! [`Lrq::log_query`] the matching events ([`LogResults`]); both through
+//! [`Lrq::log_query`] the matching events ([`LogResults`]) and
+//! [`Lrq::log_events`] the same events as a stream, page by page; all
+//! through
 //! [`LrqOptions`]: progress callback, timeout, priority, and a long window
 //! cut into slices run at once ([`LrqOptions::slices`]).
 //!

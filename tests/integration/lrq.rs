@@ -13,10 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use futures_util::{StreamExt, TryStreamExt};
 use httpmock::{HttpMockRequest, Mock, MockServer};
 use sentinelone::Error;
 use sentinelone::lrq::{
-    Cell, ColumnKind, LrqOptions, LrqScope, Merge, Progress, QueryResult, TimeRange,
+    Cell, ColumnKind, LogEvent, LrqOptions, LrqScope, Merge, Progress, QueryResult, TimeRange,
 };
 use sentinelone::sim::SimConsole;
 use serde_json::{Value, json};
@@ -755,6 +756,163 @@ async fn a_full_slice_without_a_cursor_at_the_floor_is_named_capped() {
     assert_eq!(results.events.len(), 2);
     assert_eq!(results.capped, vec![range]);
     delete.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn a_capped_slice_is_a_stream_item_and_the_stream_goes_on_to_its_end() {
+    let server = MockServer::start_async().await;
+    let range = TimeRange::new(at(1), at(1) + TimeDelta::seconds(1));
+    let full = json!({"id": "q11", "stepsCompleted": 1, "stepsTotal": 1,
+        "data": {"matches": [{"timestamp": 1776733200000000000_i64}, {"timestamp": 1776733200500000000_i64}]}});
+    let launch = server
+        .mock_async(|when, then| {
+            when.method("POST").path(QUERIES);
+            then.status(200)
+                .header("X-Dataset-Query-Forward-Tag", "tag-7")
+                .json_body(full);
+        })
+        .await;
+    let delete = serve_delete(&server, "q11").await;
+    let client = facade_client(&server);
+    let items: Vec<Result<LogEvent, Error>> = client
+        .lrq()
+        .log_events("", range, &LrqScope::tenant(), 2, &quick())
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert_eq!(
+        items[0].as_ref().unwrap().timestamp_ns,
+        Some(1_776_733_200_000_000_000)
+    );
+    assert_eq!(
+        items[1].as_ref().unwrap().timestamp_ns,
+        Some(1_776_733_200_500_000_000)
+    );
+    assert!(matches!(&items[2], Err(Error::SliceCapped { range: r }) if *r == range));
+    launch.assert_calls_async(1).await;
+    delete.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn a_dropped_event_stream_deletes_its_running_query() {
+    let server = MockServer::start_async().await;
+    let body = json!({
+        "queryType": "LOG",
+        "tenant": true,
+        "startTime": "2026-04-21T00:00:00Z",
+        "endTime": "2026-04-22T00:00:00Z",
+        "queryPriority": "LOW",
+        "log": {"filter": "", "limit": 50},
+    });
+    serve_launch(&server, body, running("q12", 0, 0)).await;
+    let poll = serve_poll(&server, "q12", "0", 200, running("q12", 0, 9)).await;
+    let delete = serve_delete(&server, "q12").await;
+    let client = facade_client(&server);
+    let options = quick().timeout(Duration::from_secs(30));
+    let mut events = client
+        .lrq()
+        .log_events("", day(), &LrqScope::tenant(), 50, &options)
+        .unwrap();
+    tokio::select! {
+        item = events.next() => panic!("the query should still run: {item:?}"),
+        () = wait_for_calls(&poll, 1) => {}
+    }
+    delete.assert_calls_async(0).await;
+    drop(events);
+    assert!(client.finish_cleanup(Duration::from_secs(3)).await);
+    delete.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn bad_event_stream_inputs_are_refused_before_the_stream_exists() {
+    let server = MockServer::start_async().await;
+    let other = anything_else(&server).await;
+    let client = facade_client(&server);
+    let empty = TimeRange::new(at(2), at(1));
+    let refused = [
+        client
+            .lrq()
+            .log_events("", empty, &LrqScope::tenant(), 10, &quick())
+            .err(),
+        client
+            .lrq()
+            .log_events("", day(), &LrqScope::tenant(), 0, &quick())
+            .err(),
+        client
+            .lrq()
+            .log_events(
+                "",
+                day(),
+                &LrqScope::accounts(Vec::<String>::new()),
+                10,
+                &quick(),
+            )
+            .err(),
+    ];
+    for error in refused {
+        assert!(
+            matches!(error, Some(Error::InvalidInput { .. })),
+            "{error:?}"
+        );
+    }
+    other.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn sim_log_events_stream_page_by_page_and_stop_launching_when_dropped() {
+    let sim = sim(Duration::from_millis(50), false).await;
+    let client = sim
+        .client_builder()
+        .quotas(sentinelone::quota::Quotas::none())
+        .build()
+        .unwrap();
+    let range = TimeRange::new(at(0), at(1));
+    let options = LrqOptions::default().poll_interval(Duration::from_millis(20));
+    let minutes = |events: &[LogEvent]| -> Vec<i64> {
+        events
+            .iter()
+            .map(|e| (e.timestamp.unwrap() - at(0)).num_minutes())
+            .collect()
+    };
+    // 60 events, 16 a query: the first 20 need the whole range (full,
+    // halved), its first half (full, halved) and that half's two quarters.
+    let first: Vec<LogEvent> = client
+        .lrq()
+        .log_events("", range, &LrqScope::tenant(), 16, &options)
+        .unwrap()
+        .take(20)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(minutes(&first), (0..20).collect::<Vec<_>>());
+    assert!(client.finish_cleanup(Duration::from_secs(3)).await);
+    let counters = sim.counters();
+    assert_eq!(
+        counters.lrq_launched.len(),
+        4,
+        "nothing launched beyond what was read"
+    );
+    assert_eq!(counters.lrq_deleted.len(), 4);
+
+    // Two slices at once: still every event once, earliest first.
+    let all: Vec<LogEvent> = client
+        .lrq()
+        .log_events(
+            "",
+            range,
+            &LrqScope::tenant(),
+            16,
+            &options.clone().slices(2),
+        )
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(minutes(&all), (0..60).collect::<Vec<_>>());
+    let counters = sim.counters();
+    assert_eq!(counters.lrq_deleted, counters.lrq_launched);
+    assert!(counters.lrq_expired.is_empty());
 }
 
 #[tokio::test]

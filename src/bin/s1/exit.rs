@@ -124,7 +124,10 @@ pub fn code_of(error: &Error) -> u8 {
     match error {
         Error::Api { .. } | Error::RateLimited { .. } => API_ERROR,
         Error::InvalidInput { .. } => USAGE,
-        Error::Decode { .. } | Error::Undecoded { .. } | Error::ResponseTooLarge { .. } => DECODE,
+        Error::Decode { .. }
+        | Error::Undecoded { .. }
+        | Error::ResponseTooLarge { .. }
+        | Error::SliceCapped { .. } => DECODE,
         Error::Timeout { .. } | Error::WaitTimeout { .. } => TIMEOUT,
         Error::Transport { .. } | Error::Io { .. } | Error::Archive { .. } => TRANSPORT,
         Error::JobFailed { .. } | Error::QueryExpired { .. } => JOB_FAILED,

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{ArgGroup, Args};
-use sentinelone::Client;
+use futures_util::StreamExt;
 use sentinelone::lrq::{
     self, Cell, ColumnKind, LogEvent, LogResults, LrqOptions, LrqScope, Merge, PqTable,
 };
+use sentinelone::{Client, Error};
 use serde_json::{Map, Value, json};
 
 use crate::args::{TimeRange, parse_secs};
@@ -276,18 +277,30 @@ async fn log(
     let bar = progress.job("Log query");
     let options = lrq.options(&bar);
     let limit = args.limit.unwrap_or(1000);
+    // Piped without --table and without --json: one event per line, each
+    // written as soon as its page arrives.
+    if !args.format.json && args.format.format() == Format::Json {
+        let mut events = client
+            .lrq()
+            .log_events(filter, range, &lrq.scope(), limit, &options)?;
+        let mut capped = 0;
+        while let Some(item) = events.next().await {
+            match item {
+                Ok(event) => output::json_line(&event_json(&event))?,
+                Err(Error::SliceCapped { .. }) => capped += 1,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        drop(bar);
+        warn_capped(capped);
+        return Ok(());
+    }
     let results = client
         .lrq()
         .log_query(filter, range, &lrq.scope(), limit, &options)
         .await?;
     drop(bar);
-    if !results.capped.is_empty() {
-        eprintln!(
-            "s1: warning: {} slice(s) came back full; the console may hold more events (narrow the range or raise --limit)",
-            results.capped.len()
-        );
-    }
-    // Piped without --table: one event per line; --json: one document.
+    warn_capped(results.capped.len());
     if args.format.json {
         return output::json(&json!({
             "queryIds": results.query_ids,
@@ -296,15 +309,16 @@ async fn log(
             "events": results.events.iter().map(event_json).collect::<Vec<_>>(),
         }));
     }
-    match args.format.format() {
-        Format::Json => results
-            .events
-            .iter()
-            .try_for_each(|e| output::json_line(&event_json(e))),
-        Format::Table => {
-            log_table(&results).print()?;
-            output::line(&format!("{} event(s)", results.events.len()))
-        }
+    log_table(&results).print()?;
+    output::line(&format!("{} event(s)", results.events.len()))
+}
+
+/// Says on stderr that `capped` slices may hold more events.
+fn warn_capped(capped: usize) {
+    if capped > 0 {
+        eprintln!(
+            "s1: warning: {capped} slice(s) came back full; the console may hold more events (narrow the range or raise --limit)"
+        );
     }
 }
 
