@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::prelude::*;
 use crate::raw::types::{
-    DeviceFilter, FirewallAction, FirewallRemoteHost, FirewallResponseData, FirewallStatus,
+    DeviceFilter, FirewallAction, FirewallDataItemResponse, FirewallRemoteHost, FirewallStatus,
     PostFirewallRequest, PostFirewallRequestData, PostRestrictionRequest,
     PostRestrictionRequestData, RestrictionType,
 };
@@ -337,7 +337,7 @@ pub struct BlockedHosts {
     /// The new rule's id.
     pub rule_id: Option<String>,
     /// The rule as the console returned it.
-    pub rule: FirewallResponseData,
+    pub rule: FirewallDataItemResponse,
 }
 
 /// The body of [`Blocking::block_remote_hosts`].

@@ -308,7 +308,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Replaces the quota table (see [`crate::quota::QUOTAS`]).
+    /// Replaces the quota table (see [`crate::quota::Quota::published`]).
     pub fn quotas(mut self, quotas: Quotas) -> Self {
         self.quotas = Some(quotas);
         self

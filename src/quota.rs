@@ -1,15 +1,28 @@
 //! Per-endpoint quotas and the limiter that keeps every request within them.
 //!
-//! SentinelOne limits some endpoints per API token and some per client IP.
-//! [`QUOTAS`] is the one table of them; every other request falls under
-//! the default spacing ([`Quotas::with_default_period`]). Each key admits one request per period (burst 1)
-//! plus a small safety margin, and the limiter is shared by every clone of a
-//! client, every task, and every client of the same console and token.
+//! SentinelOne limits its endpoints per API token, a few per client IP,
+//! most by path prefix (every operation below `/web/api/v2.1/agents` shares
+//! 25 a second). The table is data: `[[rate_limits]]` in
+//! `spec/curation.toml`, carried in the spec as `x-rate-limits` (and on
+//! each operation as `x-rate-limit`, which its rustdoc states), generated
+//! into [`sentinelone_generated::RATE_LIMITS`] and read here
+//! ([`Quota::published`]); this module keeps no list of its own. A request
+//! falls under the most specific quota that covers it; one no quota covers
+//! gets the default spacing ([`Quotas::with_default_period`]).
+//!
+//! The limiter ([`Limiter`]) lets a quota's burst go at once and spaces the
+//! rest one period apart (a generic cell rate algorithm), plus a small
+//! safety margin. It is shared by every clone of a client, every task, and
+//! every client of the same console and token. It is hand-written rather
+//! than `governor`'s keyed limiter: quotas differ per key, a request
+//! reserves a future slot in order of asking (and may be told to wait past
+//! the call deadline), and a 429 pushes a key's allowance out.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use sentinelone_generated::{Counted, RATE_LIMITS, RateLimit};
 use tokio::time::Instant;
 
 /// Who a quota is counted against.
@@ -21,126 +34,118 @@ pub enum Scope {
     Console,
 }
 
-/// One documented limit: `method path` may be called once per `period`.
+/// One limit: the requests it covers may go `burst` at once, then one per
+/// `period`.
+///
+/// ```
+/// use std::time::Duration;
+/// use sentinelone::quota::{Quota, Scope};
+///
+/// // Every request below /web/api/v2.1/export: 1 a second, bursts of 30.
+/// let export = Quota {
+///     method: "*",
+///     path: "/web/api/v2.1/export",
+///     prefix: true,
+///     scope: Scope::Token,
+///     period: Duration::from_secs(1),
+///     burst: 30,
+///     label: "export",
+/// };
+/// assert!(Quota::published().contains(&export));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
     /// HTTP method; `"*"` for every method (they then share one allowance).
     pub method: &'static str,
-    /// Path below `/web/api/v2.1`, with `{param}` segments matching anything;
-    /// a path below [`crate::SDL_PREFIX`] is from the console root.
+    /// Full path (`/web/api/v2.1/dv/init-query`, `/sdl/v2/api/queries`);
+    /// `{param}` segments match any value.
     pub path: &'static str,
+    /// Every request at or below `path` shares the allowance; otherwise
+    /// only requests of exactly `path`.
+    pub prefix: bool,
     /// Who the quota is counted against.
     pub scope: Scope,
-    /// One request per this period.
+    /// One request per this period, once the burst is spent.
     pub period: Duration,
+    /// Requests that may go at once (at least 1).
+    pub burst: u32,
     /// A short name for waits and logs (`dv/init-query`).
     pub label: &'static str,
 }
 
-const fn quota(
-    method: &'static str,
-    path: &'static str,
-    scope: Scope,
-    period_ms: u64,
-    label: &'static str,
-) -> Quota {
-    Quota {
-        method,
-        path,
-        scope,
-        period: Duration::from_millis(period_ms),
-        label,
+impl Quota {
+    /// The console's published limits, from the spec's `x-rate-limits`
+    /// (generated as [`sentinelone_generated::RATE_LIMITS`]; the list is in
+    /// `spec/curation.toml`). Every operation's rustdoc states the limit
+    /// that covers it.
+    pub fn published() -> Vec<Quota> {
+        RATE_LIMITS.iter().map(Quota::from).collect()
+    }
+
+    /// How well this quota fits `method path`, when it covers it: a path
+    /// rule before a prefix rule, then the longer path.
+    fn fit(&self, method: &str, path: &str) -> Option<(bool, usize)> {
+        if !(self.method == "*" || self.method.eq_ignore_ascii_case(method)) {
+            return None;
+        }
+        let mut template = self.path.split('/');
+        let mut actual = path.split('/');
+        loop {
+            match (template.next(), actual.next()) {
+                (None, None) => return Some((!self.prefix, self.path.len())),
+                (None, Some(_)) if self.prefix => return Some((false, self.path.len())),
+                (Some(t), Some(a)) if (t.starts_with('{') && !a.is_empty()) || t == a => {}
+                _ => return None,
+            }
+        }
     }
 }
 
-/// The documented SentinelOne limits.
-///
-/// | endpoint | limit | counted per |
-/// | --- | --- | --- |
-/// | `POST dv/init-query` | 1 / minute | token |
-/// | `GET dv/query-status` | 1 / second | token |
-/// | `GET update/agent/download/{package_id}` | 2 / minute | token |
-/// | `GET update/agent/download/{site_id}/{package_id}` | 2 / minute | token |
-/// | `POST users/login` | 1 / second | console (client IP) |
-/// | `GET system/status` | 1 / second | console (client IP) |
-/// | `GET system/status/cache` | 1 / second | console (client IP) |
-/// | `GET system/status/db` | 1 / second | console (client IP) |
-/// | `POST /sdl/v2/api/queries` (LRQ launch) | 1 / second | token |
-/// | `* /sdl/v2/api/queries/{id}` (LRQ poll and delete) | 2 / second | token |
-/// | anything else | [`DEFAULT_PERIOD`] per endpoint | token |
-///
-/// The Long Running Query API allows about 3 requests a second per token,
-/// launches, polls and deletes together. Its allowance is split: one
-/// launch a second, and two a second for the requests on running queries
-/// (polls and deletes, one shared allowance). A query dies about 30 s after
-/// its last poll; however many launches wait, they never take a poll's
-/// slot, and [`LRQ_MAX_RUNNING`] bounds how many queries share the polls.
-pub const QUOTAS: &[Quota] = &[
-    quota(
-        "POST",
-        "/dv/init-query",
-        Scope::Token,
-        60_000,
-        "dv/init-query",
-    ),
-    quota(
-        "GET",
-        "/dv/query-status",
-        Scope::Token,
-        1_000,
-        "dv/query-status",
-    ),
-    quota(
-        "GET",
-        "/update/agent/download/{package_id}",
-        Scope::Token,
-        30_000,
-        "update/agent/download",
-    ),
-    quota(
-        "GET",
-        "/update/agent/download/{site_id}/{package_id}",
-        Scope::Token,
-        30_000,
-        "update/agent/download",
-    ),
-    quota("POST", "/users/login", Scope::Console, 1_000, "users/login"),
-    quota(
-        "GET",
-        "/system/status",
-        Scope::Console,
-        1_000,
-        "system/status",
-    ),
-    quota(
-        "GET",
-        "/system/status/cache",
-        Scope::Console,
-        1_000,
-        "system/status/cache",
-    ),
-    quota(
-        "GET",
-        "/system/status/db",
-        Scope::Console,
-        1_000,
-        "system/status/db",
-    ),
-    quota(
-        "POST",
-        "/sdl/v2/api/queries",
-        Scope::Token,
-        1_000,
-        "lrq launch",
-    ),
-    quota(
-        "*",
-        "/sdl/v2/api/queries/{query_id}",
-        Scope::Token,
-        500,
-        "lrq poll/delete",
-    ),
-];
+impl std::fmt::Display for Quota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let per_second = 1.0 / self.period.as_secs_f64();
+        let (rate, unit) = if per_second >= 1.0 {
+            (per_second, "second")
+        } else if per_second * 60.0 >= 1.0 {
+            (per_second * 60.0, "minute")
+        } else {
+            (per_second * 3600.0, "hour")
+        };
+        // Three decimals at most, no trailing zeros.
+        let rate = format!("{rate:.3}");
+        let rate = rate.trim_end_matches('0').trim_end_matches('.');
+        let who = match self.scope {
+            Scope::Token => "per API token",
+            Scope::Console => "per client address",
+        };
+        write!(f, "{rate} a {unit} {who}")?;
+        if self.burst > 1 {
+            write!(f, " (bursts of {})", self.burst)?;
+        }
+        match (self.prefix, self.method) {
+            (true, _) => write!(f, ", shared by every request below {}", self.path),
+            (false, "*") => write!(f, ", shared by every method of {}", self.path),
+            (false, _) => Ok(()),
+        }
+    }
+}
+
+impl From<&RateLimit> for Quota {
+    fn from(limit: &RateLimit) -> Self {
+        Quota {
+            method: limit.method,
+            path: limit.path,
+            prefix: limit.prefix,
+            scope: match limit.counted {
+                Counted::Token => Scope::Token,
+                Counted::Client => Scope::Console,
+            },
+            period: Duration::from_secs_f64(1.0 / limit.per_second),
+            burst: limit.burst.max(1),
+            label: limit.label,
+        }
+    }
+}
 
 /// Most Long Running Queries the composites ([`crate::lrq`]) keep running
 /// at once per console and token (others wait for a place before they
@@ -169,18 +174,6 @@ pub(crate) fn endpoint_label(path: &str) -> String {
         .to_string()
 }
 
-fn path_matches(template: &str, path: &str) -> bool {
-    let mut t = template.split('/');
-    let mut p = path.split('/');
-    loop {
-        match (t.next(), p.next()) {
-            (None, None) => return true,
-            (Some(ts), Some(ps)) if ts.starts_with('{') || ts == ps => {}
-            _ => return false,
-        }
-    }
-}
-
 /// The quotas a client applies: the documented table plus a default.
 #[derive(Debug, Clone)]
 pub struct Quotas {
@@ -191,7 +184,7 @@ pub struct Quotas {
 impl Default for Quotas {
     fn default() -> Self {
         Quotas {
-            rules: QUOTAS.to_vec(),
+            rules: Quota::published(),
             default_period: Some(DEFAULT_PERIOD),
         }
     }
@@ -215,43 +208,56 @@ impl Quotas {
         self
     }
 
-    /// Adds or replaces the rule for one endpoint.
+    /// Adds or replaces the rule for one path (or prefix) and method.
     pub fn with_rule(mut self, rule: Quota) -> Self {
-        self.rules
-            .retain(|r| !(r.method == rule.method && r.path == rule.path));
+        self.rules.retain(|r| {
+            !(r.method == rule.method && r.path == rule.path && r.prefix == rule.prefix)
+        });
         self.rules.push(rule);
         self
     }
 
-    /// The rule for a request: its documented quota, or the default one
-    /// (labelled with the request path).
-    pub(crate) fn rule_for(&self, method: &str, path: &str) -> Option<Rule> {
-        let relative = path.strip_prefix(API_PREFIX).unwrap_or(path);
-        // A rule below the SDL prefix is written from the console root and
-        // matches only a path from the root.
-        let matches = |q: &Quota| {
-            let target = if crate::uses_bearer(q.path) {
-                path
-            } else {
-                relative
-            };
-            path_matches(q.path, target)
-        };
-        if let Some(q) = self
-            .rules
+    /// The most specific quota that covers `method path` (a full path,
+    /// `/web/api/v2.1/agents`), if any does; requests no quota covers get
+    /// the default spacing.
+    ///
+    /// ```
+    /// use sentinelone::quota::Quotas;
+    ///
+    /// let quotas = Quotas::default();
+    /// let kill = quotas.quota_for("POST", "/web/api/v2.1/threats/mitigate/kill").unwrap();
+    /// assert_eq!(kill.burst, 1000);
+    /// assert_eq!(
+    ///     kill.to_string(),
+    ///     "100 a second per API token (bursts of 1000), shared by every request below /web/api/v2.1/threats"
+    /// );
+    /// ```
+    pub fn quota_for(&self, method: &str, path: &str) -> Option<&Quota> {
+        self.rules
             .iter()
-            .find(|q| (q.method == "*" || q.method.eq_ignore_ascii_case(method)) && matches(q))
-        {
+            .filter_map(|q| q.fit(method, path).map(|fit| (fit, q)))
+            .max_by_key(|(fit, _)| *fit)
+            .map(|(_, q)| q)
+    }
+
+    /// The rule for a request: the most specific published quota that
+    /// covers it, or the default one (labelled with the request path).
+    pub(crate) fn rule_for(&self, method: &str, path: &str) -> Option<Rule> {
+        if let Some(q) = self.quota_for(method, path) {
+            let shared = if q.prefix { "prefix" } else { q.method };
             return Some(Rule {
                 scope: q.scope,
                 period: q.period,
+                burst: q.burst,
                 label: q.label.to_string(),
-                bucket: format!("{} {}", q.method, q.path),
+                bucket: format!("{shared} {}", q.path),
             });
         }
+        let relative = path.strip_prefix(API_PREFIX).unwrap_or(path);
         self.default_period.map(|period| Rule {
             scope: Scope::Token,
             period,
+            burst: 1,
             label: endpoint_label(path),
             bucket: format!("{} {}", method.to_ascii_uppercase(), relative),
         })
@@ -263,12 +269,45 @@ impl Quotas {
 pub(crate) struct Rule {
     /// Who it is counted against.
     pub(crate) scope: Scope,
-    /// One request per this period.
+    /// One request per this period, once the burst is spent.
     pub(crate) period: Duration,
+    /// Requests that may go at once.
+    pub(crate) burst: u32,
     /// Short name for waits and logs.
     pub(crate) label: String,
     /// What requests share the allowance (method and path template).
     pub(crate) bucket: String,
+}
+
+impl Rule {
+    /// The spacing of requests once the burst is spent, margin included.
+    fn interval(&self) -> Duration {
+        self.period.mul_f64(1.0 + SAFETY_MARGIN)
+    }
+
+    /// How far ahead of the spacing a burst may run.
+    fn tolerance(&self) -> Duration {
+        self.interval() * self.burst.saturating_sub(1)
+    }
+
+    /// The generic cell rate algorithm, in one place: given when a key's
+    /// allowance would be spent at the spacing (its theoretical arrival
+    /// time, `None` for a fresh key), the earliest a request may go at or
+    /// after `now`, and the key's time once it has gone. `margin` adds
+    /// [`SAFETY_MARGIN`] to the spacing (the client's side; the simulated
+    /// console counts the exact period).
+    pub(crate) fn next_slot(
+        &self,
+        spent: Option<Instant>,
+        now: Instant,
+        margin: bool,
+    ) -> (Instant, Instant) {
+        let interval = if margin { self.interval() } else { self.period };
+        let tolerance = interval * self.burst.saturating_sub(1);
+        let spent = spent.unwrap_or(now).max(now);
+        let slot = spent.checked_sub(tolerance).map_or(now, |s| s.max(now));
+        (slot, spent + interval)
+    }
 }
 
 /// What one allowance is keyed by.
@@ -317,14 +356,18 @@ impl Limiter {
         GLOBAL.get_or_init(Limiter::new).clone()
     }
 
-    /// Reserves the next slot for `key` and returns when it starts (now, if
-    /// the key is free). The caller waits until then.
-    pub(crate) fn reserve(&self, key: &Key, period: Duration) -> Instant {
+    /// Reserves the next slot for `key` under `rule` and returns when it
+    /// starts (now, if the allowance has room). The caller waits until
+    /// then.
+    ///
+    /// A generic cell rate algorithm ([`Rule::next_slot`]): a request may
+    /// go as soon as the key's allowance is at most one burst ahead of the
+    /// spacing, and moves it one interval on.
+    pub(crate) fn reserve(&self, key: &Key, rule: &Rule) -> Instant {
         let now = Instant::now();
-        let spacing = period.mul_f64(1.0 + SAFETY_MARGIN);
         let mut map = self.next_free.lock().expect("limiter lock");
-        let slot = map.get(key).copied().unwrap_or(now).max(now);
-        map.insert(key.clone(), slot + spacing);
+        let (slot, spent) = rule.next_slot(map.get(key).copied(), now, true);
+        map.insert(key.clone(), spent);
         slot
     }
 
@@ -342,12 +385,15 @@ impl Limiter {
     }
 
     /// Keeps `key` closed until at least `until` (after a 429), so other
-    /// tasks do not hit the endpoint while it is throttled.
-    pub(crate) fn block_until(&self, key: &Key, until: Instant) {
+    /// tasks do not hit the endpoint while it is throttled. The allowance
+    /// then starts empty and refills at its rate: no burst straight after
+    /// a 429.
+    pub(crate) fn block_until(&self, key: &Key, rule: &Rule, until: Instant) {
+        let spent = until + rule.tolerance();
         let mut map = self.next_free.lock().expect("limiter lock");
-        let entry = map.entry(key.clone()).or_insert(until);
-        if *entry < until {
-            *entry = until;
+        let entry = map.entry(key.clone()).or_insert(spent);
+        if *entry < spent {
+            *entry = spent;
         }
     }
 }
@@ -356,38 +402,7 @@ impl Limiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn documented_rules_match_their_paths() {
-        let q = Quotas::default();
-        let init = q.rule_for("POST", "/web/api/v2.1/dv/init-query").unwrap();
-        assert_eq!(init.period, Duration::from_secs(60));
-        assert_eq!(init.scope, Scope::Token);
-        let dl = q
-            .rule_for("GET", "/web/api/v2.1/update/agent/download/7/9")
-            .unwrap();
-        assert_eq!(dl.period, Duration::from_secs(30));
-        let login = q.rule_for("POST", "/web/api/v2.1/users/login").unwrap();
-        assert_eq!(login.scope, Scope::Console);
-        let other = q.rule_for("GET", "/web/api/v2.1/agents").unwrap();
-        assert_eq!(other.period, DEFAULT_PERIOD);
-        assert_eq!(other.label, "agents");
-        assert!(
-            Quotas::default()
-                .with_default_period(None)
-                .rule_for("GET", "/web/api/v2.1/agents")
-                .is_none()
-        );
-    }
-
-    // The table and the limiter, on tokio's paused clock (moved from the
-    // integration tests when `Key`, `Rule` and the limiter's slots stopped
-    // being public): every documented quota (its period, scope and label,
-    // and that successive slots of one key are `period * (1 +
-    // SAFETY_MARGIN)` apart); per-token rules are not shared between tokens
-    // while per-console rules are; two tasks sharing a key are spaced by
-    // one period; `block_until` pushes the next slot out (and never pulls
-    // it in); templated paths and default rules; `with_rule` and
-    // `with_default_period`.
+    // The published table and the limiter, on tokio's paused clock.
 
     const CONSOLE: &str = "https://usea1.sentinelone.net";
     const OTHER_CONSOLE: &str = "https://euce1.sentinelone.net";
@@ -395,86 +410,167 @@ mod tests {
     const TOKEN_A: u64 = 0xA;
     const TOKEN_B: u64 = 0xB;
 
-    /// The documented limits, written out independently of `QUOTAS`:
-    /// (method, a concrete path below the API prefix, period, scope, label).
-    const DOCUMENTED: &[(&str, &str, u64, Scope, &str)] = &[
+    /// Published limits, written out independently of the generated table:
+    /// (method, a concrete path below the API prefix, requests a second,
+    /// burst, scope, label).
+    const PUBLISHED: &[(&str, &str, f64, u32, Scope, &str)] = &[
         (
             "POST",
             "/dv/init-query",
-            60_000,
+            1.0 / 60.0,
+            1,
             Scope::Token,
             "dv/init-query",
         ),
         (
             "GET",
             "/dv/query-status",
-            1_000,
+            1.0,
+            1,
             Scope::Token,
             "dv/query-status",
         ),
         (
             "GET",
-            "/update/agent/download/225494730938493804",
-            30_000,
+            "/update/agent/download/7/9",
+            2.0 / 60.0,
+            1,
             Scope::Token,
             "update/agent/download",
         ),
         (
-            "GET",
-            "/update/agent/download/225494730938493804/9",
-            30_000,
-            Scope::Token,
-            "update/agent/download",
+            "POST",
+            "/users/login",
+            1.0,
+            1,
+            Scope::Console,
+            "users/login",
         ),
-        ("POST", "/users/login", 1_000, Scope::Console, "users/login"),
+        (
+            "POST",
+            "/users/login/by-api-token",
+            1.0,
+            1,
+            Scope::Console,
+            "users/login",
+        ),
         (
             "GET",
             "/system/status",
-            1_000,
+            2.0,
+            1,
             Scope::Console,
             "system/status",
         ),
         (
             "GET",
             "/system/status/cache",
-            1_000,
+            2.0,
+            1,
             Scope::Console,
             "system/status/cache",
         ),
         (
             "GET",
             "/system/status/db",
-            1_000,
+            2.0,
+            1,
             Scope::Console,
             "system/status/db",
         ),
         (
             "POST",
-            "/sdl/v2/api/queries",
-            1_000,
+            "/remote-scripts/execute",
+            1.0,
+            30,
             Scope::Token,
-            "lrq launch",
+            "remote-scripts",
+        ),
+        ("GET", "/export/threats", 1.0, 30, Scope::Token, "export"),
+        (
+            "GET",
+            "/threat-intelligence/iocs",
+            0.5,
+            1,
+            Scope::Token,
+            "threat-intelligence",
         ),
         (
             "GET",
-            "/sdl/v2/api/queries/q1",
-            500,
+            "/cloud-detection/rules",
+            0.5,
+            1,
             Scope::Token,
-            "lrq poll/delete",
+            "cloud-detection/rules",
         ),
         (
-            "DELETE",
-            "/sdl/v2/api/queries/q1",
-            500,
+            "POST",
+            "/application-management/scan",
+            1.0 / 28_800.0,
+            1,
             Scope::Token,
-            "lrq poll/delete",
+            "application-management/scan",
         ),
+        (
+            "GET",
+            "/cloud-funnel/config",
+            2.0,
+            10,
+            Scope::Token,
+            "cloud-funnel",
+        ),
+        (
+            "GET",
+            "/service-users",
+            5.0,
+            10,
+            Scope::Token,
+            "service-users",
+        ),
+        (
+            "GET",
+            "/singularity-marketplace/applications",
+            5.0,
+            20,
+            Scope::Token,
+            "singularity-marketplace",
+        ),
+        ("GET", "/tag-manager", 1.0, 50, Scope::Token, "tag-manager"),
+        (
+            "PUT",
+            "/upgrade-policy/policy/5",
+            1.0,
+            50,
+            Scope::Token,
+            "upgrade-policy",
+        ),
+        ("GET", "/agents", 25.0, 1, Scope::Token, "agents"),
+        (
+            "POST",
+            "/agents/actions/disconnect",
+            25.0,
+            1,
+            Scope::Token,
+            "agents",
+        ),
+        ("GET", "/accounts", 100.0, 10, Scope::Token, "accounts"),
+        ("GET", "/sites/3", 100.0, 10, Scope::Token, "sites"),
+        ("GET", "/threats", 10.0, 50, Scope::Token, "threats"),
+        (
+            "POST",
+            "/threats/mitigate/kill",
+            100.0,
+            1000,
+            Scope::Token,
+            "threats",
+        ),
+        ("GET", "/users", 40.0, 80, Scope::Token, "users"),
+        ("GET", "/user", 2.0, 5, Scope::Token, "user"),
+        ("GET", "/rbac/roles", 50.0, 100, Scope::Token, "rbac"),
     ];
 
-    fn spacing(period: Duration) -> Duration {
-        period.mul_f64(1.0 + SAFETY_MARGIN)
-    }
-
+    /// The rule of `method` on a path below the API prefix, or from the
+    /// console root for an SDL path.
     fn rule(method: &str, relative: &str) -> Rule {
         let full = if crate::uses_bearer(relative) {
             relative.to_string()
@@ -486,181 +582,190 @@ mod tests {
             .unwrap_or_else(|| panic!("a rule for {method} {relative}"))
     }
 
-    /// Replaces every `{param}` segment of a quota path with a value.
-    fn concrete(template: &str) -> String {
-        template
-            .split('/')
-            .map(|s| if s.starts_with('{') { "42" } else { s })
-            .collect::<Vec<_>>()
-            .join("/")
+    fn interval(r: &Rule) -> Duration {
+        r.period.mul_f64(1.0 + SAFETY_MARGIN)
     }
 
     #[test]
-    fn the_table_holds_exactly_the_documented_limits() {
-        let buckets: std::collections::HashSet<String> = DOCUMENTED
-            .iter()
-            .map(|&(method, path, ..)| rule(method, path).bucket)
-            .collect();
-        assert_eq!(QUOTAS.len(), buckets.len(), "{QUOTAS:#?}");
-        for &(method, path, period_ms, scope, label) in DOCUMENTED {
+    fn the_published_limits_cover_their_paths() {
+        for &(method, path, per_second, burst, scope, label) in PUBLISHED {
             let r = rule(method, path);
-            assert_eq!(
-                r.period,
-                Duration::from_millis(period_ms),
-                "{method} {path}"
-            );
-            assert_eq!(r.scope, scope, "{method} {path}");
+            let rate = 1.0 / r.period.as_secs_f64();
+            assert!((rate - per_second).abs() < 1e-9, "{method} {path}: {rate}");
+            assert_eq!((r.burst, r.scope), (burst, scope), "{method} {path}");
             assert_eq!(r.label, label, "{method} {path}");
         }
-        // update/agent/download is documented as 2 per minute.
-        assert_eq!(
-            rule("GET", "/update/agent/download/1/2").period * 2,
-            Duration::from_secs(60)
-        );
-        // The safety margin is small and positive.
+        assert_eq!(Quota::published().len(), RATE_LIMITS.len());
         const { assert!(SAFETY_MARGIN > 0.0 && SAFETY_MARGIN <= 0.1) };
     }
 
+    #[test]
+    fn prefixes_share_one_allowance_and_match_whole_segments() {
+        // Every path below a prefix: one bucket, whatever the ids.
+        let notes = |id: &str| rule("GET", &format!("/threats/{id}/notes")).bucket;
+        assert_eq!(notes("111"), notes("222"));
+        assert_eq!(notes("111"), rule("POST", "/threats/mitigate/kill").bucket);
+        assert_eq!(notes("111"), "prefix /web/api/v2.1/threats");
+        // `/threats` itself has its own rule.
+        assert_eq!(rule("GET", "/threats").bucket, "* /web/api/v2.1/threats");
+        // `/user` is not a prefix of `/users` or `/user-groups`.
+        assert_eq!(rule("GET", "/users/5").label, "users");
+        assert_eq!(rule("GET", "/user-groups").label, "user-groups");
+        assert_eq!(rule("GET", "/user/5").label, "user");
+        // The longer prefix wins; three separate status allowances.
+        let status = rule("GET", "/system/status");
+        let cache = rule("GET", "/system/status/cache");
+        assert_ne!(status.bucket, cache.bucket);
+        assert_eq!(rule("GET", "/dv/events/pq-ping").label, "dv/events/pq-ping");
+        // A path rule covers its method only, exactly its path.
+        let init = rule("GET", "/dv/init-query");
+        assert_eq!(
+            (init.period, init.label.as_str()),
+            (DEFAULT_PERIOD, "dv/init-query")
+        );
+        assert_eq!(init.bucket, "GET /dv/init-query");
+        assert_eq!(rule("GET", "/dv/query-status/x").period, DEFAULT_PERIOD);
+        assert_eq!(
+            rule("get", "/dv/query-status").period,
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn lrq_polls_and_deletes_share_an_allowance_apart_from_launches() {
+        let launch = rule("POST", "/sdl/v2/api/queries");
+        let poll = rule("GET", "/sdl/v2/api/queries/abc");
+        let delete = rule("DELETE", "/sdl/v2/api/queries/def");
+        assert_eq!(poll.bucket, delete.bucket);
+        assert_ne!(poll.bucket, launch.bucket);
+        assert_eq!(
+            (launch.label.as_str(), poll.label.as_str()),
+            ("lrq launch", "lrq poll/delete")
+        );
+        // Together at most 3 a second, safety margin included.
+        let per_second = |r: &Rule| 1.0 / interval(r).as_secs_f64();
+        assert!(per_second(&launch) + per_second(&poll) <= 3.0);
+        // An empty id is not an id.
+        assert_eq!(
+            Quotas::default()
+                .rule_for("GET", "/sdl/v2/api/queries/")
+                .unwrap()
+                .period,
+            DEFAULT_PERIOD
+        );
+        // Only from the console root: below the API prefix it is another path.
+        let nested = rule("POST", "/sdl/v2/api/queries-x");
+        assert_eq!(nested.period, DEFAULT_PERIOD);
+    }
+
     #[tokio::test(start_paused = true)]
-    async fn every_quota_spaces_successive_slots_of_one_key() {
+    async fn a_burst_goes_at_once_then_one_per_period() {
+        let limiter = Limiter::new();
+        let r = rule("POST", "/remote-scripts/execute");
+        let key = Key::new(&r, CONSOLE, TOKEN_A);
+        let t0 = Instant::now();
+        let slots: Vec<Instant> = (0..32).map(|_| limiter.reserve(&key, &r)).collect();
+        assert!(
+            slots[..30].iter().all(|s| *s == t0),
+            "a burst of 30 at once"
+        );
+        assert_eq!(slots[30], t0 + interval(&r));
+        assert_eq!(slots[31], t0 + interval(&r) * 2);
+        // Idle time refills the burst at the rate: 10 s give back 9 requests
+        // (each 1.05 s).
+        tokio::time::advance(Duration::from_secs(12)).await;
+        let now = Instant::now();
+        let slots: Vec<Instant> = (0..11).map(|_| limiter.reserve(&key, &r)).collect();
+        let at_once = slots.iter().filter(|s| **s == now).count();
+        assert_eq!(
+            at_once,
+            9,
+            "{:?}",
+            slots.iter().map(|s| *s - now).collect::<Vec<_>>()
+        );
+        // A long pause refills it to the burst, never beyond.
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        let now = Instant::now();
+        let refilled = (0..31).filter(|_| limiter.reserve(&key, &r) == now).count();
+        assert_eq!(refilled, 30);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_burst_slots_are_one_period_apart() {
         let limiter = Limiter::new();
         let t0 = Instant::now();
-        for q in QUOTAS {
-            let r = rule(q.method, &concrete(q.path));
-            assert_eq!(r.period, q.period, "{q:?}");
-            assert_eq!(r.scope, q.scope, "{q:?}");
-            assert_eq!(r.label, q.label, "{q:?}");
+        for (method, path) in [
+            ("POST", "/dv/init-query"),
+            ("GET", "/agents"),
+            ("GET", "/update/agent/download/1"),
+        ] {
+            let r = rule(method, path);
             let key = Key::new(&r, CONSOLE, TOKEN_A);
-            let slots: Vec<Instant> = (0..4).map(|_| limiter.reserve(&key, r.period)).collect();
-            assert_eq!(slots[0], t0, "a fresh key is free now: {q:?}");
+            let slots: Vec<Instant> = (0..4).map(|_| limiter.reserve(&key, &r)).collect();
+            assert_eq!(slots[0], t0, "a fresh key is free now: {path}");
             for pair in slots.windows(2) {
-                assert_eq!(pair[1] - pair[0], spacing(q.period), "{q:?}");
+                assert_eq!(pair[1] - pair[0], interval(&r), "{path}");
             }
         }
-        // The spacings in seconds, as documented plus 5 %.
-        let secs = |m: &str, p: &str| spacing(rule(m, p).period).as_secs_f64();
-        assert!((secs("POST", "/dv/init-query") - 63.0).abs() < 1e-9);
-        assert!((secs("GET", "/dv/query-status") - 1.05).abs() < 1e-9);
-        assert!((secs("GET", "/update/agent/download/1") - 31.5).abs() < 1e-9);
-        assert!((secs("POST", "/users/login") - 1.05).abs() < 1e-9);
+        assert!((interval(&rule("POST", "/dv/init-query")).as_secs_f64() - 63.0).abs() < 1e-9);
+        assert!(
+            (interval(&rule("GET", "/update/agent/download/1")).as_secs_f64() - 31.5).abs() < 1e-9
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn per_token_rules_are_not_shared_between_tokens() {
         let limiter = Limiter::new();
-        for q in QUOTAS.iter().filter(|q| q.scope == Scope::Token) {
-            let r = rule(q.method, &concrete(q.path));
-            let a = Key::new(&r, CONSOLE, TOKEN_A);
-            let b = Key::new(&r, CONSOLE, TOKEN_B);
-            assert_ne!(a, b, "{q:?}");
-            assert_eq!(a.token, Some(TOKEN_A));
-            let now = Instant::now();
-            assert_eq!(limiter.reserve(&a, r.period), now, "{q:?}");
-            assert_eq!(
-                limiter.reserve(&b, r.period),
-                now,
-                "token B waits for A: {q:?}"
-            );
-            assert_eq!(limiter.reserve(&a, r.period), now + spacing(r.period));
-            assert_eq!(limiter.reserve(&b, r.period), now + spacing(r.period));
-        }
+        let r = rule("GET", "/dv/query-status");
+        let a = Key::new(&r, CONSOLE, TOKEN_A);
+        let b = Key::new(&r, CONSOLE, TOKEN_B);
+        assert_ne!(a, b);
+        assert_eq!(a.token, Some(TOKEN_A));
+        let now = Instant::now();
+        assert_eq!(limiter.reserve(&a, &r), now);
+        assert_eq!(limiter.reserve(&b, &r), now, "token B does not wait for A");
+        assert_eq!(limiter.reserve(&a, &r), now + interval(&r));
     }
 
     #[tokio::test(start_paused = true)]
     async fn per_console_rules_are_shared_between_tokens_but_not_consoles() {
         let limiter = Limiter::new();
-        let console_rules: Vec<&Quota> = QUOTAS
-            .iter()
-            .filter(|q| q.scope == Scope::Console)
-            .collect();
-        assert_eq!(
-            console_rules.len(),
-            4,
-            "users/login and system/status(/cache,/db)"
-        );
-        for q in console_rules {
-            let r = rule(q.method, &concrete(q.path));
+        for path in ["/users/login", "/system/status", "/system/status/db"] {
+            let r = rule(
+                if path == "/users/login" {
+                    "POST"
+                } else {
+                    "GET"
+                },
+                path,
+            );
             let a = Key::new(&r, CONSOLE, TOKEN_A);
             let b = Key::new(&r, CONSOLE, TOKEN_B);
             let elsewhere = Key::new(&r, OTHER_CONSOLE, TOKEN_A);
-            assert_eq!(a, b, "{q:?}");
+            assert_eq!(a, b, "{path}");
             assert_eq!(a.token, None, "a console key carries no token");
             let now = Instant::now();
-            assert_eq!(limiter.reserve(&a, r.period), now, "{q:?}");
-            assert_eq!(
-                limiter.reserve(&b, r.period),
-                now + spacing(r.period),
-                "token B shares the console's allowance: {q:?}"
-            );
-            assert_eq!(limiter.reserve(&elsewhere, r.period), now, "{q:?}");
+            assert_eq!(limiter.reserve(&a, &r), now, "{path}");
+            assert_eq!(limiter.reserve(&b, &r), now + interval(&r), "{path}");
+            assert_eq!(limiter.reserve(&elsewhere, &r), now, "{path}");
         }
-    }
-
-    #[test]
-    fn lrq_polls_and_deletes_share_an_allowance_apart_from_launches() {
-        let q = Quotas::default();
-        let launch = q.rule_for("POST", "/sdl/v2/api/queries").unwrap();
-        let poll = q.rule_for("GET", "/sdl/v2/api/queries/abc").unwrap();
-        let delete = q.rule_for("DELETE", "/sdl/v2/api/queries/def").unwrap();
-        assert_eq!(poll.bucket, delete.bucket);
-        assert_ne!(poll.bucket, launch.bucket);
-        // Together at most 3 a second, safety margin included.
-        let per_second = |r: &Rule| 1.0 / r.period.mul_f64(1.0 + SAFETY_MARGIN).as_secs_f64();
-        assert!(per_second(&launch) + per_second(&poll) <= 3.0);
-        // Only from the console root: below the API prefix it is another path.
-        let nested = q
-            .rule_for("POST", &format!("{API_PREFIX}/sdl/v2/api/queries"))
-            .unwrap();
-        assert_eq!(nested.period, DEFAULT_PERIOD);
-        assert_eq!(nested.label, "sdl/v2/api/queries");
     }
 
     #[tokio::test(start_paused = true)]
     async fn queued_launches_never_delay_a_poll() {
         let limiter = Limiter::new();
-        let q = Quotas::default();
-        let launch = q.rule_for("POST", "/sdl/v2/api/queries").unwrap();
-        let poll = q.rule_for("GET", "/sdl/v2/api/queries/abc").unwrap();
+        let launch = rule("POST", "/sdl/v2/api/queries");
+        let poll = rule("GET", "/sdl/v2/api/queries/abc");
         let (lk, pk) = (
             Key::new(&launch, CONSOLE, TOKEN_A),
             Key::new(&poll, CONSOLE, TOKEN_A),
         );
         let now = Instant::now();
         for _ in 0..100 {
-            limiter.reserve(&lk, launch.period);
+            limiter.reserve(&lk, &launch);
         }
-        assert_eq!(limiter.reserve(&pk, poll.period), now);
-        assert_eq!(
-            limiter.reserve(&pk, poll.period),
-            now + spacing(poll.period)
-        );
-    }
-
-    #[test]
-    fn distinct_endpoints_and_path_values_map_to_the_right_buckets() {
-        let q = Quotas::default();
-        let dl = |p: &str| {
-            q.rule_for("GET", &format!("{API_PREFIX}/update/agent/download/{p}"))
-                .unwrap()
-        };
-        // Different ids of one template share the bucket.
-        assert_eq!(dl("1/2").bucket, dl("3/4").bucket);
-        assert_eq!(dl("1").bucket, dl("5").bucket);
-        // The status endpoints are three separate allowances.
-        let status = rule("GET", "/system/status");
-        let cache = rule("GET", "/system/status/cache");
-        let db = rule("GET", "/system/status/db");
-        assert_ne!(status.bucket, cache.bucket);
-        assert_ne!(cache.bucket, db.bucket);
-        // Default rules are per endpoint.
-        assert_ne!(
-            rule("GET", "/agents").bucket,
-            rule("GET", "/threats").bucket
-        );
-        assert_ne!(
-            rule("GET", "/agents").bucket,
-            rule("POST", "/agents").bucket
-        );
+        assert_eq!(limiter.reserve(&pk, &poll), now);
+        assert_eq!(limiter.reserve(&pk, &poll), now + interval(&poll));
     }
 
     #[tokio::test(start_paused = true)]
@@ -669,23 +774,22 @@ mod tests {
         let r = rule("GET", "/dv/query-status");
         let key = Key::new(&r, CONSOLE, TOKEN_A);
         let start = Instant::now();
-        let task = |limiter: Arc<Limiter>, key: Key, period: Duration| {
+        let task = |limiter: Arc<Limiter>, key: Key, r: Rule| {
             tokio::spawn(async move {
-                let slot = limiter.reserve(&key, period);
+                let slot = limiter.reserve(&key, &r);
                 tokio::time::sleep_until(slot).await;
                 Instant::now()
             })
         };
-        let first = task(limiter.clone(), key.clone(), r.period);
-        let second = task(limiter.clone(), key.clone(), r.period);
+        let first = task(limiter.clone(), key.clone(), r.clone());
+        let second = task(limiter.clone(), key.clone(), r.clone());
         let (a, b) = (first.await.unwrap(), second.await.unwrap());
         let (early, late) = if a <= b { (a, b) } else { (b, a) };
         assert_eq!(early, start, "the first task goes at once");
         let gap = late - early;
         assert!(
-            gap >= spacing(r.period) && gap <= spacing(r.period) + Duration::from_millis(2),
-            "gap {gap:?}, expected {:?}",
-            spacing(r.period)
+            gap >= interval(&r) && gap <= interval(&r) + Duration::from_millis(2),
+            "gap {gap:?}"
         );
     }
 
@@ -695,119 +799,65 @@ mod tests {
         let r = rule("GET", "/dv/query-status");
         let key = Key::new(&r, CONSOLE, TOKEN_A);
         let t0 = Instant::now();
-        assert_eq!(limiter.reserve(&key, r.period), t0);
-        limiter.block_until(&key, t0 + Duration::from_secs(10));
+        assert_eq!(limiter.reserve(&key, &r), t0);
+        limiter.block_until(&key, &r, t0 + Duration::from_secs(10));
         // An earlier block does not pull the slot back in.
-        limiter.block_until(&key, t0 + Duration::from_secs(5));
-        let after_block = limiter.reserve(&key, r.period);
-        assert_eq!(after_block, t0 + Duration::from_secs(10));
+        limiter.block_until(&key, &r, t0 + Duration::from_secs(5));
+        assert_eq!(limiter.reserve(&key, &r), t0 + Duration::from_secs(10));
         assert_eq!(
-            limiter.reserve(&key, r.period),
-            t0 + Duration::from_secs(10) + spacing(r.period)
+            limiter.reserve(&key, &r),
+            t0 + Duration::from_secs(10) + interval(&r)
         );
 
         // A block on a key never used holds it closed too.
         let fresh = Key::new(&r, CONSOLE, TOKEN_B);
-        limiter.block_until(&fresh, t0 + Duration::from_secs(3));
-        assert_eq!(
-            limiter.reserve(&fresh, r.period),
-            t0 + Duration::from_secs(3)
-        );
+        limiter.block_until(&fresh, &r, t0 + Duration::from_secs(3));
+        assert_eq!(limiter.reserve(&fresh, &r), t0 + Duration::from_secs(3));
+
+        // With a burst: nothing goes before the block ends, and after it the
+        // allowance starts empty, refilling at its rate (no burst straight
+        // after a 429).
+        let burst = rule("POST", "/remote-scripts/execute");
+        let scripts = Key::new(&burst, CONSOLE, TOKEN_A);
+        let until = t0 + Duration::from_secs(4);
+        limiter.block_until(&scripts, &burst, until);
+        for k in 0..5 {
+            assert_eq!(
+                limiter.reserve(&scripts, &burst),
+                until + interval(&burst) * k
+            );
+        }
 
         // A block in the past changes nothing; a key whose time has passed is free.
         tokio::time::advance(Duration::from_secs(60)).await;
         let now = Instant::now();
-        limiter.block_until(&fresh, t0);
-        assert_eq!(limiter.reserve(&fresh, r.period), now);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_free_key_is_free_now_not_at_its_old_slot() {
-        let limiter = Limiter::new();
-        let r = rule("POST", "/dv/init-query");
-        let key = Key::new(&r, CONSOLE, TOKEN_A);
-        let t0 = Instant::now();
-        assert_eq!(limiter.reserve(&key, r.period), t0);
-        tokio::time::advance(Duration::from_secs(30)).await;
-        assert_eq!(limiter.reserve(&key, r.period), t0 + spacing(r.period));
-        tokio::time::advance(Duration::from_secs(300)).await;
-        let now = Instant::now();
-        assert_eq!(limiter.reserve(&key, r.period), now);
-        assert_eq!(limiter.reserve(&key, r.period), now + spacing(r.period));
-    }
-
-    #[test]
-    fn templated_paths_match_by_segment() {
-        let q = Quotas::default();
-        let get = |p: &str| q.rule_for("GET", p);
-        let dl = get("/web/api/v2.1/update/agent/download/1/2").unwrap();
-        assert_eq!(dl.period, Duration::from_secs(30));
-        assert_eq!(dl.label, "update/agent/download");
-        assert_eq!(
-            dl.bucket,
-            "GET /update/agent/download/{site_id}/{package_id}"
-        );
-        let dl1 = get("/web/api/v2.1/update/agent/download/1").unwrap();
-        assert_eq!(dl1.bucket, "GET /update/agent/download/{package_id}");
-        // One segment too many: no documented rule, the default one.
-        let deeper = get("/web/api/v2.1/update/agent/download/1/2/3").unwrap();
-        assert_eq!(deeper.period, DEFAULT_PERIOD);
-        assert_eq!(deeper.label, "update/agent/download/1/2/3");
-        // A literal segment must match exactly.
-        assert_eq!(
-            get("/web/api/v2.1/dv/query-statuses").unwrap().period,
-            DEFAULT_PERIOD
-        );
-        assert_eq!(
-            get("/web/api/v2.1/dv/query-status/").unwrap().period,
-            DEFAULT_PERIOD
-        );
-        // Methods count, case-insensitively.
-        assert_eq!(
-            q.rule_for("get", "/web/api/v2.1/dv/query-status")
-                .unwrap()
-                .period,
-            Duration::from_secs(1)
-        );
-        let wrong_method = q.rule_for("GET", "/web/api/v2.1/dv/init-query").unwrap();
-        assert_eq!(wrong_method.period, DEFAULT_PERIOD);
-        assert_eq!(wrong_method.bucket, "GET /dv/init-query");
-        assert_eq!(
-            q.rule_for("POST", "/web/api/v2.1/dv/init-query")
-                .map(|r| r.period),
-            Some(Duration::from_secs(60))
-        );
+        limiter.block_until(&fresh, &r, t0);
+        assert_eq!(limiter.reserve(&fresh, &r), now);
     }
 
     #[test]
     fn default_rules_are_labelled_with_the_path() {
         let q = Quotas::default();
-        let agents = q.rule_for("GET", "/web/api/v2.1/agents").unwrap();
+        let unnamed = q
+            .rule_for("GET", "/web/api/v2.1/settings/notifications")
+            .unwrap();
         assert_eq!(
-            agents,
+            unnamed,
             Rule {
                 scope: Scope::Token,
                 period: DEFAULT_PERIOD,
-                label: "agents".into(),
-                bucket: "GET /agents".into(),
+                burst: 1,
+                label: "settings/notifications".into(),
+                bucket: "GET /settings/notifications".into(),
             }
         );
         assert_eq!(DEFAULT_PERIOD, Duration::from_millis(100));
-        let post = q
-            .rule_for("post", "/web/api/v2.1/agents/actions/connect")
-            .unwrap();
-        assert_eq!(post.label, "agents/actions/connect");
-        assert_eq!(post.bucket, "POST /agents/actions/connect");
-
         let unlimited = Quotas::default().with_default_period(None);
-        assert_eq!(unlimited.rule_for("GET", "/web/api/v2.1/agents"), None);
         assert_eq!(
-            unlimited
-                .rule_for("GET", "/web/api/v2.1/agents")
-                .map(|r| r.period),
+            unlimited.rule_for("GET", "/web/api/v2.1/settings/notifications"),
             None
         );
-        // The documented rules stay.
+        // The published rules stay.
         assert_eq!(
             unlimited
                 .rule_for("POST", "/web/api/v2.1/dv/init-query")
@@ -815,31 +865,33 @@ mod tests {
                 .period,
             Duration::from_secs(60)
         );
-        let slower = Quotas::default().with_default_period(Some(Duration::from_secs(2)));
-        assert_eq!(
-            slower
+        assert!(
+            Quotas::none()
                 .rule_for("GET", "/web/api/v2.1/agents")
-                .map(|r| r.period),
-            Some(Duration::from_secs(2))
+                .is_none()
         );
     }
 
     #[test]
     fn with_rule_replaces_a_rule_and_adds_new_ones() {
-        let replaced = Quotas::default().with_rule(Quota {
+        let slow = Quota {
             method: "GET",
-            path: "/dv/query-status",
+            path: "/web/api/v2.1/dv/query-status",
+            prefix: false,
             scope: Scope::Console,
             period: Duration::from_secs(5),
+            burst: 2,
             label: "dv/status-slow",
-        });
+        };
+        let replaced = Quotas::default().with_rule(slow);
         let r = replaced
             .rule_for("GET", "/web/api/v2.1/dv/query-status")
             .unwrap();
-        assert_eq!(r.period, Duration::from_secs(5));
-        assert_eq!(r.scope, Scope::Console);
+        assert_eq!(
+            (r.period, r.burst, r.scope),
+            (Duration::from_secs(5), 2, Scope::Console)
+        );
         assert_eq!(r.label, "dv/status-slow");
-        // Other rules are untouched.
         assert_eq!(
             replaced
                 .rule_for("POST", "/web/api/v2.1/dv/init-query")
@@ -847,25 +899,28 @@ mod tests {
                 .period,
             Duration::from_secs(60)
         );
-
+        // A new prefix rule for a path no published rule covers.
         let added = Quotas::default().with_rule(Quota {
-            method: "GET",
-            path: "/agents",
+            method: "*",
+            path: "/web/api/v2.1/settings",
+            prefix: true,
             scope: Scope::Token,
             period: Duration::from_secs(7),
-            label: "agents-custom",
+            burst: 1,
+            label: "settings",
         });
-        let r = added.rule_for("GET", "/web/api/v2.1/agents").unwrap();
-        assert_eq!(r.period, Duration::from_secs(7));
-        assert_eq!(r.label, "agents-custom");
-
+        let r = added
+            .rule_for("PUT", "/web/api/v2.1/settings/notifications")
+            .unwrap();
+        assert_eq!(
+            (r.period, r.label.as_str()),
+            (Duration::from_secs(7), "settings")
+        );
         // Replacing twice keeps one rule: the last.
         let twice = replaced.with_rule(Quota {
-            method: "GET",
-            path: "/dv/query-status",
-            scope: Scope::Token,
             period: Duration::from_secs(2),
             label: "dv/status-2",
+            ..slow
         });
         let r = twice
             .rule_for("GET", "/web/api/v2.1/dv/query-status")

@@ -230,7 +230,7 @@ impl FacadeTransport {
                 None
             };
             if let (Some(rule), Some(key)) = (&rule, &key) {
-                let slot = self.limiter.reserve(key, rule.period);
+                let slot = self.limiter.reserve(key, rule);
                 let event = WaitEvent {
                     operation,
                     endpoint: endpoint.clone(),
@@ -257,8 +257,8 @@ impl FacadeTransport {
                     throttled += 1;
                     let wait = self.throttle_wait(asked, rule.as_ref(), throttled);
                     let until = limits::later(Instant::now(), wait);
-                    if let Some(key) = &key {
-                        self.limiter.block_until(key, until);
+                    if let (Some(key), Some(rule)) = (&key, &rule) {
+                        self.limiter.block_until(key, rule, until);
                     }
                     let event = WaitEvent {
                         operation,

@@ -41,6 +41,10 @@ pub struct Curation {
     /// Fields consoles send that a vendor response definition lacks.
     #[serde(default)]
     pub response_fields: Vec<ResponseFields>,
+    /// The console's published rate limits, set on every operation they
+    /// cover as `x-rate-limit`.
+    #[serde(default)]
+    pub rate_limits: Vec<crate::rate_limits::RateLimitRule>,
 }
 
 /// Properties added to a vendor response definition, at a place inside it.

@@ -265,6 +265,8 @@ pub fn import_with_figures(
         bearer |= extra.root;
     }
 
+    crate::rate_limits::apply(&mut paths, &curation.rate_limits, &curation.path_prefix)?;
+
     let schemas = schema::build_components(&definitions, &mut refs)?;
     let mut components = Map::new();
     components.insert("schemas".into(), Value::Object(schemas));
@@ -300,6 +302,10 @@ pub fn import_with_figures(
     multipart
         .sort_by(|a: &Value, b: &Value| a["operationId"].as_str().cmp(&b["operationId"].as_str()));
     doc.insert(MULTIPART_EXTENSION.into(), Value::Array(multipart));
+    doc.insert(
+        crate::rate_limits::DOCUMENT_EXTENSION.into(),
+        crate::rate_limits::document(&curation.rate_limits, &curation.path_prefix)?,
+    );
     Ok((Value::Object(doc), refs.figures))
 }
 

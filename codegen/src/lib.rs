@@ -15,6 +15,7 @@ pub mod import;
 pub mod lenient;
 pub mod naming;
 pub mod paging;
+pub mod rate_limits;
 pub mod schema;
 pub mod table;
 pub mod trim;

@@ -382,6 +382,7 @@ impl_operation!(
 impl_operation!(DeleteFiltersDv, "delete_filters_dv", types::SuccessResponse);
 impl_operation!(UpdateFilter, "update_filter", types::FilterViewResponse);
 impl_operation!(DeleteFilter, "delete_filter", types::SuccessResponse);
+impl_operation!(ListFirewallRules, "list_firewall_rules", types::FirewallListResponse);
 impl_operation!(CreateFirewallRule, "create_firewall_rule", types::FirewallResponse);
 impl_operation!(
     UpdateFirewallRuleByCategory, "update_firewall_rule_by_category",
@@ -576,6 +577,7 @@ impl_operation!(
     ListThreatIntelligenceThreatIndicators, "list_threat_intelligence_threat_indicators",
     ::serde_json::Value
 );
+impl_operation!(GetThreatSummary, "get_threat_summary", types::GetThreatSummaryResponse);
 impl_operation!(GetThreatAnalysis, "get_threat_analysis", ::serde_json::Value);
 impl_operation!(ListThreatAppearances, "list_threat_appearances", ::serde_json::Value);
 impl_operation!(
@@ -587,6 +589,16 @@ impl_operation!(
 );
 impl_operation!(
     UpdateRangerGateway, "update_ranger_gateway", types::GatewayViewResponse
+);
+impl_operation!(
+    GetRbacRoleTemplate, "get_rbac_role_template", types::NewRoleTemplateResponse
+);
+impl_operation!(CreateRbacRole, "create_rbac_role", types::RolePermissionsResponse);
+impl_operation!(GetRbacRole, "get_rbac_role", types::RolePermissionsResponse);
+impl_operation!(UpdateRbacRole, "update_rbac_role", types::RolePermissionsResponse);
+impl_operation!(DeleteRbacRole, "delete_rbac_role", types::SuccessResponse);
+impl_operation!(
+    ListRbacRoles, "list_rbac_roles", types::FlatRoleWithAccountOrSiteNameListResponse
 );
 impl_operation!(
     ListRemoteScripts, "list_remote_scripts", types::EnrichedScriptListResponse
@@ -829,11 +841,22 @@ impl_operation!(
     types::WhiteningOptionsResponse
 );
 impl_operation!(
+    ListUnifiedExclusions, "list_unified_exclusions", types::UnifiedExclusionListResponse
+);
+impl_operation!(
     UpdateUnifiedExclusions, "update_unified_exclusions", types::UnifiedExclusionResponse
 );
 impl_operation!(
     CreateUnifiedExclusion, "create_unified_exclusion",
     types::UnifiedExclusionListResponse
+);
+impl_operation!(
+    DeleteUnifiedExclusions, "delete_unified_exclusions",
+    types::UnifiedExclusionSchemaDeleteResponse
+);
+impl_operation!(
+    ValidateUnifiedExclusions, "validate_unified_exclusions",
+    types::ValidateExclusionOutputResponse
 );
 impl_operation!(
     ListUpdateAgentPackages, "list_update_agent_packages",
@@ -883,6 +906,7 @@ impl_operation!(EnableUsers2fa, "enable_users_2fa", types::SuccessResponse);
 impl_operation!(
     GetApiTokenDetails, "get_api_token_details", types::ApiTokenDetailResponse
 );
+impl_operation!(ElevateAuth, "elevate_auth", types::ElevateSessionResponse);
 impl_operation!(ChangeUserPassword, "change_user_password", types::SuccessResponse);
 impl_operation!(
     CreateUsersDelete2fa, "create_users_delete_2fa", types::AffectedResultsResponse
@@ -892,6 +916,10 @@ impl_operation!(EnableUserApp, "enable_user_app", types::SuccessResponse);
 impl_operation!(
     CreateUsersEnroll2fa, "create_users_enroll_2fa", types::EnrollTfaResponse
 );
+impl_operation!(
+    GenerateUserApiToken, "generate_user_api_token", types::GetApiTokenResponse
+);
+impl_operation!(LoginByApiToken, "login_by_api_token", types::UsersTokenResponse);
 impl_operation!(
     CreateUsersLoginForceResetPasswordOnLogin,
     "create_users_login_force_reset_password_on_login", types::AffectedResultsResponse
@@ -908,6 +936,7 @@ impl_operation!(
     "create_users_onboarding_send_verification_email", types::AffectedResultsResponse
 );
 impl_operation!(ResetUser2fa, "reset_user_2fa", types::AffectedResultsResponse);
+impl_operation!(RevokeUserApiToken, "revoke_user_api_token", types::SuccessResponse);
 impl_operation!(GetUsersRsAuthCheck, "get_users_rs_auth_check", types::SuccessResponse);
 impl_operation!(
     GetUsersTenantAdminAuthCheck, "get_users_tenant_admin_auth_check",
@@ -919,6 +948,9 @@ impl_operation!(
 impl_operation!(GetUserById, "get_user_by_id", types::SingleUserResponse);
 impl_operation!(UpdateUser, "update_user", types::UserResponse);
 impl_operation!(DeleteUser, "delete_user", types::SuccessResponse);
+impl_operation!(
+    GetUserApiTokenDetails, "get_user_api_token_details", types::ApiTokenDetailResponse
+);
 impl_operation!(
     UpdateUserRecoveryEmail, "update_user_recovery_email", types::SuccessResponse
 );

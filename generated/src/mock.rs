@@ -27220,6 +27220,399 @@ pub mod operations {
             )
         }
     }
+    pub struct ListFirewallRulesWhen(::httpmock::When);
+    impl ListFirewallRulesWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/firewall-control$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn account_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("accountIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("accountIds"))
+            }
+        }
+        pub fn actions<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("actions", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("actions"))
+            }
+        }
+        pub fn application_contains<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("application__contains", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("application__contains"))
+            }
+        }
+        pub fn applications<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("applications", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("applications"))
+            }
+        }
+        pub fn count_only<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("countOnly", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("countOnly"))
+            }
+        }
+        pub fn created_at_between<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__between", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__between"))
+            }
+        }
+        pub fn created_at_gt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__gt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__gt"))
+            }
+        }
+        pub fn created_at_gte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__gte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__gte"))
+            }
+        }
+        pub fn created_at_lt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__lt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__lt"))
+            }
+        }
+        pub fn created_at_lte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__lte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__lte"))
+            }
+        }
+        pub fn cursor<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("cursor", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("cursor"))
+            }
+        }
+        pub fn directions<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("directions", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("directions"))
+            }
+        }
+        pub fn disable_pagination<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("disablePagination", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("disablePagination"))
+            }
+        }
+        pub fn group_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("groupIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("groupIds"))
+            }
+        }
+        pub fn ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("ids", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("ids"))
+            }
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn location_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("locationIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("locationIds"))
+            }
+        }
+        pub fn name<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("name", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("name"))
+            }
+        }
+        pub fn name_contains<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("name__contains", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("name__contains"))
+            }
+        }
+        pub fn os_types<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("osTypes", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("osTypes"))
+            }
+        }
+        pub fn protocol_contains<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("protocol__contains", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("protocol__contains"))
+            }
+        }
+        pub fn protocols<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("protocols", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("protocols"))
+            }
+        }
+        pub fn query<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("query", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("query"))
+            }
+        }
+        pub fn scopes<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("scopes", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("scopes"))
+            }
+        }
+        pub fn service_contains<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("service__contains", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("service__contains"))
+            }
+        }
+        pub fn site_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("siteIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("siteIds"))
+            }
+        }
+        pub fn skip<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("skip", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("skip"))
+            }
+        }
+        pub fn skip_count<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("skipCount", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("skipCount"))
+            }
+        }
+        pub fn sort_by<T>(self, value: T) -> Self
+        where
+            T: Into<Option<types::ListFirewallRulesSortBy>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("sortBy", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("sortBy"))
+            }
+        }
+        pub fn sort_order<T>(self, value: T) -> Self
+        where
+            T: Into<Option<types::ListFirewallRulesSortOrder>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("sortOrder", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("sortOrder"))
+            }
+        }
+        pub fn statuses<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("statuses", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("statuses"))
+            }
+        }
+        pub fn tag_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("tagIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("tagIds"))
+            }
+        }
+        pub fn tag_name_contains<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("tagName__contains", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("tagName__contains"))
+            }
+        }
+        pub fn tenant<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("tenant", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("tenant"))
+            }
+        }
+    }
+    pub struct ListFirewallRulesThen(::httpmock::Then);
+    impl ListFirewallRulesThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::FirewallListResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
     pub struct CreateFirewallRuleWhen(::httpmock::When);
     impl CreateFirewallRuleWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -34521,6 +34914,80 @@ pub mod operations {
             )
         }
     }
+    pub struct GetThreatSummaryWhen(::httpmock::When);
+    impl GetThreatSummaryWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/private/threats/summary$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn group_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("groupIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("groupIds"))
+            }
+        }
+        pub fn site_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("siteIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("siteIds"))
+            }
+        }
+    }
+    pub struct GetThreatSummaryThen(::httpmock::Then);
+    impl GetThreatSummaryThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::GetThreatSummaryResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
     pub struct GetThreatAnalysisWhen(::httpmock::When);
     impl GetThreatAnalysisWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -35477,6 +35944,927 @@ pub mod operations {
             self.0
         }
         pub fn ok(self, value: &types::GatewayViewResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct GetRbacRoleTemplateWhen(::httpmock::When);
+    impl GetRbacRoleTemplateWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/rbac/role$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn account_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("accountIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("accountIds"))
+            }
+        }
+        pub fn group_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("groupIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("groupIds"))
+            }
+        }
+        pub fn site_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("siteIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("siteIds"))
+            }
+        }
+        pub fn tenant<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("tenant", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("tenant"))
+            }
+        }
+    }
+    pub struct GetRbacRoleTemplateThen(::httpmock::Then);
+    impl GetRbacRoleTemplateThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::NewRoleTemplateResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct CreateRbacRoleWhen(::httpmock::When);
+    impl CreateRbacRoleWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/rbac/role$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::RbacCreateRoleRequest) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct CreateRbacRoleThen(::httpmock::Then);
+    impl CreateRbacRoleThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::RolePermissionsResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct GetRbacRoleWhen(::httpmock::When);
+    impl GetRbacRoleWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/rbac/role/[^/]*$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn role_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!("^/web/api/v2.1/rbac/role/{}$", value.to_string()),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn account_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("accountIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("accountIds"))
+            }
+        }
+        pub fn created_at_between<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__between", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__between"))
+            }
+        }
+        pub fn created_at_gt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__gt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__gt"))
+            }
+        }
+        pub fn created_at_gte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__gte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__gte"))
+            }
+        }
+        pub fn created_at_lt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__lt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__lt"))
+            }
+        }
+        pub fn created_at_lte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__lte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__lte"))
+            }
+        }
+        pub fn group_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("groupIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("groupIds"))
+            }
+        }
+        pub fn name<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("name", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("name"))
+            }
+        }
+        pub fn query<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("query", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("query"))
+            }
+        }
+        pub fn site_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("siteIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("siteIds"))
+            }
+        }
+        pub fn tenant<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("tenant", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("tenant"))
+            }
+        }
+        pub fn updated_at_between<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__between", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__between"))
+            }
+        }
+        pub fn updated_at_gt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__gt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__gt"))
+            }
+        }
+        pub fn updated_at_gte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__gte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__gte"))
+            }
+        }
+        pub fn updated_at_lt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__lt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__lt"))
+            }
+        }
+        pub fn updated_at_lte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__lte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__lte"))
+            }
+        }
+    }
+    pub struct GetRbacRoleThen(::httpmock::Then);
+    impl GetRbacRoleThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::RolePermissionsResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct UpdateRbacRoleWhen(::httpmock::When);
+    impl UpdateRbacRoleWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::PUT)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/rbac/role/[^/]*$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn role_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!("^/web/api/v2.1/rbac/role/{}$", value.to_string()),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn body(self, value: &types::RbacUpdateRoleRequest) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct UpdateRbacRoleThen(::httpmock::Then);
+    impl UpdateRbacRoleThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::RolePermissionsResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct DeleteRbacRoleWhen(::httpmock::When);
+    impl DeleteRbacRoleWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::DELETE)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/rbac/role/[^/]*$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn role_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!("^/web/api/v2.1/rbac/role/{}$", value.to_string()),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn body(self, value: &types::RbacDeleteRoleRequest) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct DeleteRbacRoleThen(::httpmock::Then);
+    impl DeleteRbacRoleThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::SuccessResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct ListRbacRolesWhen(::httpmock::When);
+    impl ListRbacRolesWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/rbac/roles$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn account_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("accountIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("accountIds"))
+            }
+        }
+        pub fn account_name<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("accountName", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("accountName"))
+            }
+        }
+        pub fn count_only<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("countOnly", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("countOnly"))
+            }
+        }
+        pub fn created_at<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt"))
+            }
+        }
+        pub fn created_at_between<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__between", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__between"))
+            }
+        }
+        pub fn created_at_gt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__gt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__gt"))
+            }
+        }
+        pub fn created_at_gte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__gte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__gte"))
+            }
+        }
+        pub fn created_at_lt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__lt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__lt"))
+            }
+        }
+        pub fn created_at_lte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__lte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__lte"))
+            }
+        }
+        pub fn creator<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("creator", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("creator"))
+            }
+        }
+        pub fn creator_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("creatorId", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("creatorId"))
+            }
+        }
+        pub fn cursor<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("cursor", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("cursor"))
+            }
+        }
+        pub fn description<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("description", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("description"))
+            }
+        }
+        pub fn group_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("groupIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("groupIds"))
+            }
+        }
+        pub fn ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("ids", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("ids"))
+            }
+        }
+        pub fn include_children<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("includeChildren", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("includeChildren"))
+            }
+        }
+        pub fn include_parents<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("includeParents", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("includeParents"))
+            }
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn name<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("name", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("name"))
+            }
+        }
+        pub fn query<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("query", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("query"))
+            }
+        }
+        pub fn site_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("siteIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("siteIds"))
+            }
+        }
+        pub fn site_name<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("siteName", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("siteName"))
+            }
+        }
+        pub fn skip<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("skip", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("skip"))
+            }
+        }
+        pub fn skip_count<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("skipCount", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("skipCount"))
+            }
+        }
+        pub fn sort_by<T>(self, value: T) -> Self
+        where
+            T: Into<Option<types::ListRbacRolesSortBy>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("sortBy", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("sortBy"))
+            }
+        }
+        pub fn sort_order<T>(self, value: T) -> Self
+        where
+            T: Into<Option<types::ListRbacRolesSortOrder>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("sortOrder", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("sortOrder"))
+            }
+        }
+        pub fn tenancy_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("tenancyIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("tenancyIds"))
+            }
+        }
+        pub fn tenant<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("tenant", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("tenant"))
+            }
+        }
+        pub fn updated_at<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt"))
+            }
+        }
+        pub fn updated_at_between<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__between", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__between"))
+            }
+        }
+        pub fn updated_at_gt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__gt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__gt"))
+            }
+        }
+        pub fn updated_at_gte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__gte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__gte"))
+            }
+        }
+        pub fn updated_at_lt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__lt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__lt"))
+            }
+        }
+        pub fn updated_at_lte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__lte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__lte"))
+            }
+        }
+        pub fn updated_by<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedBy", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedBy"))
+            }
+        }
+        pub fn updated_by_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedById", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedById"))
+            }
+        }
+        pub fn users_in_roles<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("usersInRoles", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("usersInRoles"))
+            }
+        }
+    }
+    pub struct ListRbacRolesThen(::httpmock::Then);
+    impl ListRbacRolesThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(
+            self,
+            value: &types::FlatRoleWithAccountOrSiteNameListResponse,
+        ) -> Self {
             Self(
                 self
                     .0
@@ -47034,6 +48422,462 @@ pub mod operations {
             )
         }
     }
+    pub struct ListUnifiedExclusionsWhen(::httpmock::When);
+    impl ListUnifiedExclusionsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/unified-exclusions$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn account_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("accountIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("accountIds"))
+            }
+        }
+        pub fn application_name_contains<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("applicationName__contains", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("applicationName__contains"))
+            }
+        }
+        pub fn conditions<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("conditions", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("conditions"))
+            }
+        }
+        pub fn count_only<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("countOnly", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("countOnly"))
+            }
+        }
+        pub fn created_at_between<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__between", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__between"))
+            }
+        }
+        pub fn created_at_gt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__gt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__gt"))
+            }
+        }
+        pub fn created_at_gte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__gte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__gte"))
+            }
+        }
+        pub fn created_at_lt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__lt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__lt"))
+            }
+        }
+        pub fn created_at_lte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("createdAt__lte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("createdAt__lte"))
+            }
+        }
+        pub fn cursor<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("cursor", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("cursor"))
+            }
+        }
+        pub fn description_contains<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("description__contains", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("description__contains"))
+            }
+        }
+        pub fn engines<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("engines", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("engines"))
+            }
+        }
+        pub fn exclusion_name_contains<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("exclusionName__contains", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("exclusionName__contains"))
+            }
+        }
+        pub fn group_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("groupIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("groupIds"))
+            }
+        }
+        pub fn ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("ids", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("ids"))
+            }
+        }
+        pub fn imported<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("imported", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("imported"))
+            }
+        }
+        pub fn include_children<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("includeChildren", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("includeChildren"))
+            }
+        }
+        pub fn include_parents<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("includeParents", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("includeParents"))
+            }
+        }
+        pub fn interaction_level<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("interactionLevel", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("interactionLevel"))
+            }
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn mode_type(self, value: types::ListUnifiedExclusionsModeType) -> Self {
+            Self(self.0.query_param("modeType", value.to_string()))
+        }
+        pub fn os_types<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("osTypes", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("osTypes"))
+            }
+        }
+        pub fn path_exclusion_types<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("pathExclusionTypes", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("pathExclusionTypes"))
+            }
+        }
+        pub fn recommendation<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("recommendation", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("recommendation"))
+            }
+        }
+        pub fn scope_path_contains<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("scopePath__contains", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("scopePath__contains"))
+            }
+        }
+        pub fn site_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("siteIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("siteIds"))
+            }
+        }
+        pub fn skip<T>(self, value: T) -> Self
+        where
+            T: Into<Option<i32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("skip", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("skip"))
+            }
+        }
+        pub fn skip_count<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("skipCount", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("skipCount"))
+            }
+        }
+        pub fn sort_by<T>(self, value: T) -> Self
+        where
+            T: Into<Option<types::ListUnifiedExclusionsSortBy>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("sortBy", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("sortBy"))
+            }
+        }
+        pub fn sort_order<T>(self, value: T) -> Self
+        where
+            T: Into<Option<types::ListUnifiedExclusionsSortOrder>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("sortOrder", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("sortOrder"))
+            }
+        }
+        pub fn source<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("source", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("source"))
+            }
+        }
+        pub fn tenant<T>(self, value: T) -> Self
+        where
+            T: Into<Option<bool>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("tenant", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("tenant"))
+            }
+        }
+        pub fn threat_type<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("threatType", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("threatType"))
+            }
+        }
+        pub fn updated_at_between<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__between", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__between"))
+            }
+        }
+        pub fn updated_at_gt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__gt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__gt"))
+            }
+        }
+        pub fn updated_at_gte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__gte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__gte"))
+            }
+        }
+        pub fn updated_at_lt<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__lt", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__lt"))
+            }
+        }
+        pub fn updated_at_lte<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::ConsoleTime>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("updatedAt__lte", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("updatedAt__lte"))
+            }
+        }
+        pub fn user_ids<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("userIds", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("userIds"))
+            }
+        }
+        pub fn user_contains<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("user__contains", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("user__contains"))
+            }
+        }
+        pub fn value_contains<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a crate::CsvList>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("value__contains", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("value__contains"))
+            }
+        }
+    }
+    pub struct ListUnifiedExclusionsThen(::httpmock::Then);
+    impl ListUnifiedExclusionsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::UnifiedExclusionListResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
     pub struct UpdateUnifiedExclusionsWhen(::httpmock::When);
     impl UpdateUnifiedExclusionsWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -47117,6 +48961,122 @@ pub mod operations {
             self.0
         }
         pub fn ok(self, value: &types::UnifiedExclusionListResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct DeleteUnifiedExclusionsWhen(::httpmock::When);
+    impl DeleteUnifiedExclusionsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::DELETE)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/unified-exclusions$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::UnifiedExclusionSchemaDeleteRequest) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct DeleteUnifiedExclusionsThen(::httpmock::Then);
+    impl DeleteUnifiedExclusionsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::UnifiedExclusionSchemaDeleteResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct ValidateUnifiedExclusionsWhen(::httpmock::When);
+    impl ValidateUnifiedExclusionsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/unified-exclusions/validate$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(
+            self,
+            value: &types::ExclusionsValidationValidateExclusionRequest,
+        ) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct ValidateUnifiedExclusionsThen(::httpmock::Then);
+    impl ValidateUnifiedExclusionsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::ValidateExclusionOutputResponse) -> Self {
             Self(
                 self
                     .0
@@ -49085,6 +51045,62 @@ pub mod operations {
             )
         }
     }
+    pub struct ElevateAuthWhen(::httpmock::When);
+    impl ElevateAuthWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/users/auth/elevate$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::ElevateSessionRequest) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct ElevateAuthThen(::httpmock::Then);
+    impl ElevateAuthThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::ElevateSessionResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
     pub struct ChangeUserPasswordWhen(::httpmock::When);
     impl ChangeUserPasswordWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -49337,6 +51353,120 @@ pub mod operations {
             self.0
         }
         pub fn ok(self, value: &types::EnrollTfaResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct GenerateUserApiTokenWhen(::httpmock::When);
+    impl GenerateUserApiTokenWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/users/generate-api-token$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::GenerateApiTokenRequest) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct GenerateUserApiTokenThen(::httpmock::Then);
+    impl GenerateUserApiTokenThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::GetApiTokenResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct LoginByApiTokenWhen(::httpmock::When);
+    impl LoginByApiTokenWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/users/login/by-api-token$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::LoginByApiTokenRequest) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct LoginByApiTokenThen(::httpmock::Then);
+    impl LoginByApiTokenThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::UsersTokenResponse) -> Self {
             Self(
                 self
                     .0
@@ -49627,6 +51757,63 @@ pub mod operations {
             self.0
         }
         pub fn ok(self, value: &types::AffectedResultsResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct RevokeUserApiTokenWhen(::httpmock::When);
+    impl RevokeUserApiTokenWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/web/api/v2.1/users/revoke-api-token$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body(self, value: &types::UserIdRequest) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct RevokeUserApiTokenThen(::httpmock::Then);
+    impl RevokeUserApiTokenThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::SuccessResponse) -> Self {
             Self(
                 self
                     .0
@@ -49973,6 +52160,71 @@ pub mod operations {
             self.0
         }
         pub fn ok(self, value: &types::SuccessResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ApiError) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct GetUserApiTokenDetailsWhen(::httpmock::When);
+    impl GetUserApiTokenDetailsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new(
+                                "^/web/api/v2.1/users/[^/]*/api-token-details$",
+                            )
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn user_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!(
+                        "^/web/api/v2.1/users/{}/api-token-details$", value.to_string()
+                    ),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+    }
+    pub struct GetUserApiTokenDetailsThen(::httpmock::Then);
+    impl GetUserApiTokenDetailsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::ApiTokenDetailResponse) -> Self {
             Self(
                 self
                     .0
@@ -50850,6 +53102,9 @@ pub trait MockServerExt {
     fn delete_filter<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::DeleteFilterWhen, operations::DeleteFilterThen);
+    fn list_firewall_rules<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ListFirewallRulesWhen, operations::ListFirewallRulesThen);
     fn create_firewall_rule<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
@@ -51237,6 +53492,9 @@ pub trait MockServerExt {
             operations::ListThreatIntelligenceThreatIndicatorsWhen,
             operations::ListThreatIntelligenceThreatIndicatorsThen,
         );
+    fn get_threat_summary<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetThreatSummaryWhen, operations::GetThreatSummaryThen);
     fn get_threat_analysis<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::GetThreatAnalysisWhen, operations::GetThreatAnalysisThen);
@@ -51264,6 +53522,27 @@ pub trait MockServerExt {
             operations::UpdateRangerGatewayWhen,
             operations::UpdateRangerGatewayThen,
         );
+    fn get_rbac_role_template<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetRbacRoleTemplateWhen,
+            operations::GetRbacRoleTemplateThen,
+        );
+    fn create_rbac_role<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::CreateRbacRoleWhen, operations::CreateRbacRoleThen);
+    fn get_rbac_role<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetRbacRoleWhen, operations::GetRbacRoleThen);
+    fn update_rbac_role<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::UpdateRbacRoleWhen, operations::UpdateRbacRoleThen);
+    fn delete_rbac_role<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::DeleteRbacRoleWhen, operations::DeleteRbacRoleThen);
+    fn list_rbac_roles<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ListRbacRolesWhen, operations::ListRbacRolesThen);
     fn list_remote_scripts<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::ListRemoteScriptsWhen, operations::ListRemoteScriptsThen);
@@ -51741,6 +54020,12 @@ pub trait MockServerExt {
             operations::ListThreatWhiteningOptionsWhen,
             operations::ListThreatWhiteningOptionsThen,
         );
+    fn list_unified_exclusions<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::ListUnifiedExclusionsWhen,
+            operations::ListUnifiedExclusionsThen,
+        );
     fn update_unified_exclusions<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
@@ -51752,6 +54037,18 @@ pub trait MockServerExt {
         F: FnOnce(
             operations::CreateUnifiedExclusionWhen,
             operations::CreateUnifiedExclusionThen,
+        );
+    fn delete_unified_exclusions<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::DeleteUnifiedExclusionsWhen,
+            operations::DeleteUnifiedExclusionsThen,
+        );
+    fn validate_unified_exclusions<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::ValidateUnifiedExclusionsWhen,
+            operations::ValidateUnifiedExclusionsThen,
         );
     fn list_update_agent_packages<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
@@ -51867,6 +54164,9 @@ pub trait MockServerExt {
             operations::GetApiTokenDetailsWhen,
             operations::GetApiTokenDetailsThen,
         );
+    fn elevate_auth<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ElevateAuthWhen, operations::ElevateAuthThen);
     fn change_user_password<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
@@ -51891,6 +54191,15 @@ pub trait MockServerExt {
             operations::CreateUsersEnroll2faWhen,
             operations::CreateUsersEnroll2faThen,
         );
+    fn generate_user_api_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GenerateUserApiTokenWhen,
+            operations::GenerateUserApiTokenThen,
+        );
+    fn login_by_api_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::LoginByApiTokenWhen, operations::LoginByApiTokenThen);
     fn create_users_login_force_reset_password_on_login<F>(
         &self,
         config_fn: F,
@@ -51927,6 +54236,12 @@ pub trait MockServerExt {
     fn reset_user_2fa<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::ResetUser2faWhen, operations::ResetUser2faThen);
+    fn revoke_user_api_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RevokeUserApiTokenWhen,
+            operations::RevokeUserApiTokenThen,
+        );
     fn get_users_rs_auth_check<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
@@ -51954,6 +54269,12 @@ pub trait MockServerExt {
     fn delete_user<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::DeleteUserWhen, operations::DeleteUserThen);
+    fn get_user_api_token_details<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetUserApiTokenDetailsWhen,
+            operations::GetUserApiTokenDetailsThen,
+        );
     fn update_user_recovery_email<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
@@ -53949,6 +56270,17 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
+    fn list_firewall_rules<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ListFirewallRulesWhen, operations::ListFirewallRulesThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ListFirewallRulesWhen::new(when),
+                operations::ListFirewallRulesThen::new(then),
+            )
+        })
+    }
     fn create_firewall_rule<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
@@ -54858,6 +57190,17 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
+    fn get_threat_summary<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetThreatSummaryWhen, operations::GetThreatSummaryThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetThreatSummaryWhen::new(when),
+                operations::GetThreatSummaryThen::new(then),
+            )
+        })
+    }
     fn get_threat_analysis<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::GetThreatAnalysisWhen, operations::GetThreatAnalysisThen),
@@ -54922,6 +57265,75 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::UpdateRangerGatewayWhen::new(when),
                 operations::UpdateRangerGatewayThen::new(then),
+            )
+        })
+    }
+    fn get_rbac_role_template<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetRbacRoleTemplateWhen,
+            operations::GetRbacRoleTemplateThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetRbacRoleTemplateWhen::new(when),
+                operations::GetRbacRoleTemplateThen::new(then),
+            )
+        })
+    }
+    fn create_rbac_role<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::CreateRbacRoleWhen, operations::CreateRbacRoleThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::CreateRbacRoleWhen::new(when),
+                operations::CreateRbacRoleThen::new(then),
+            )
+        })
+    }
+    fn get_rbac_role<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetRbacRoleWhen, operations::GetRbacRoleThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetRbacRoleWhen::new(when),
+                operations::GetRbacRoleThen::new(then),
+            )
+        })
+    }
+    fn update_rbac_role<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::UpdateRbacRoleWhen, operations::UpdateRbacRoleThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::UpdateRbacRoleWhen::new(when),
+                operations::UpdateRbacRoleThen::new(then),
+            )
+        })
+    }
+    fn delete_rbac_role<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::DeleteRbacRoleWhen, operations::DeleteRbacRoleThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::DeleteRbacRoleWhen::new(when),
+                operations::DeleteRbacRoleThen::new(then),
+            )
+        })
+    }
+    fn list_rbac_roles<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ListRbacRolesWhen, operations::ListRbacRolesThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ListRbacRolesWhen::new(when),
+                operations::ListRbacRolesThen::new(then),
             )
         })
     }
@@ -56182,6 +58594,20 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
+    fn list_unified_exclusions<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::ListUnifiedExclusionsWhen,
+            operations::ListUnifiedExclusionsThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ListUnifiedExclusionsWhen::new(when),
+                operations::ListUnifiedExclusionsThen::new(then),
+            )
+        })
+    }
     fn update_unified_exclusions<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
@@ -56207,6 +58633,34 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::CreateUnifiedExclusionWhen::new(when),
                 operations::CreateUnifiedExclusionThen::new(then),
+            )
+        })
+    }
+    fn delete_unified_exclusions<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::DeleteUnifiedExclusionsWhen,
+            operations::DeleteUnifiedExclusionsThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::DeleteUnifiedExclusionsWhen::new(when),
+                operations::DeleteUnifiedExclusionsThen::new(then),
+            )
+        })
+    }
+    fn validate_unified_exclusions<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::ValidateUnifiedExclusionsWhen,
+            operations::ValidateUnifiedExclusionsThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ValidateUnifiedExclusionsWhen::new(when),
+                operations::ValidateUnifiedExclusionsThen::new(then),
             )
         })
     }
@@ -56484,6 +58938,17 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
+    fn elevate_auth<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ElevateAuthWhen, operations::ElevateAuthThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ElevateAuthWhen::new(when),
+                operations::ElevateAuthThen::new(then),
+            )
+        })
+    }
     fn change_user_password<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
@@ -56545,6 +59010,31 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::CreateUsersEnroll2faWhen::new(when),
                 operations::CreateUsersEnroll2faThen::new(then),
+            )
+        })
+    }
+    fn generate_user_api_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GenerateUserApiTokenWhen,
+            operations::GenerateUserApiTokenThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GenerateUserApiTokenWhen::new(when),
+                operations::GenerateUserApiTokenThen::new(then),
+            )
+        })
+    }
+    fn login_by_api_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::LoginByApiTokenWhen, operations::LoginByApiTokenThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::LoginByApiTokenWhen::new(when),
+                operations::LoginByApiTokenThen::new(then),
             )
         })
     }
@@ -56624,6 +59114,20 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
+    fn revoke_user_api_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::RevokeUserApiTokenWhen,
+            operations::RevokeUserApiTokenThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::RevokeUserApiTokenWhen::new(when),
+                operations::RevokeUserApiTokenThen::new(then),
+            )
+        })
+    }
     fn get_users_rs_auth_check<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(
@@ -56696,6 +59200,20 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::DeleteUserWhen::new(when),
                 operations::DeleteUserThen::new(then),
+            )
+        })
+    }
+    fn get_user_api_token_details<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::GetUserApiTokenDetailsWhen,
+            operations::GetUserApiTokenDetailsThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetUserApiTokenDetailsWhen::new(when),
+                operations::GetUserApiTokenDetailsThen::new(then),
             )
         })
     }

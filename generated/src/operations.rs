@@ -1518,6 +1518,17 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         paged: false,
     },
     crate::OperationSpec {
+        id: "create_rbac_role",
+        method: "POST",
+        path: "/web/api/v2.1/rbac/role",
+        tag: "RBAC",
+        summary: "Create rbac role",
+        params: &[],
+        body: crate::BodyUse::Required,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
         id: "create_report_task",
         method: "POST",
         path: "/web/api/v2.1/report-tasks",
@@ -1992,6 +2003,24 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         paged: false,
     },
     crate::OperationSpec {
+        id: "delete_rbac_role",
+        method: "DELETE",
+        path: "/web/api/v2.1/rbac/role/{role_id}",
+        tag: "RBAC",
+        summary: "Delete rbac role",
+        params: &[
+            crate::ParamSpec {
+                name: "role_id",
+                location: crate::ParamLocation::Path,
+                kind: crate::ParamKind::Text,
+                required: true,
+            },
+        ],
+        body: crate::BodyUse::Required,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
         id: "delete_restrictions",
         method: "DELETE",
         path: "/web/api/v2.1/restrictions",
@@ -2143,6 +2172,17 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
             },
         ],
         body: crate::BodyUse::None,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
+        id: "delete_unified_exclusions",
+        method: "DELETE",
+        path: "/web/api/v2.1/unified-exclusions",
+        tag: "Unified Exclusions",
+        summary: "Delete unified exclusions",
+        params: &[],
+        body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
     },
@@ -2321,6 +2361,17 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         ],
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("application/pdf"),
+        paged: false,
+    },
+    crate::OperationSpec {
+        id: "elevate_auth",
+        method: "POST",
+        path: "/web/api/v2.1/users/auth/elevate",
+        tag: "Users",
+        summary: "Elevate auth",
+        params: &[],
+        body: crate::BodyUse::Required,
+        response: crate::ResponseKind::Json,
         paged: false,
     },
     crate::OperationSpec {
@@ -8153,6 +8204,17 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         paged: false,
     },
     crate::OperationSpec {
+        id: "generate_user_api_token",
+        method: "POST",
+        path: "/web/api/v2.1/users/generate-api-token",
+        tag: "Users",
+        summary: "Generate user api token",
+        params: &[],
+        body: crate::BodyUse::Required,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
         id: "get_account",
         method: "GET",
         path: "/web/api/v2.1/accounts/{account_id}",
@@ -10057,6 +10119,156 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         paged: false,
     },
     crate::OperationSpec {
+        id: "get_rbac_role",
+        method: "GET",
+        path: "/web/api/v2.1/rbac/role/{role_id}",
+        tag: "RBAC",
+        summary: "Get rbac role",
+        params: &[
+            crate::ParamSpec {
+                name: "role_id",
+                location: crate::ParamLocation::Path,
+                kind: crate::ParamKind::Text,
+                required: true,
+            },
+            crate::ParamSpec {
+                name: "accountIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__between",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__gt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__gte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__lt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__lte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "groupIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "name",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "query",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "siteIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "tenant",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__between",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__gt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__gte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__lt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__lte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+        ],
+        body: crate::BodyUse::None,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
+        id: "get_rbac_role_template",
+        method: "GET",
+        path: "/web/api/v2.1/rbac/role",
+        tag: "RBAC",
+        summary: "Get rbac role template",
+        params: &[
+            crate::ParamSpec {
+                name: "accountIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "groupIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "siteIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "tenant",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+        ],
+        body: crate::BodyUse::None,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
         id: "get_remote_script_result_links",
         method: "POST",
         path: "/web/api/v2.1/remote-scripts/fetch-files",
@@ -11074,6 +11286,30 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         paged: false,
     },
     crate::OperationSpec {
+        id: "get_threat_summary",
+        method: "GET",
+        path: "/web/api/v2.1/private/threats/summary",
+        tag: "Threats",
+        summary: "Get threat summary",
+        params: &[
+            crate::ParamSpec {
+                name: "groupIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "siteIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+        ],
+        body: crate::BodyUse::None,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
         id: "get_threat_timeline",
         method: "GET",
         path: "/web/api/v2.1/threats/{threat_id}/timeline",
@@ -11170,6 +11406,24 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+    },
+    crate::OperationSpec {
+        id: "get_user_api_token_details",
+        method: "GET",
+        path: "/web/api/v2.1/users/{user_id}/api-token-details",
+        tag: "Users",
+        summary: "Get user api token details",
+        params: &[
+            crate::ParamSpec {
+                name: "user_id",
+                location: crate::ParamLocation::Path,
+                kind: crate::ParamKind::Text,
+                required: true,
+            },
+        ],
+        body: crate::BodyUse::None,
+        response: crate::ResponseKind::Json,
+        paged: false,
     },
     crate::OperationSpec {
         id: "get_user_by_id",
@@ -17406,6 +17660,224 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         paged: true,
     },
     crate::OperationSpec {
+        id: "list_firewall_rules",
+        method: "GET",
+        path: "/web/api/v2.1/firewall-control",
+        tag: "Firewall Control",
+        summary: "List firewall rules",
+        params: &[
+            crate::ParamSpec {
+                name: "accountIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "actions",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "application__contains",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "applications",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "countOnly",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__between",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__gt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__gte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__lt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__lte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "cursor",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "directions",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "disablePagination",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "groupIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "ids",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "limit",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Integer,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "locationIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "name",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "name__contains",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "osTypes",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "protocol__contains",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "protocols",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "query",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "scopes",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "service__contains",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "siteIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "skip",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Integer,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "skipCount",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "sortBy",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::OneOf(
+                    &["id", "name", "action", "status", "order"],
+                ),
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "sortOrder",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::OneOf(&["asc", "desc"]),
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "statuses",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "tagIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "tagName__contains",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "tenant",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+        ],
+        body: crate::BodyUse::None,
+        response: crate::ResponseKind::Json,
+        paged: true,
+    },
+    crate::OperationSpec {
         id: "list_groups",
         method: "GET",
         path: "/web/api/v2.1/groups",
@@ -18443,6 +18915,253 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
                 name: "updatedAt__lte",
                 location: crate::ParamLocation::Query,
                 kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+        ],
+        body: crate::BodyUse::None,
+        response: crate::ResponseKind::Json,
+        paged: true,
+    },
+    crate::OperationSpec {
+        id: "list_rbac_roles",
+        method: "GET",
+        path: "/web/api/v2.1/rbac/roles",
+        tag: "RBAC",
+        summary: "List rbac roles",
+        params: &[
+            crate::ParamSpec {
+                name: "accountIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "accountName",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "countOnly",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__between",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__gt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__gte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__lt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__lte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "creator",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "creatorId",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "cursor",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "description",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "groupIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "ids",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "includeChildren",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "includeParents",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "limit",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Integer,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "name",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "query",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "siteIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "siteName",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "skip",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Integer,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "skipCount",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "sortBy",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::OneOf(
+                    &[
+                        "id",
+                        "description",
+                        "usersInRoles",
+                        "creator",
+                        "siteName",
+                        "createdAt",
+                        "updatedAt",
+                        "updatedBy",
+                        "accountName",
+                        "name",
+                    ],
+                ),
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "sortOrder",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::OneOf(&["asc", "desc"]),
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "tenancyIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "tenant",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__between",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__gt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__gte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__lt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__lte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedBy",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedById",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "usersInRoles",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Integer,
                 required: false,
             },
         ],
@@ -21073,6 +21792,283 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         paged: true,
     },
     crate::OperationSpec {
+        id: "list_unified_exclusions",
+        method: "GET",
+        path: "/web/api/v2.1/unified-exclusions",
+        tag: "Unified Exclusions",
+        summary: "List unified exclusions",
+        params: &[
+            crate::ParamSpec {
+                name: "accountIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "applicationName__contains",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "conditions",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "countOnly",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__between",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__gt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__gte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__lt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "createdAt__lte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "cursor",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "description__contains",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "engines",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "exclusionName__contains",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "groupIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "ids",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "imported",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "includeChildren",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "includeParents",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "interactionLevel",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "limit",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Integer,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "modeType",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::OneOf(&["suppression", "agent_interaction"]),
+                required: true,
+            },
+            crate::ParamSpec {
+                name: "osTypes",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "pathExclusionTypes",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "recommendation",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "scopePath__contains",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "siteIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "skip",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Integer,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "skipCount",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "sortBy",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::OneOf(
+                    &[
+                        "id",
+                        "createdAt",
+                        "updatedAt",
+                        "source",
+                        "description",
+                        "osType",
+                        "scope",
+                        "userName",
+                        "scopePath",
+                        "recommendation",
+                        "interactionLevel",
+                        "childProcess",
+                        "reason",
+                        "user",
+                        "threatType",
+                        "engines",
+                    ],
+                ),
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "sortOrder",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::OneOf(&["asc", "desc"]),
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "source",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "tenant",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Boolean,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "threatType",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__between",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::Text,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__gt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__gte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__lt",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "updatedAt__lte",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::DateTime,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "userIds",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "user__contains",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+            crate::ParamSpec {
+                name: "value__contains",
+                location: crate::ParamLocation::Query,
+                kind: crate::ParamKind::List,
+                required: false,
+            },
+        ],
+        body: crate::BodyUse::None,
+        response: crate::ResponseKind::Json,
+        paged: true,
+    },
+    crate::OperationSpec {
         id: "list_update_agent_packages",
         method: "GET",
         path: "/web/api/v2.1/update/agent/packages",
@@ -21702,6 +22698,17 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         paged: true,
     },
     crate::OperationSpec {
+        id: "login_by_api_token",
+        method: "POST",
+        path: "/web/api/v2.1/users/login/by-api-token",
+        tag: "Users",
+        summary: "Login by api token",
+        params: &[],
+        body: crate::BodyUse::Required,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
         id: "manage_agent_tags",
         method: "POST",
         path: "/web/api/v2.1/agents/actions/manage-tags",
@@ -22132,6 +23139,17 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
             },
         ],
         body: crate::BodyUse::None,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
+        id: "revoke_user_api_token",
+        method: "POST",
+        path: "/web/api/v2.1/users/revoke-api-token",
+        tag: "Users",
+        summary: "Revoke user api token",
+        params: &[],
+        body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
     },
@@ -22641,6 +23659,24 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         paged: false,
     },
     crate::OperationSpec {
+        id: "update_rbac_role",
+        method: "PUT",
+        path: "/web/api/v2.1/rbac/role/{role_id}",
+        tag: "RBAC",
+        summary: "Update rbac role",
+        params: &[
+            crate::ParamSpec {
+                name: "role_id",
+                location: crate::ParamLocation::Path,
+                kind: crate::ParamKind::Text,
+                required: true,
+            },
+        ],
+        body: crate::BodyUse::Required,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
         id: "update_report_task",
         method: "PUT",
         path: "/web/api/v2.1/report-tasks/{task_id}",
@@ -22989,6 +24025,17 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         path: "/web/api/v2.1/restrictions/validate",
         tag: "Exclusions And Blocklist",
         summary: "Validate restrictions",
+        params: &[],
+        body: crate::BodyUse::Required,
+        response: crate::ResponseKind::Json,
+        paged: false,
+    },
+    crate::OperationSpec {
+        id: "validate_unified_exclusions",
+        method: "POST",
+        path: "/web/api/v2.1/unified-exclusions/validate",
+        tag: "Unified Exclusions",
+        summary: "Validate unified exclusions",
         params: &[],
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
@@ -23379,6 +24426,13 @@ pub fn decode_typed(
                 >(bytes),
             )
         }
+        "create_rbac_role" => {
+            Some(
+                typed::<
+                    <crate::builder::CreateRbacRole<'static> as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
         "create_report_task" => {
             Some(
                 typed::<
@@ -23693,6 +24747,13 @@ pub fn decode_typed(
                 >(bytes),
             )
         }
+        "delete_rbac_role" => {
+            Some(
+                typed::<
+                    <crate::builder::DeleteRbacRole<'static> as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
         "delete_restrictions" => {
             Some(
                 typed::<
@@ -23781,6 +24842,15 @@ pub fn decode_typed(
             Some(
                 typed::<
                     <crate::builder::DeleteThreatNote<
+                        'static,
+                    > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
+        "delete_unified_exclusions" => {
+            Some(
+                typed::<
+                    <crate::builder::DeleteUnifiedExclusions<
                         'static,
                     > as crate::Operation>::Output,
                 >(bytes),
@@ -23876,6 +24946,13 @@ pub fn decode_typed(
                     <crate::builder::DownloadThreatFromCloud<
                         'static,
                     > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
+        "elevate_auth" => {
+            Some(
+                typed::<
+                    <crate::builder::ElevateAuth<'static> as crate::Operation>::Output,
                 >(bytes),
             )
         }
@@ -24006,6 +25083,15 @@ pub fn decode_typed(
             Some(
                 typed::<
                     <crate::builder::GenerateAccountUninstallPassword<
+                        'static,
+                    > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
+        "generate_user_api_token" => {
+            Some(
+                typed::<
+                    <crate::builder::GenerateUserApiToken<
                         'static,
                     > as crate::Operation>::Output,
                 >(bytes),
@@ -24303,6 +25389,22 @@ pub fn decode_typed(
                 >(bytes),
             )
         }
+        "get_rbac_role" => {
+            Some(
+                typed::<
+                    <crate::builder::GetRbacRole<'static> as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
+        "get_rbac_role_template" => {
+            Some(
+                typed::<
+                    <crate::builder::GetRbacRoleTemplate<
+                        'static,
+                    > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
         "get_remote_script_result_links" => {
             Some(
                 typed::<
@@ -24475,10 +25577,28 @@ pub fn decode_typed(
                 >(bytes),
             )
         }
+        "get_threat_summary" => {
+            Some(
+                typed::<
+                    <crate::builder::GetThreatSummary<
+                        'static,
+                    > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
         "get_threat_timeline" => {
             Some(
                 typed::<
                     <crate::builder::GetThreatTimeline<
+                        'static,
+                    > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
+        "get_user_api_token_details" => {
+            Some(
+                typed::<
+                    <crate::builder::GetUserApiTokenDetails<
                         'static,
                     > as crate::Operation>::Output,
                 >(bytes),
@@ -24759,6 +25879,15 @@ pub fn decode_typed(
                 >(bytes),
             )
         }
+        "list_firewall_rules" => {
+            Some(
+                typed::<
+                    <crate::builder::ListFirewallRules<
+                        'static,
+                    > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
         "list_groups" => {
             Some(
                 typed::<
@@ -24797,6 +25926,13 @@ pub fn decode_typed(
                     <crate::builder::ListRangerGateways<
                         'static,
                     > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
+        "list_rbac_roles" => {
+            Some(
+                typed::<
+                    <crate::builder::ListRbacRoles<'static> as crate::Operation>::Output,
                 >(bytes),
             )
         }
@@ -24954,6 +26090,15 @@ pub fn decode_typed(
                 >(bytes),
             )
         }
+        "list_unified_exclusions" => {
+            Some(
+                typed::<
+                    <crate::builder::ListUnifiedExclusions<
+                        'static,
+                    > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
         "list_update_agent_packages" => {
             Some(
                 typed::<
@@ -24994,6 +26139,15 @@ pub fn decode_typed(
             Some(
                 typed::<
                     <crate::builder::ListUsers<'static> as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
+        "login_by_api_token" => {
+            Some(
+                typed::<
+                    <crate::builder::LoginByApiToken<
+                        'static,
+                    > as crate::Operation>::Output,
                 >(bytes),
             )
         }
@@ -25245,6 +26399,15 @@ pub fn decode_typed(
             Some(
                 typed::<
                     <crate::builder::RevokeAccountUninstallPassword<
+                        'static,
+                    > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
+        "revoke_user_api_token" => {
+            Some(
+                typed::<
+                    <crate::builder::RevokeUserApiToken<
                         'static,
                     > as crate::Operation>::Output,
                 >(bytes),
@@ -25562,6 +26725,13 @@ pub fn decode_typed(
                 >(bytes),
             )
         }
+        "update_rbac_role" => {
+            Some(
+                typed::<
+                    <crate::builder::UpdateRbacRole<'static> as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
         "update_report_task" => {
             Some(
                 typed::<
@@ -25767,6 +26937,15 @@ pub fn decode_typed(
             Some(
                 typed::<
                     <crate::builder::ValidateRestrictions<
+                        'static,
+                    > as crate::Operation>::Output,
+                >(bytes),
+            )
+        }
+        "validate_unified_exclusions" => {
+            Some(
+                typed::<
+                    <crate::builder::ValidateUnifiedExclusions<
                         'static,
                     > as crate::Operation>::Output,
                 >(bytes),

@@ -36,6 +36,7 @@ impl_pageable!(ListDvEvents, types::DeepVisibilityEventEntityListResponseDataIte
 impl_pageable!(ListDvEventsByType, types::DeepVisibilityEventEntityListResponseDataItem);
 impl_pageable!(ListExclusions, types::ExclusionSchemaGetListResponseDataItem);
 impl_pageable!(ListFilters, types::FilterViewDataItemResponse);
+impl_pageable!(ListFirewallRules, types::FirewallDataItemResponse);
 impl_pageable!(
     ListFirewallControlProtocolsByFirewallRuleCategory,
     types::ProtocolListResponseDataItem
@@ -45,6 +46,7 @@ impl_pageable!(ListInstalledApplications, types::ApplicationViewListResponseData
 impl_pageable!(ListInstalledApplicationsCves, types::CveViewListResponseDataItem);
 impl_pageable!(ListLocations, types::LocationViewDataItemResponse);
 impl_pageable!(ListRangerGateways, types::GatewayViewDataItemResponse);
+impl_pageable!(ListRbacRoles, types::FlatRoleWithAccountOrSiteNameListResponseDataItem);
 impl_pageable!(ListRemoteScripts, types::EnrichedScriptListResponseDataItem);
 impl_pageable!(ListRemoteScriptStatuses, types::TaskListResponseDataItem);
 impl_pageable!(ListReportTasks, types::ReportTaskDataDataItemResponse);
@@ -62,5 +64,9 @@ impl_pageable!(ListThreats, types::ThreatListResponseDataItem);
 impl_pageable!(ListThreatExploreEvents, types::ThreatEventEntityListResponseDataItem);
 impl_pageable!(ListThreatNotes, types::ThreatNoteDataItemResponse);
 impl_pageable!(GetThreatTimeline, types::TimelineViewListResponseDataItem);
+impl_pageable!(
+    ListUnifiedExclusions, ::serde_json::Map < ::std::string::String, ::serde_json::Value
+    >
+);
 impl_pageable!(ListUpdateAgentPackages, types::VersionUploadListListResponseDataItem);
 impl_pageable!(ListUsers, types::GetUserListListResponseDataItem);

@@ -26,7 +26,7 @@
 //!
 //! **Quota.** The console allows about 3 requests a second per token,
 //! launches, polls and deletes together, and drops a query about 30 s after
-//! its last poll. The quota table ([`crate::quota::QUOTAS`]) gives launches
+//! its last poll. The quota table ([`crate::quota::Quota::published`]) gives launches
 //! one slot a second and polls and deletes two a second of their own, so
 //! waiting launches never delay a poll; at most
 //! [`crate::quota::LRQ_MAX_RUNNING`] queries per console and token run at

@@ -155,8 +155,9 @@ pub(crate) struct State {
     /// Faults for one route only (`GET /dv/query-status`), served before
     /// the general ones.
     pub route_faults: HashMap<String, VecDeque<Fault>>,
-    /// Last admitted request per rate-limited bucket.
-    pub last_call: HashMap<String, Instant>,
+    /// When each rate-limited bucket's allowance is spent at its rate
+    /// (the limiter's theoretical arrival time).
+    pub allowance: HashMap<String, tokio::time::Instant>,
     pub started: DateTime<Utc>,
 }
 
@@ -208,7 +209,7 @@ impl State {
             counters: Counters::default(),
             faults: VecDeque::new(),
             route_faults: HashMap::new(),
-            last_call: HashMap::new(),
+            allowance: HashMap::new(),
             started: Utc::now(),
         };
         state.seed_tenant();

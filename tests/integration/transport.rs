@@ -683,7 +683,10 @@ async fn the_default_quota_spaces_two_quick_calls_of_one_endpoint() {
     let server = scripted_server(vec![reply(200, &[], OK_EMPTY)]).await;
     let (client, events) = client_with(&server.url, Quotas::default(), fast_retry(3));
     let start = std::time::Instant::now();
-    let (a, b) = tokio::join!(client.list_agents().send(), client.list_agents().send());
+    let (a, b) = tokio::join!(
+        client.get_system_info().send(),
+        client.get_system_info().send()
+    );
     a.unwrap();
     b.unwrap();
     let seen = server.seen();
@@ -693,8 +696,8 @@ async fn the_default_quota_spaces_two_quick_calls_of_one_endpoint() {
     // here the second reservation may come a little after the first)...
     let quota = events_of(&events, WaitReason::Quota);
     assert_eq!(quota.len(), 1, "{quota:?}");
-    assert_eq!(quota[0].operation, "list_agents");
-    assert_eq!(quota[0].endpoint, "agents");
+    assert_eq!(quota[0].operation, "get_system_info");
+    assert_eq!(quota[0].endpoint, "system/info");
     assert!(
         quota[0].wait > Duration::ZERO && quota[0].wait <= Duration::from_millis(105),
         "{quota:?}"
@@ -729,9 +732,11 @@ async fn the_key_stays_closed_while_a_429_is_waited_out() {
     // A short quota period, so only the 429 can explain a 1 s wait.
     let quotas = Quotas::default().with_rule(Quota {
         method: "GET",
-        path: "/dv/query-status",
+        path: "/web/api/v2.1/dv/query-status",
+        prefix: false,
         scope: Scope::Token,
         period: Duration::from_millis(50),
+        burst: 1,
         label: "dv/query-status",
     });
     let (throttled_tx, throttled_rx) = tokio::sync::oneshot::channel::<()>();

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::builder::{BoolishValueParser, PossibleValuesParser, TypedValueParser};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use sentinelone::pagination::CursorWalk;
+use sentinelone::quota::Quotas;
 use sentinelone::raw::{
     self, BodyUse, OPERATIONS, OperationSpec, ParamKind, ParamLocation, ParamSpec, ResponseKind,
 };
@@ -87,13 +88,28 @@ impl clap::Args for ApiCall {
     }
 }
 
+/// The published rate limit of an operation, in words.
+fn rate_limit(spec: &OperationSpec) -> String {
+    match Quotas::default().quota_for(spec.method, spec.path) {
+        Some(quota) => quota.to_string(),
+        None => format!(
+            "none published; the client sends at most {} a second to it",
+            1.0 / sentinelone::quota::DEFAULT_PERIOD.as_secs_f64()
+        ),
+    }
+}
+
 /// The subcommand of one operation.
 fn operation_command(spec: &'static OperationSpec) -> Command {
     let mut cmd = Command::new(spec.id)
         .about(spec.summary)
         .long_about(format!(
-            "{}\n\n{} {} (tag: {})",
-            spec.summary, spec.method, spec.path, spec.tag
+            "{}\n\n{} {} (tag: {})\n\nRate limit: {}",
+            spec.summary,
+            spec.method,
+            spec.path,
+            spec.tag,
+            rate_limit(spec)
         ))
         .next_help_heading("Parameters")
         .args(spec.params.iter().map(parameter_arg));

@@ -10,7 +10,6 @@ mod threats;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use httpmock::{HttpMockRequest, HttpMockResponse};
 
@@ -85,23 +84,24 @@ fn throttle(state: &mut State, req: &Req) -> Option<Reply> {
         Scope::Token => format!("{} token", rule.bucket),
         Scope::Console => format!("{} ip", rule.bucket),
     };
-    let now = Instant::now();
-    if let Some(last) = state.last_call.get(&key) {
-        let since = now.duration_since(*last);
-        if since < rule.period {
-            let wait = (rule.period - since).as_secs_f64().ceil().max(1.0) as u64;
-            return Some(
-                Reply::error(
-                    429,
-                    4290010,
-                    "Too Many Requests",
-                    &format!("{} allows one call per {:?}", rule.label, rule.period),
-                )
-                .header("retry-after", wait.to_string()),
-            );
-        }
+    let now = tokio::time::Instant::now();
+    let (slot, spent) = rule.next_slot(state.allowance.get(&key).copied(), now, false);
+    if slot > now {
+        let wait = (slot - now).as_secs_f64().ceil().max(1.0) as u64;
+        return Some(
+            Reply::error(
+                429,
+                4290010,
+                "Too Many Requests",
+                &format!(
+                    "{} allows {} call(s) at once, then one per {:?}",
+                    rule.label, rule.burst, rule.period
+                ),
+            )
+            .header("retry-after", wait.to_string()),
+        );
     }
-    state.last_call.insert(key, now);
+    state.allowance.insert(key, spent);
     None
 }
 
