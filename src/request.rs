@@ -579,6 +579,28 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever the text, checking it does not panic, and a path let
+        /// through stays below its prefix on the console, unchanged by the
+        /// URL parser.
+        #[test]
+        fn accepted_paths_stay_on_the_console(
+            path in "[a-z0-9./%@?#:\\\\ {}-]{0,24}|\\PC{0,12}"
+        ) {
+            if let Ok(full) = console_path(&path) {
+                proptest::prop_assert!(
+                    full.starts_with("/web/api/v2.1/") || full.starts_with(SDL_PREFIX),
+                    "{full}"
+                );
+                proptest::prop_assert!(!full.contains("//") && !full.contains("/../"), "{full}");
+                let url = url::Url::parse(&format!("https://console.example{full}")).unwrap();
+                proptest::prop_assert_eq!(url.host_str(), Some("console.example"));
+                proptest::prop_assert_eq!(url.path(), full.as_str());
+                proptest::prop_assert!(url.query().is_none() && url.fragment().is_none());
+            }
+        }
+    }
+
     #[test]
     fn long_paths_are_cut_in_messages() {
         let long = format!("{}?", "a".repeat(500));
