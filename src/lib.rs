@@ -12,6 +12,9 @@
 //!   `client.scripts()`, `client.agents()`, `client.blocking()`,
 //!   `client.exclusions()`, `client.connection()`, `client.detections()`,
 //!   `client.imports()`, `client.downloads()`.
+//! - **Any other path** of the console: [`Client::api_request`] sends any
+//!   method and path with query parameters and a JSON body through the same
+//!   transport, and reads the answer typed, as JSON or page by page.
 //!
 //! ```no_run
 //! use sentinelone::prelude::*;
@@ -57,6 +60,7 @@ pub mod pagination;
 mod poll;
 pub mod quota;
 mod redact;
+pub mod request;
 mod retry;
 mod transport;
 mod validate;
@@ -117,6 +121,7 @@ pub use download::{DownloadListener, DownloadProgress, Downloaded, Downloads};
 pub use error::{ApiErrorDetail, Error};
 pub use limits::{DEFAULT_CALL_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_READ_IDLE_TIMEOUT};
 pub use poll::Polling;
+pub use request::ApiRequest;
 pub use sentinelone_generated::CsvList;
 pub use transport::{RetryPolicy, retry_after};
 pub use wait::{WaitEvent, WaitListener, WaitReason};

@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 /// Prefix of `implemented_by` entries that name a facade call, written the
-/// way a user calls it: `client.<handler>().<method>`.
+/// way a user calls it: `client.<handler>().<method>`, or `client.<method>`
+/// for a method of the client itself (`client.api_request`).
 pub const FACADE_PREFIX: &str = "client.";
 
 /// One catalog row.
@@ -15,7 +16,8 @@ pub struct CatalogRow {
     pub source: String,
     pub category: String,
     pub action: String,
-    /// operationIds of the spec, or `client.<handler>().<method>`.
+    /// operationIds of the spec, `client.<handler>().<method>` or
+    /// `client.<method>`.
     pub implemented_by: Vec<String>,
 }
 

@@ -127,8 +127,13 @@ fn every_catalog_row_is_implemented_by_a_spec_operation_or_a_facade_function() {
                             problems.push(format!("{what}: {entry}: {problem}"));
                         }
                     }
+                    None if is_ident(call) => {
+                        if let Err(problem) = client_method_exists(call) {
+                            problems.push(format!("{what}: {entry}: {problem}"));
+                        }
+                    }
                     _ => problems.push(format!(
-                        "{what}: {entry} is not client.<handler>().<method>"
+                        "{what}: {entry} is not client.<handler>().<method> nor client.<method>"
                     )),
                 }
             } else if !ids.contains(entry) {
@@ -182,7 +187,26 @@ fn facade_call_exists(handler: &str, method: &str) -> Result<(), String> {
     }) else {
         return Err(format!("no handler `Client::{handler}`"));
     };
-    let header = format!("impl<'c> {ty}<'c> {{");
+    if declares(&text, &format!("impl<'c> {ty}<'c> {{"), method) {
+        Ok(())
+    } else {
+        Err(format!("no method `{ty}::{method}`"))
+    }
+}
+
+/// `Ok` when an `impl Client` block of the facade declares the public
+/// method `method` (`client.api_request`).
+fn client_method_exists(method: &str) -> Result<(), String> {
+    if declares(&facade_sources(), "impl Client {", method) {
+        Ok(())
+    } else {
+        Err(format!("no method `Client::{method}`"))
+    }
+}
+
+/// Whether a block opening with the line `header` (and closing with a
+/// line `}`) of `text` declares the public method `method`.
+fn declares(text: &str, header: &str, method: &str) -> bool {
     let mut inside = false;
     for line in text.lines() {
         if line == header {
@@ -197,10 +221,18 @@ fn facade_call_exists(handler: &str, method: &str) -> Result<(), String> {
                 })
             })
         {
-            return Ok(());
+            return true;
         }
     }
-    Err(format!("no method `{ty}::{method}`"))
+    false
+}
+
+#[test]
+fn facade_entries_name_methods_that_exist() {
+    assert_eq!(client_method_exists("api_request"), Ok(()));
+    assert_eq!(facade_call_exists("threats", "kill"), Ok(()));
+    assert!(client_method_exists("no_such_method").is_err());
+    assert!(facade_call_exists("threats", "no_such_method").is_err());
 }
 
 #[test]

@@ -93,6 +93,7 @@ fn help_lists_every_command_and_the_exit_codes() {
     assert_code(&help, 0);
     for command in [
         "api",
+        "request",
         "agents",
         "threats",
         "files",
@@ -1357,4 +1358,236 @@ async fn api_prints_unknown_fields_and_undecodable_items_as_sent() {
         "{}",
         out.stderr
     );
+}
+
+// ---------------------------------------------------------------------------
+// s1 request (in a module of its own: `cli::request::` and `request::` both
+// select these)
+
+mod request {
+    use httpmock::{HttpMockRequest, Method::GET, Method::POST, MockServer};
+    use serde_json::{Value, json};
+
+    use super::{Run, assert_code, assert_one_line_error, run, s1_bare};
+    use crate::support::{TOKEN, auth_header};
+
+    const API: &str = "/web/api/v2.1";
+
+    /// `s1` pointed at `server` through the environment.
+    fn s1_at(server: &MockServer) -> assert_cmd::Command {
+        let mut cmd = s1_bare();
+        cmd.env("S1_CONSOLE_URL", server.base_url())
+            .env("S1_API_TOKEN", TOKEN);
+        cmd
+    }
+
+    async fn catch_all(server: &MockServer) -> httpmock::Mock<'_> {
+        server
+            .mock_async(|_, then| {
+                then.status(200).json_body(json!({"data": []}));
+            })
+            .await
+    }
+
+    #[tokio::test]
+    async fn get_with_a_query_sends_exactly_that_and_prints_the_answer() {
+        let server = MockServer::start_async().await;
+        let answer = json!({
+            "data": [{"id": "1", "computerName": "web-01"}, {"id": "2", "computerName": "db-01"}],
+            "pagination": {"nextCursor": "c1", "totalItems": 5}
+        });
+        let mock = server
+            .mock_async(|when, then| {
+                when.method(GET)
+                    .path(format!("{API}/agents"))
+                    .header("authorization", auth_header())
+                    .is_true(|req: &HttpMockRequest| {
+                        req.uri().query() == Some("limit=2&osTypes=windows%2Clinux")
+                            && req.body().is_empty()
+                    });
+                then.status(200).json_body(answer.clone());
+            })
+            .await;
+
+        let out = run(
+            &mut s1_at(&server),
+            &[
+                "request",
+                "GET",
+                "agents",
+                "--query",
+                "limit=2",
+                "--query",
+                "osTypes=windows",
+                "--query",
+                "osTypes=linux",
+            ],
+        );
+
+        assert_code(&out, 0);
+        mock.assert_calls_async(1).await;
+        // Piped: one compact line, the answer as sent.
+        assert_eq!(
+            out.stdout,
+            format!("{}\n", serde_json::to_string(&answer).unwrap())
+        );
+        assert_eq!(out.stderr, "");
+    }
+
+    #[tokio::test]
+    async fn post_sends_the_body_from_a_file_and_a_lowercase_method_works() {
+        let server = MockServer::start_async().await;
+        let body = json!({"filter": {"ids": ["225494730938493804"]}, "data": {}});
+        let mock = server
+            .mock_async(|when, then| {
+                when.method(POST)
+                    .path(format!("{API}/agents/actions/fetch-logs"))
+                    .header("authorization", auth_header())
+                    .header("content-type", "application/json")
+                    .json_body(body.clone());
+                then.status(200).json_body(json!({"data": {"affected": 1}}));
+            })
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("body.json");
+        std::fs::write(&file, body.to_string()).unwrap();
+
+        let out = run(
+            &mut s1_at(&server),
+            &[
+                "request",
+                "post",
+                "/web/api/v2.1/agents/actions/fetch-logs",
+                "--body",
+                &format!("@{}", file.display()),
+            ],
+        );
+
+        assert_code(&out, 0);
+        mock.assert_calls_async(1).await;
+        assert_eq!(out.stdout, "{\"data\":{\"affected\":1}}\n");
+    }
+
+    #[tokio::test]
+    async fn all_follows_the_cursor_and_prints_json_lines() {
+        let server = MockServer::start_async().await;
+        let mut pages = Vec::new();
+        for (query, ids, next) in [
+            ("limit=2", vec!["1", "2"], json!("c1")),
+            ("limit=2&cursor=c1", vec!["3", "4"], json!("c2")),
+            ("limit=2&cursor=c2", vec!["5"], Value::Null),
+        ] {
+            let data: Vec<Value> = ids.iter().map(|id| json!({"id": id})).collect();
+            let body = json!({"data": data, "pagination": {"nextCursor": next}});
+            pages.push(
+                server
+                    .mock_async(move |when, then| {
+                        when.method(GET)
+                            .path(format!("{API}/threats"))
+                            .header("authorization", auth_header())
+                            .is_true(move |req: &HttpMockRequest| req.uri().query() == Some(query));
+                        then.status(200).json_body(body);
+                    })
+                    .await,
+            );
+        }
+
+        let out = run(
+            &mut s1_at(&server),
+            &["request", "GET", "threats", "--query", "limit=2", "--all"],
+        );
+
+        assert_code(&out, 0);
+        assert_eq!(
+            out.stdout,
+            "{\"id\":\"1\"}\n{\"id\":\"2\"}\n{\"id\":\"3\"}\n{\"id\":\"4\"}\n{\"id\":\"5\"}\n"
+        );
+        for page in &pages {
+            page.assert_calls_async(1).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn refused_input_exits_2_naming_it_and_sends_nothing() {
+        let server = MockServer::start_async().await;
+        let anything = catch_all(&server).await;
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["request", "GET", "https://evil.example/x"],
+                "s1: invalid input: api_request: path \"https://evil.example/x\" is an absolute URL",
+            ),
+            (
+                &["request", "GET", "//evil.example/x"],
+                "is a scheme-relative URL",
+            ),
+            (
+                &["request", "GET", "agents/%2e%2e/%2e%2e/x"],
+                "holds a percent-encoded . or .. segment",
+            ),
+            (&["request", "GET", "agents?limit=1"], "holds a ?"),
+            (&["request", "GET", ""], "the path is empty"),
+            (
+                &["request", "GET", "agents", "--query", "limit"],
+                "s1: --query \"limit\" is not NAME=VALUE (no =)",
+            ),
+            (
+                &["request", "GET", "agents", "--query", "=1"],
+                "s1: --query \"=1\" has no name",
+            ),
+            (
+                &["request", "POST", "agents", "--body", "{not json"],
+                "s1: --body is not valid JSON",
+            ),
+            (
+                &["request", "POST", "agents", "--body", "@/no/such/file.json"],
+                "s1: --body @/no/such/file.json",
+            ),
+            (
+                &["request", "TRACE", "agents"],
+                "s1: METHOD \"TRACE\" is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+            ),
+        ];
+        for (args, message) in cases {
+            let out: Run = run(&mut s1_at(&server), args);
+            assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+            assert_one_line_error(&out);
+            assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
+            assert_eq!(out.stdout, "", "{args:?}");
+        }
+        let refused = run(
+            &mut s1_at(&server),
+            &["request", "GET", "https://evil.example/x"],
+        );
+        assert!(
+            refused.stderr.trim_end().ends_with("nothing was sent"),
+            "{}",
+            refused.stderr
+        );
+        anything.assert_calls_async(0).await;
+    }
+
+    #[tokio::test]
+    async fn an_error_answer_exits_1_and_a_post_503_is_sent_once() {
+        let server = MockServer::start_async().await;
+        let mock = server
+            .mock_async(|when, then| {
+                when.method(POST)
+                    .path(format!("{API}/threats/mitigate/kill"));
+                then.status(503).body("");
+            })
+            .await;
+        let out = run(
+            &mut s1_at(&server),
+            &["request", "POST", "threats/mitigate/kill", "--body", "{}"],
+        );
+        assert_code(&out, 1);
+        assert_one_line_error(&out);
+        assert!(
+            out.stderr
+                .starts_with("s1: api_request: SentinelOne answered HTTP 503"),
+            "{}",
+            out.stderr
+        );
+        mock.assert_calls_async(1).await;
+    }
 }

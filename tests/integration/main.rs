@@ -28,6 +28,7 @@ mod lrq;
 mod operation_table;
 mod pagination;
 mod reliability;
+mod request;
 mod scripts;
 mod sim;
 mod threats;

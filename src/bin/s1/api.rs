@@ -326,7 +326,7 @@ fn value_of(matches: &ArgMatches, name: &str) -> Option<String> {
 }
 
 /// The `--body` value: JSON text, or `@FILE` (`@-` for stdin) holding it.
-fn read_body(text: &str) -> Result<Value, Failure> {
+pub(crate) fn read_body(text: &str) -> Result<Value, Failure> {
     let (source, json) = match text.strip_prefix('@') {
         Some("-") => {
             let mut json = String::new();

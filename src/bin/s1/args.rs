@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use sentinelone::{Client, ENV_API_TOKEN, ENV_CONSOLE_URL, Polling};
 
 use crate::api::ApiCall;
-use crate::commands::{agents, dv, files, query, scripts, threats};
+use crate::commands::{agents, dv, files, query, request, scripts, threats};
 use crate::exit::{EXIT_CODES_HELP, Failure};
 use crate::progress::Progress;
 
@@ -106,6 +106,9 @@ pub enum Command {
     /// Call any operation of the API by its operationId (s1 api --help
     /// lists them)
     Api(ApiCall),
+    /// Send any method and path of the API (agents/count) with the token,
+    /// quotas and retries of every command; print the JSON answer
+    Request(request::RequestArgs),
     /// List agents
     #[command(subcommand)]
     Agents(agents::AgentsCommand),

@@ -1,6 +1,7 @@
 //! `s1`: the SentinelOne Management API from the command line.
 //!
-//! `s1 api <operationId>` calls any operation of the spec; the other
+//! `s1 api <operationId>` calls any operation of the spec, `s1 request
+//! METHOD PATH` any path of the API; the other
 //! commands are the library's composite commands (threat response, file
 //! collection, Long Running Queries (PowerQuery and log search), Deep
 //! Visibility until its sunset, remote scripts, agents, the connection
@@ -131,6 +132,7 @@ async fn run(cli: Cli, client: Option<&Client>, progress: &Progress) -> Result<(
     };
     match cli.command {
         Command::Api(call) => api::run(client, &call).await,
+        Command::Request(args) => commands::request::run(client, &args).await,
         Command::Agents(command) => commands::agents::run(client, command).await,
         Command::Threats(command) => commands::threats::run(client, command).await,
         Command::Files(command) => commands::files::run(client, command).await,

@@ -6,5 +6,6 @@ pub mod connection;
 pub mod dv;
 pub mod files;
 pub mod query;
+pub mod request;
 pub mod scripts;
 pub mod threats;
