@@ -180,9 +180,47 @@ fn name_failing_operations(spec: &OpenAPI) -> Vec<String> {
     failures
 }
 
+/// The rustdoc line of an operation the 2026 endpoint index does not list.
+pub const ABSENT_2026_NOTE: &str =
+    "Not in SentinelOne's 2026 endpoint index; may be gone from newer consoles.";
+/// The rustdoc line of an operation only the 2026 endpoint index lists.
+pub const ONLY_2026_NOTE: &str = "Only in SentinelOne's 2026 endpoint index: parameters from its reference pages, the answer not described (free-form JSON).";
+
+/// Whether `op` carries `extension: true`.
+pub fn has_mark(op: &openapiv3::Operation, extension: &str) -> bool {
+    op.extensions.get(extension) == Some(&serde_json::Value::Bool(true))
+}
+
+/// Gives the operations the 2026 index marks a description (the spec has
+/// none), which progenitor writes into their rustdoc.
+fn describe_index_marks(spec: &mut OpenAPI) {
+    for item in spec.paths.paths.values_mut() {
+        let openapiv3::ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if has_mark(op, crate::index2026::ABSENT_EXTENSION) {
+                op.description = Some(ABSENT_2026_NOTE.to_string());
+            } else if has_mark(op, crate::index2026::ONLY_EXTENSION) {
+                op.description = Some(ONLY_2026_NOTE.to_string());
+            }
+        }
+    }
+}
+
 /// Generates the client and mock files from spec text.
 pub fn generate(spec_text: &str) -> Result<Generated> {
-    let spec = parse_spec(spec_text)?;
+    let mut spec = parse_spec(spec_text)?;
+    describe_index_marks(&mut spec);
     let (client, mock) = match run_progenitor(&spec) {
         Ok(tokens) => tokens,
         Err(whole) => {

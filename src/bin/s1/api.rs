@@ -39,7 +39,17 @@ Output: the answer decoded into its typed response, as JSON (indented on a
 terminal, one line when piped). With --all (paged lists), every item of
 every page as JSON Lines: one compact item per line, pages followed by
 their cursor. With --output FILE, a file answer is written to FILE (an
-existing FILE is replaced only with --overwrite).";
+existing FILE is replaced only with --overwrite).
+
+Operations marked [not in the 2026 index] are missing from SentinelOne's
+2026 endpoint index: newer consoles may no longer serve them. They stay
+callable.";
+
+/// The note of an operation SentinelOne's 2026 endpoint index does not
+/// list (`s1 api <operation> --help`); the list marks it
+/// `[not in the 2026 index]`.
+const ABSENT_2026_NOTE: &str =
+    "Not in SentinelOne's 2026 endpoint index; may be gone from newer consoles. It stays callable.";
 
 /// One parsed `s1 api` invocation: the operation and its arguments.
 pub struct ApiCall {
@@ -89,12 +99,26 @@ impl clap::Args for ApiCall {
 
 /// The subcommand of one operation.
 fn operation_command(spec: &'static OperationSpec) -> Command {
+    let (about, long_about) = if spec.absent_2026 {
+        (
+            format!("{} [not in the 2026 index]", spec.summary),
+            format!(
+                "{}\n\n{} {} (tag: {})\n\n{ABSENT_2026_NOTE}",
+                spec.summary, spec.method, spec.path, spec.tag
+            ),
+        )
+    } else {
+        (
+            spec.summary.to_string(),
+            format!(
+                "{}\n\n{} {} (tag: {})",
+                spec.summary, spec.method, spec.path, spec.tag
+            ),
+        )
+    };
     let mut cmd = Command::new(spec.id)
-        .about(spec.summary)
-        .long_about(format!(
-            "{}\n\n{} {} (tag: {})",
-            spec.summary, spec.method, spec.path, spec.tag
-        ))
+        .about(about)
+        .long_about(long_about)
         .next_help_heading("Parameters")
         .args(spec.params.iter().map(parameter_arg));
     if spec.body != BodyUse::None {
