@@ -14,6 +14,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "act_on_upgrade_policy",
@@ -32,6 +33,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "add_dv_threat_to_blacklist",
@@ -43,6 +45,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "add_firewall_control_tags_by_firewall_rule_category",
@@ -61,6 +64,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "add_threat_notes",
@@ -72,6 +76,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "add_threat_to_blacklist",
@@ -83,6 +88,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "add_threat_to_exclusions",
@@ -94,6 +100,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "approve_agent_stateless_upgrade",
@@ -105,6 +112,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "approve_agent_uninstall",
@@ -116,6 +124,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "broadcast_agents",
@@ -127,6 +136,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "can_start_remote_shell",
@@ -138,6 +148,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "cancel_dv_query",
@@ -149,6 +160,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "change_user_password",
@@ -160,6 +172,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "check_upgrade_policy_exists",
@@ -171,6 +184,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "clear_agent_remote_shell_session",
@@ -182,6 +196,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "connect_agents",
@@ -193,6 +208,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "connect_threat_containers",
@@ -204,6 +220,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "copy_device_control_rules",
@@ -215,6 +232,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "copy_firewall_control_rules_by_firewall_rule_category",
@@ -233,6 +251,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "count_agents",
@@ -1276,6 +1295,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "count_upgrade_policies",
@@ -1300,6 +1320,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_account",
@@ -1311,6 +1332,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_application_management_scan",
@@ -1322,6 +1344,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_application_management_setting",
@@ -1333,6 +1356,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_cloud_detection_alerts_agents_connect",
@@ -1344,6 +1368,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "create_cloud_detection_alerts_agents_disconnect",
@@ -1355,6 +1380,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "create_cloud_detection_rule",
@@ -1366,6 +1392,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_cloud_funnel_estimator",
@@ -1377,6 +1404,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_cloud_funnel_onboarding",
@@ -1388,6 +1416,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_config_override",
@@ -1399,6 +1428,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_device_control_rule",
@@ -1410,6 +1440,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_exclusion",
@@ -1421,6 +1452,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_filter",
@@ -1432,6 +1464,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_filters_dv",
@@ -1443,6 +1476,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_firewall_rule",
@@ -1454,6 +1488,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_firewall_rule_by_category",
@@ -1472,6 +1507,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_group",
@@ -1483,6 +1519,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_location",
@@ -1494,6 +1531,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_power_query",
@@ -1505,6 +1543,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_ranger_gateways_update",
@@ -1516,6 +1555,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_report_task",
@@ -1527,6 +1567,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_reports_delete_report",
@@ -1538,6 +1579,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_reports_delete_task",
@@ -1549,6 +1591,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_restriction",
@@ -1560,6 +1603,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_service_user",
@@ -1571,6 +1615,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_service_users_delete_service_user",
@@ -1582,6 +1627,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_singularity_marketplace_application",
@@ -1593,6 +1639,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_site",
@@ -1604,6 +1651,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_site_with_admin",
@@ -1615,6 +1663,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_star_manage_hit_window",
@@ -1626,6 +1675,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "create_star_manage_update_limit",
@@ -1637,6 +1687,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "create_tag",
@@ -1648,6 +1699,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_tag_manager",
@@ -1659,6 +1711,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_threat_intelligence_custom_app_config",
@@ -1670,6 +1723,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "create_threat_intelligence_ioc",
@@ -1681,6 +1735,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_unified_exclusion",
@@ -1692,6 +1747,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_upgrade_policy",
@@ -1703,6 +1759,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_user",
@@ -1714,6 +1771,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_users_delete_2fa",
@@ -1725,6 +1783,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_users_enroll_2fa",
@@ -1736,6 +1795,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_users_login_force_reset_password_on_login",
@@ -1747,6 +1807,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_users_login_send_reset_password_email",
@@ -1758,6 +1819,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_users_onboarding_send_verification_email",
@@ -1769,6 +1831,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "deactivate_upgrade_policies",
@@ -1799,6 +1862,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "decommission_agents",
@@ -1810,6 +1874,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_cloud_detection_rules",
@@ -1821,6 +1886,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_cloud_funnel_onboarding",
@@ -1832,6 +1898,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_config_override",
@@ -1850,6 +1917,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_config_overrides",
@@ -1861,6 +1929,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_device_control_rules",
@@ -1872,6 +1941,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_exclusions",
@@ -1883,6 +1953,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_filter",
@@ -1901,6 +1972,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_filters_dv",
@@ -1919,6 +1991,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_firewall_rules_by_category",
@@ -1937,6 +2010,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_group",
@@ -1955,6 +2029,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_locations",
@@ -1966,6 +2041,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_lrq_query",
@@ -1990,6 +2066,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Empty,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_restrictions",
@@ -2001,6 +2078,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_service_user",
@@ -2019,6 +2097,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_singularity_marketplace_applications",
@@ -2030,6 +2109,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_site",
@@ -2048,6 +2128,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_star_manage_hit_window",
@@ -2059,6 +2140,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "delete_tag",
@@ -2077,6 +2159,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_tag_manager",
@@ -2088,6 +2171,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_tags",
@@ -2099,6 +2183,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_threat_intelligence_custom_app_config",
@@ -2110,6 +2195,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "delete_threat_intelligence_iocs",
@@ -2121,6 +2207,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_threat_note",
@@ -2145,6 +2232,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_update_agent_packages",
@@ -2156,6 +2244,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_user",
@@ -2174,6 +2263,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_users",
@@ -2185,6 +2275,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disable_agent_ranger",
@@ -2196,6 +2287,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disable_agents",
@@ -2207,6 +2299,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disable_cloud_detection_rules",
@@ -2218,6 +2311,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disable_threats_engines",
@@ -2229,6 +2323,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disable_users_2fa",
@@ -2240,6 +2335,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disconnect_agents",
@@ -2251,6 +2347,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disconnect_threat_containers",
@@ -2262,6 +2359,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "download_agent_upload",
@@ -2286,6 +2384,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("application/zip"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "download_threat_from_cloud",
@@ -2304,6 +2403,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "download_threat_mitigation_report",
@@ -2322,6 +2422,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("application/pdf"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_agent_ranger",
@@ -2333,6 +2434,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_agents",
@@ -2344,6 +2446,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_cloud_detection_rules",
@@ -2355,6 +2458,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_device_control_rules",
@@ -2366,6 +2470,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_firewall_control",
@@ -2384,6 +2489,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_user_app",
@@ -2395,6 +2501,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_users_2fa",
@@ -2406,6 +2513,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "expire_account_now",
@@ -2424,6 +2532,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "expire_site_now",
@@ -2442,6 +2551,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_accounts",
@@ -2544,6 +2654,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_activities",
@@ -2670,6 +2781,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_agents",
@@ -3713,6 +3825,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_agents_light",
@@ -4756,6 +4869,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_inventory_csv",
@@ -4840,6 +4954,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_inventory_endpoint_csv",
@@ -4948,6 +5063,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_risk_csv",
@@ -5200,6 +5316,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_risks_aggregated_application_csv",
@@ -5356,6 +5473,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_risks_application_csv",
@@ -5512,6 +5630,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_risks_cve_csv",
@@ -5638,6 +5757,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_risks_endpoint_csv",
@@ -5836,6 +5956,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_cloudnative_cloud_rogues",
@@ -5974,6 +6095,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_device_control_rules",
@@ -6166,6 +6288,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_exclusions",
@@ -6397,6 +6520,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_firewall_control",
@@ -6571,6 +6695,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_installed_applications",
@@ -6709,6 +6834,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_restrictions",
@@ -6901,6 +7027,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_service_users",
@@ -6943,6 +7070,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_sites",
@@ -7117,6 +7245,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_threat_timeline",
@@ -7165,6 +7294,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_threats",
@@ -7759,6 +7889,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_threats_explore_events",
@@ -7807,6 +7938,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_users",
@@ -8053,6 +8185,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "fetch_agent_files",
@@ -8071,6 +8204,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "fetch_agent_firewall_rules",
@@ -8082,6 +8216,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "fetch_agent_installed_apps",
@@ -8093,6 +8228,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "fetch_agent_logs",
@@ -8104,6 +8240,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "fetch_dv_file",
@@ -8122,6 +8259,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "fetch_threat_file",
@@ -8133,6 +8271,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "generate_account_uninstall_password",
@@ -8151,6 +8290,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_account",
@@ -8169,6 +8309,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_account_policy",
@@ -8187,6 +8328,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_account_uninstall_password_metadata",
@@ -8205,6 +8347,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_agent_local_upgrade_authorization",
@@ -8223,6 +8366,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_api_token_details",
@@ -8234,6 +8378,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_application_management_inventory",
@@ -8367,6 +8512,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_application_management_inventory_endpoints_filters_count",
@@ -8475,6 +8621,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_inventory_filters_count",
@@ -8559,6 +8706,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_inventory_versions_count",
@@ -8601,6 +8749,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_risk",
@@ -8637,6 +8786,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_risks_aggregated_applications_filters_count",
@@ -8793,6 +8943,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_risks_applications_filters_count",
@@ -8949,6 +9100,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_risks_cves_filters_count",
@@ -9075,6 +9227,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_risks_endpoints_filters_count",
@@ -9273,6 +9426,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_risks_expanded",
@@ -9309,6 +9463,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_scan",
@@ -9333,6 +9488,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_sku",
@@ -9363,6 +9519,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_cloud_funnel_estimator",
@@ -9381,6 +9538,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_cloud_funnel_onboarding",
@@ -9399,6 +9557,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_cloudnative_account_management_active_health_event",
@@ -9441,6 +9600,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_content_updates_inventory",
@@ -9509,6 +9669,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_device_control_configuration",
@@ -9545,6 +9706,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_dv_process_state",
@@ -9593,6 +9755,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_dv_query_status",
@@ -9611,6 +9774,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_exclusions_report",
@@ -9629,6 +9793,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_filters_dv",
@@ -9731,6 +9896,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_firewall_control_configuration_by_firewall_rule_category",
@@ -9773,6 +9939,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_group",
@@ -9791,6 +9958,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_group_policy",
@@ -9809,6 +9977,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_group_token",
@@ -9827,6 +9996,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_hash_reputation",
@@ -9845,6 +10015,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_hash_verdict",
@@ -9863,6 +10034,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_last_activity_as_syslog",
@@ -10025,6 +10197,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_lrq_query",
@@ -10055,6 +10228,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_remote_script_result_links",
@@ -10066,6 +10240,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_report",
@@ -10090,6 +10265,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("application/octet-stream"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_restrictions_report",
@@ -10108,6 +10284,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_rogues_report_csv",
@@ -10318,6 +10495,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_rogues_table_view",
@@ -10584,6 +10762,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_sentinelonerss",
@@ -10595,6 +10774,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_singularity_marketplace_application_config",
@@ -10613,6 +10793,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_singularity_marketplace_applications_catalog",
@@ -10655,6 +10836,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_singularity_marketplace_applications_catalog_config",
@@ -10673,6 +10855,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_singularity_marketplace_availability",
@@ -10715,6 +10898,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_site",
@@ -10733,6 +10917,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_site_local_authorization",
@@ -10751,6 +10936,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_site_local_upgrade_approved_agents_csv",
@@ -10769,6 +10955,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_site_policy",
@@ -10787,6 +10974,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_site_token",
@@ -10805,6 +10993,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_system_configuration",
@@ -10829,6 +11018,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_system_info",
@@ -10840,6 +11030,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_system_status",
@@ -10851,6 +11042,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_tasks_configuration",
@@ -10947,6 +11139,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_tasks_configuration_has_explicit_subscope",
@@ -11043,6 +11236,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_tenant_policy",
@@ -11054,6 +11248,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_threat_analysis",
@@ -11072,6 +11267,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_threat_timeline",
@@ -11170,6 +11366,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_user_by_id",
@@ -11188,6 +11385,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_users_rs_auth_check",
@@ -11199,6 +11397,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_users_tenant_admin_auth_check",
@@ -11210,6 +11409,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_users_viewer_auth_check",
@@ -11221,6 +11421,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "init_dv_query",
@@ -11232,6 +11433,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "initiate_agent_scan",
@@ -11243,6 +11445,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "launch_lrq_query",
@@ -11254,6 +11457,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_accounts",
@@ -11414,6 +11618,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_activities",
@@ -11576,6 +11781,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_activity_types",
@@ -11587,6 +11793,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_agent_applications",
@@ -11605,6 +11812,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_agent_passphrases",
@@ -12678,6 +12886,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_agent_tags",
@@ -12814,6 +13023,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_agents",
@@ -13970,6 +14180,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_alerts",
@@ -14359,6 +14570,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_application_management_inventory_endpoints",
@@ -14527,6 +14739,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_application_management_risks",
@@ -14844,6 +15057,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_application_management_risks_aggregated_applications",
@@ -15060,6 +15274,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_application_management_risks_cves",
@@ -15240,6 +15455,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_application_management_risks_endpoints",
@@ -15498,6 +15714,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_application_management_settings",
@@ -15528,6 +15745,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_cloud_detection_alerts_available_actions",
@@ -15798,6 +16016,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "list_cloud_detection_rules",
@@ -15977,6 +16196,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_cloud_detection_rules_available_actions",
@@ -16087,6 +16307,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "list_cloudnative_cloud_rogues",
@@ -16219,6 +16440,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_config_overrides",
@@ -16389,6 +16611,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_device_control_events",
@@ -16577,6 +16800,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_device_control_rules",
@@ -16828,6 +17052,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_dv_events",
@@ -16882,6 +17107,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_dv_events_by_type",
@@ -16942,6 +17168,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_exclusions",
@@ -17236,6 +17463,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_filters",
@@ -17332,6 +17560,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_firewall_control_protocols_by_firewall_rule_category",
@@ -17404,6 +17633,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_groups",
@@ -17565,6 +17795,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_installed_applications",
@@ -17759,6 +17990,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_installed_applications_cves",
@@ -17899,6 +18131,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_locations",
@@ -18031,6 +18264,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_ranger_gateways",
@@ -18449,6 +18683,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_remote_script_statuses",
@@ -18662,6 +18897,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_remote_scripts",
@@ -18782,6 +19018,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_report_tasks",
@@ -18932,6 +19169,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_reports",
@@ -19094,6 +19332,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_reports_insights_types",
@@ -19130,6 +19369,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_restrictions",
@@ -19384,6 +19624,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_rogues_settings",
@@ -19408,6 +19649,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_service_users",
@@ -19510,6 +19752,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_sites",
@@ -19742,6 +19985,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_tags",
@@ -19868,6 +20112,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_tasks_configuration_explicit_subscopes",
@@ -19970,6 +20215,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_threat_appearances",
@@ -20006,6 +20252,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "list_threat_explore_events",
@@ -20103,6 +20350,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_threat_intelligence_iocs",
@@ -20303,6 +20551,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_threat_intelligence_threat_indicators",
@@ -20321,6 +20570,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "list_threat_notes",
@@ -20393,6 +20643,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_threat_whitening_options",
@@ -20411,6 +20662,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_threats",
@@ -21071,6 +21323,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_update_agent_packages",
@@ -21250,6 +21503,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_upgrade_policies",
@@ -21304,6 +21558,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_upgrade_policy_available_packages",
@@ -21340,6 +21595,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_upgrade_policy_parent_policies",
@@ -21394,6 +21650,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_users",
@@ -21700,6 +21957,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "manage_agent_tags",
@@ -21711,6 +21969,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "mark_agent_up_to_date",
@@ -21722,6 +21981,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "mark_cloud_detection_alert_as_threat",
@@ -21733,6 +21993,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "mark_dv_event_as_threat",
@@ -21744,6 +22005,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "mark_threats_as_threat",
@@ -21755,6 +22017,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "mitigate_threats",
@@ -21783,6 +22046,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "move_agent_to_console",
@@ -21794,6 +22058,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "move_agent_to_site",
@@ -21805,6 +22070,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "move_device_control_rules",
@@ -21816,6 +22082,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "move_firewall_control_rules_by_firewall_rule_category",
@@ -21834,6 +22101,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "move_group_agents",
@@ -21852,6 +22120,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "ping_power_query",
@@ -21870,6 +22139,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "post_singularity_marketplace_application",
@@ -21888,6 +22158,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reactivate_account",
@@ -21906,6 +22177,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reactivate_site",
@@ -21924,6 +22196,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "regenerate_group_key",
@@ -21942,6 +22215,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "regenerate_site_key",
@@ -21960,6 +22234,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reject_agent_uninstall",
@@ -21971,6 +22246,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "remove_firewall_control_tags_by_firewall_rule_category",
@@ -21989,6 +22265,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reorder_device_control_rules",
@@ -22000,6 +22277,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reorder_firewall_control",
@@ -22018,6 +22296,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reorder_upgrade_policy",
@@ -22029,6 +22308,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reset_agent_local_config",
@@ -22040,6 +22320,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reset_user_2fa",
@@ -22051,6 +22332,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "restart_agents",
@@ -22062,6 +22344,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "revert_account_policy",
@@ -22080,6 +22363,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "revert_group_policy",
@@ -22098,6 +22382,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "revert_site_policy",
@@ -22116,6 +22401,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "revoke_account_uninstall_password",
@@ -22134,6 +22420,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "run_remote_script",
@@ -22145,6 +22432,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_agent_config",
@@ -22156,6 +22444,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_agent_external_id",
@@ -22167,6 +22456,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_agent_firewall_logging",
@@ -22178,6 +22468,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_agent_local_upgrade_authorization",
@@ -22189,6 +22480,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_alert_analyst_verdict",
@@ -22200,6 +22492,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_alert_incident_status",
@@ -22211,6 +22504,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_firewall_control_location_by_firewall_rule_category",
@@ -22229,6 +22523,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_threat_analyst_verdict",
@@ -22240,6 +22535,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_threat_external_ticket_id",
@@ -22251,6 +22547,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_threat_incident_status",
@@ -22262,6 +22559,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_upgrade_policy_inheriting",
@@ -22273,6 +22571,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_users_login_password",
@@ -22284,6 +22583,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "shutdown_agents",
@@ -22295,6 +22595,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "start_agent_profiling",
@@ -22306,6 +22607,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "start_agent_remote_shell",
@@ -22317,6 +22619,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "stop_agent_profiling",
@@ -22328,6 +22631,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "terminate_agent_remote_shell",
@@ -22339,6 +22643,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "uninstall_agents",
@@ -22350,6 +22655,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_account",
@@ -22368,6 +22674,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_account_policy",
@@ -22386,6 +22693,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_agent_software",
@@ -22397,6 +22705,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_cloud_detection_rule",
@@ -22415,6 +22724,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_config_override",
@@ -22433,6 +22743,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_device_control_configuration",
@@ -22444,6 +22755,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_device_control_rule",
@@ -22462,6 +22774,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_exclusions",
@@ -22473,6 +22786,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_filter",
@@ -22491,6 +22805,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_filters_dv",
@@ -22509,6 +22824,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_firewall_control_configuration_by_firewall_rule_category",
@@ -22527,6 +22843,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_firewall_rule_by_category",
@@ -22545,6 +22862,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_group",
@@ -22563,6 +22881,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_group_policy",
@@ -22581,6 +22900,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_groups_ranks",
@@ -22592,6 +22912,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Empty,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_licenses_update_sites_modules",
@@ -22603,6 +22924,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_location",
@@ -22621,6 +22943,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_ranger_gateway",
@@ -22639,6 +22962,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_report_task",
@@ -22657,6 +22981,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_restrictions",
@@ -22668,6 +22993,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_rogues_settings",
@@ -22679,6 +23005,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_service_user",
@@ -22697,6 +23024,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_singularity_marketplace_applications",
@@ -22708,6 +23036,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_site",
@@ -22726,6 +23055,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_site_local_authorization",
@@ -22744,6 +23074,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_site_policy",
@@ -22762,6 +23093,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_sites_update_bulk",
@@ -22773,6 +23105,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_system_configuration",
@@ -22784,6 +23117,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_tag",
@@ -22802,6 +23136,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_tag_manager",
@@ -22820,6 +23155,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_tasks_configuration",
@@ -22831,6 +23167,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_tenant_policy",
@@ -22842,6 +23179,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_threat_note",
@@ -22866,6 +23204,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_unified_exclusions",
@@ -22877,6 +23216,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_update_agent_package",
@@ -22895,6 +23235,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_upgrade_policy",
@@ -22913,6 +23254,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_user",
@@ -22931,6 +23273,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_user_recovery_email",
@@ -22949,6 +23292,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "validate_cloud_funnel_bucket_permissions",
@@ -22960,6 +23304,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "validate_cloud_funnel_query",
@@ -22971,6 +23316,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "validate_exclusions",
@@ -22982,6 +23328,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "validate_restrictions",
@@ -22993,6 +23340,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "verify_users_2fa_recover_code",
@@ -23004,6 +23352,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "view_account_uninstall_password",
@@ -23022,6 +23371,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
 ];
 /// Decodes a success body of `operation_id` through its typed
