@@ -45,7 +45,28 @@ pub struct Curation {
     /// cover as `x-rate-limit`.
     #[serde(default)]
     pub rate_limits: Vec<crate::rate_limits::RateLimitRule>,
+    /// SentinelOne's 2026 endpoint index, relative to the workspace root:
+    /// when set, `codegen import` reads it and marks the operations it does
+    /// not list (`x-absent-2026`).
+    #[serde(default)]
+    pub index_2026: Option<String>,
+    /// The parameters of the index's operations, relative to the workspace
+    /// root (default [`DEFAULT_INDEX_2026_PARAMS`]); read with
+    /// `include_2026_index` only.
+    #[serde(default)]
+    pub index_2026_params: Option<String>,
+    /// Also bring in the operations only the 2026 index has (needs
+    /// `index_2026`).
+    #[serde(default)]
+    pub include_2026_index: bool,
+    /// The index and its parameters once read (by
+    /// [`crate::import::import_at`], from `index_2026`), or set directly.
+    #[serde(skip)]
+    pub index: Option<crate::index2026::IndexInput>,
 }
+
+/// Where the parameters of the 2026 index's operations are kept.
+pub const DEFAULT_INDEX_2026_PARAMS: &str = "spec/index-2026-params.tsv";
 
 /// Properties added to a vendor response definition, at a place inside it.
 #[derive(Debug, Deserialize)]

@@ -1,5 +1,7 @@
 //! `codegen diff <newer vendor file>`: what a SentinelOne API update would
-//! change in the curated spec, operation by operation.
+//! change in the curated spec, operation by operation. (Given SentinelOne's
+//! endpoint index instead, `codegen diff` reports through
+//! [`crate::index2026::report`].)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;

@@ -182,9 +182,54 @@ fn name_failing_operations(spec: &OpenAPI) -> Vec<String> {
     failures
 }
 
+/// The rustdoc line of an operation the 2026 endpoint index does not list.
+pub const ABSENT_2026_NOTE: &str =
+    "Not in SentinelOne's 2026 endpoint index; may be gone from newer consoles.";
+/// The rustdoc line of an operation only the 2026 endpoint index lists.
+pub const ONLY_2026_NOTE: &str = "Only in SentinelOne's 2026 endpoint index: parameters from its reference pages, the answer not described (free-form JSON).";
+
+/// Whether `op` carries `extension: true`.
+pub fn has_mark(op: &openapiv3::Operation, extension: &str) -> bool {
+    op.extensions.get(extension) == Some(&serde_json::Value::Bool(true))
+}
+
+/// Gives operations a description (the spec has none) that progenitor
+/// writes into their rustdoc: the 2026 index's mark, and the rate limit.
+fn describe_marks(spec: &mut OpenAPI) {
+    for item in spec.paths.paths.values_mut() {
+        let openapiv3::ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut lines = Vec::new();
+            if has_mark(op, crate::index2026::ABSENT_EXTENSION) {
+                lines.push(ABSENT_2026_NOTE.to_string());
+            } else if has_mark(op, crate::index2026::ONLY_EXTENSION) {
+                lines.push(ONLY_2026_NOTE.to_string());
+            }
+            if let Some(limit) = op.extensions.get(crate::rate_limits::EXTENSION) {
+                lines.push(crate::rate_limits::describe(limit));
+            }
+            if !lines.is_empty() {
+                op.description = Some(lines.join("\n\n"));
+            }
+        }
+    }
+}
+
 /// Generates the client and mock files from spec text.
 pub fn generate(spec_text: &str) -> Result<Generated> {
-    let spec = parse_spec(spec_text)?;
+    let mut spec = parse_spec(spec_text)?;
+    describe_marks(&mut spec);
     let (client, mock) = match run_progenitor(&spec) {
         Ok(tokens) => tokens,
         Err(whole) => {

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
 use crate::curation::{Curation, ExtraOperation, ResponseOverride};
+use crate::index2026::{self, IndexEntry, IndexInput, IndexParam};
 use crate::naming;
 use crate::schema::{self, Role};
 
@@ -136,8 +137,14 @@ pub fn vendor_operations<'a>(
 
 fn assign_operation_ids(ops: &mut [VendorOperation<'_>], curation: &Curation) -> Result<()> {
     let keys: BTreeSet<String> = ops.iter().map(VendorOperation::key).collect();
+    let index_keys: BTreeSet<String> = curation
+        .index
+        .iter()
+        .flat_map(|i| &i.entries)
+        .map(|e| index_key(e, curation))
+        .collect();
     for key in curation.operation_ids.keys() {
-        if !keys.contains(key) {
+        if !keys.contains(key) && !index_keys.contains(key) {
             bail!("curation names operation {key:?}, which the vendor file lacks");
         }
     }
@@ -263,6 +270,39 @@ pub fn import_with_figures(
             converted,
         )?;
         bearer |= extra.root;
+    }
+
+    if let Some(index) = &curation.index {
+        mark_absent(&mut paths, &mut multipart, index, curation);
+        if curation.include_2026_index {
+            let mut taken: BTreeSet<String> = known.iter().map(|k| k.to_string()).collect();
+            let mut described: BTreeSet<String> = ops
+                .iter()
+                .map(|o| {
+                    index2026::shape(
+                        &o.method,
+                        &format!("{}{}", curation.path_prefix, o.relative_path),
+                    )
+                })
+                .collect();
+            described.extend(
+                curation
+                    .extra_operations
+                    .iter()
+                    .map(|e| index2026::shape(&e.method, &extra_path(e, curation))),
+            );
+            bearer |= add_index_only(
+                &mut paths,
+                &mut multipart,
+                index,
+                &described,
+                &mut taken,
+                curation,
+                &mut refs,
+            )?;
+        }
+    } else if curation.include_2026_index {
+        bail!("curation include_2026_index = true needs index_2026, the endpoint index to read");
     }
 
     crate::rate_limits::apply(&mut paths, &curation.rate_limits, &curation.path_prefix)?;
@@ -732,7 +772,8 @@ pub fn import_at_with_figures(
     vendor_path: &std::path::Path,
     all: bool,
 ) -> Result<(String, schema::ConstraintFigures)> {
-    let curation = Curation::load(&root.join(CURATION_PATH))?;
+    let mut curation = Curation::load(&root.join(CURATION_PATH))?;
+    curation.index = read_index(root, &curation)?;
     let rows = crate::catalog::load(&root.join(CATALOG_PATH))?;
     let mut wanted = crate::catalog::operation_ids(&rows);
     wanted.extend(curation.facade_operations.iter().cloned());
@@ -741,9 +782,312 @@ pub fn import_at_with_figures(
     Ok((to_text(&spec), figures))
 }
 
+/// The keys (`"METHOD /full/path"`) of the index operations that neither
+/// the vendor file nor the curation's extras describe (path parameter names
+/// erased): those `include_2026_index` adds.
+pub fn index_only_keys(
+    vendor: &Value,
+    curation: &Curation,
+    index: &[IndexEntry],
+) -> Result<Vec<String>> {
+    let ops = vendor_operations(vendor, curation)?;
+    let mut described: BTreeSet<String> = ops
+        .iter()
+        .map(|o| {
+            index2026::shape(
+                &o.method,
+                &format!("{}{}", curation.path_prefix, o.relative_path),
+            )
+        })
+        .collect();
+    described.extend(
+        curation
+            .extra_operations
+            .iter()
+            .map(|e| index2026::shape(&e.method, &extra_path(e, curation))),
+    );
+    Ok(index
+        .iter()
+        .filter(|e| !described.contains(&index2026::shape(&e.method, &e.path)))
+        .map(IndexEntry::key)
+        .collect())
+}
+
+/// The 2026 index the curation names (`index_2026`, relative to `root`),
+/// with its parameters file when `include_2026_index` is on. A named file
+/// that is missing or malformed is an error: the spec would otherwise lose
+/// its marks without a word.
+pub fn read_index(root: &std::path::Path, curation: &Curation) -> Result<Option<IndexInput>> {
+    let Some(file) = &curation.index_2026 else {
+        return Ok(None);
+    };
+    let entries = index2026::load_index(&root.join(file)).with_context(|| {
+        format!("curation index_2026 = {file:?} (relative to the workspace root)")
+    })?;
+    let params = if curation.include_2026_index {
+        let file = curation
+            .index_2026_params
+            .as_deref()
+            .unwrap_or(crate::curation::DEFAULT_INDEX_2026_PARAMS);
+        Some(index2026::load_params(&root.join(file))?)
+    } else {
+        None
+    };
+    Ok(Some(IndexInput { entries, params }))
+}
+
 /// Reads a vendor Swagger file.
 pub fn read_vendor(path: &std::path::Path) -> Result<Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+// ------------------------------------------------------- the 2026 index
+
+/// The curation key (`"METHOD /relative/path"`) of an index operation: its
+/// path below `path_prefix`, or from the console root.
+fn index_key(entry: &IndexEntry, curation: &Curation) -> String {
+    format!("{} {}", entry.method, index_relative(entry, curation).0)
+}
+
+/// The path of an index operation below `path_prefix`, and whether it is
+/// at the console root instead.
+fn index_relative<'a>(entry: &'a IndexEntry, curation: &Curation) -> (&'a str, bool) {
+    match entry.path.strip_prefix(&curation.path_prefix) {
+        Some(rest) if rest.starts_with('/') => (rest, false),
+        _ => (entry.path.as_str(), true),
+    }
+}
+
+/// Marks every imported operation (and multipart upload) the index does
+/// not list, by method and path with parameter names erased.
+fn mark_absent(
+    paths: &mut BTreeMap<String, BTreeMap<usize, (String, Value)>>,
+    multipart: &mut [Value],
+    index: &IndexInput,
+    curation: &Curation,
+) {
+    let listed: BTreeSet<String> = index
+        .entries
+        .iter()
+        .map(|e| index2026::shape(&e.method, &e.path))
+        .collect();
+    for (path, methods) in paths.iter_mut() {
+        for (method, op) in methods.values_mut() {
+            if !listed.contains(&index2026::shape(method, path)) {
+                op[index2026::ABSENT_EXTENSION] = json!(true);
+            }
+        }
+    }
+    for entry in multipart.iter_mut() {
+        let method = entry["method"].as_str().unwrap_or_default().to_string();
+        let path = format!(
+            "{}{}",
+            curation.path_prefix,
+            entry["path"].as_str().unwrap_or_default()
+        );
+        if !listed.contains(&index2026::shape(&method, &path)) {
+            entry[index2026::ABSENT_EXTENSION] = json!(true);
+        }
+    }
+}
+
+/// Adds the operations only the index has (no operation of the vendor file
+/// or the curation's extras has their method and path, parameter names
+/// erased), with the parameters of the parameters file and a free-form JSON
+/// answer. Their operationIds follow the naming rule; one that another
+/// operation already has takes the path's disambiguator. Returns whether
+/// one of them is at the console root (bearer authentication).
+fn add_index_only(
+    paths: &mut BTreeMap<String, BTreeMap<usize, (String, Value)>>,
+    multipart: &mut Vec<Value>,
+    index: &IndexInput,
+    described: &BTreeSet<String>,
+    taken: &mut BTreeSet<String>,
+    curation: &Curation,
+    refs: &mut schema::RefCollector,
+) -> Result<bool> {
+    let params_file = curation
+        .index_2026_params
+        .as_deref()
+        .unwrap_or(crate::curation::DEFAULT_INDEX_2026_PARAMS);
+    let table = index.params.as_ref().with_context(|| {
+        format!(
+            "include_2026_index needs the index's parameters ({params_file}), which were not read"
+        )
+    })?;
+    let mut only: Vec<&IndexEntry> = index
+        .entries
+        .iter()
+        .filter(|e| !described.contains(&index2026::shape(&e.method, &e.path)))
+        .collect();
+    only.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+
+    // Names: the curation's, else the rule's; a derived name shared with
+    // another operation takes the disambiguator.
+    let mut named: Vec<(String, bool)> = Vec::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in &only {
+        let key = index_key(entry, curation);
+        match curation.operation_ids.get(&key) {
+            Some(id) => named.push((id.clone(), false)),
+            None => {
+                let id = naming::derive(&entry.method, index_relative(entry, curation).0);
+                *counts.entry(id.clone()).or_default() += 1;
+                named.push((id, true));
+            }
+        }
+    }
+    let mut bearer = false;
+    for (entry, (mut id, derived)) in only.into_iter().zip(named) {
+        let (relative, root) = index_relative(entry, curation);
+        if derived && (counts[&id] > 1 || taken.contains(&id)) {
+            id.push_str(&naming::disambiguator(relative));
+        }
+        if !taken.insert(id.clone()) {
+            bail!(
+                "operationId {id} of {} (2026 index) is already taken; give it a name in curation [operation_ids] under {:?}",
+                entry.key(),
+                index_key(entry, curation)
+            );
+        }
+        let params = table.get(&entry.key()).with_context(|| {
+            format!(
+                "{params_file} has no row for {}; refresh it with `codegen index-params`",
+                entry.key()
+            )
+        })?;
+        if params.iter().any(|p| p.place == "formData") {
+            multipart.push(index_multipart_entry(entry, relative, &id, params));
+            continue;
+        }
+        let op = index_operation(entry, relative, root, &id, params, curation, refs)
+            .with_context(|| format!("2026 index operation {} ({})", id, entry.key()))?;
+        insert_operation(paths, &entry.path, &entry.method, op)?;
+        bearer |= root;
+    }
+    Ok(bearer)
+}
+
+/// One index-only operation in the spec's form.
+fn index_operation(
+    entry: &IndexEntry,
+    relative: &str,
+    root: bool,
+    id: &str,
+    params: &[IndexParam],
+    curation: &Curation,
+    refs: &mut schema::RefCollector,
+) -> Result<Value> {
+    let template: Vec<&str> = relative
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .collect();
+    let mut path_params = Vec::new();
+    let mut other = Vec::new();
+    let mut body = None;
+    for p in params {
+        if curation.drops_parameter(id, &p.name) {
+            continue;
+        }
+        if p.place == "body" {
+            if body.is_some() {
+                bail!("more than one body parameter");
+            }
+            body = Some(p.required);
+            continue;
+        }
+        let mut vendor = match p.kind.as_str() {
+            "array" => json!({"type": "array", "items": {"type": "string"}}),
+            "integer" | "number" | "boolean" | "string" => json!({"type": p.kind}),
+            // The pages give a query or header `object` no shape.
+            "object" => json!({"type": "string"}),
+            other => bail!("{} parameter {} has type {other}", p.place, p.name),
+        };
+        vendor["name"] = json!(p.name);
+        vendor["in"] = json!(p.place);
+        let (schema, _) = parameter_schema(&vendor, refs);
+        let converted = json!({
+            "name": p.name,
+            "in": p.place,
+            "required": p.place == "path" || p.required,
+            "schema": schema,
+        });
+        if p.place == "path" {
+            if !template.contains(&p.name.as_str()) {
+                bail!("path parameter {} is not in the path template", p.name);
+            }
+            path_params.push(converted);
+        } else {
+            other.push(converted);
+        }
+    }
+    let mut ordered: Vec<Value> = template
+        .iter()
+        .map(|name| {
+            match path_params.iter().position(|p| p["name"] == *name) {
+                Some(i) => path_params.remove(i),
+                None => json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
+            }
+        })
+        .collect();
+    other.sort_by(|a, b| {
+        (a["in"].as_str(), a["name"].as_str()).cmp(&(b["in"].as_str(), b["name"].as_str()))
+    });
+    ordered.extend(other);
+
+    let mut out = Map::new();
+    out.insert("operationId".into(), json!(id));
+    out.insert("summary".into(), json!(naming::humanize(id)));
+    out.insert("tags".into(), json!([curation.tag(&entry.tag)]));
+    if root {
+        out.insert("security".into(), json!([{BEARER_SCHEME: []}]));
+    }
+    if !ordered.is_empty() {
+        out.insert("parameters".into(), Value::Array(ordered));
+    }
+    if let Some(required) = body {
+        out.insert(
+            "requestBody".into(),
+            json!({"required": required, "content": {"application/json": {"schema": {"type": "object"}}}}),
+        );
+    }
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({"description": "Success", "content": json_content(json!({}))}),
+    );
+    insert_error_responses(&mut responses);
+    out.insert("responses".into(), Value::Object(responses));
+    out.insert(index2026::ONLY_EXTENSION.into(), json!(true));
+    Ok(Value::Object(out))
+}
+
+/// An index-only multipart upload, listed like the vendor's.
+fn index_multipart_entry(
+    entry: &IndexEntry,
+    relative: &str,
+    id: &str,
+    params: &[IndexParam],
+) -> Value {
+    let mut fields: Vec<Value> = params
+        .iter()
+        .map(|p| {
+            let kind = match (p.kind.as_str(), p.place.as_str()) {
+                ("array", _) => "array of string".to_string(),
+                (_, "body") => "json".to_string(),
+                (k, _) => k.to_string(),
+            };
+            json!({"name": p.name, "in": p.place, "type": kind, "required": p.required || p.place == "path"})
+        })
+        .collect();
+    fields.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    json!({
+        "operationId": id,
+        "method": entry.method,
+        "path": relative,
+        "fields": fields,
+        index2026::ONLY_EXTENSION: true,
+    })
 }

@@ -1,7 +1,8 @@
 //! `codegen`: curates SentinelOne's API description into `spec/` and generates
 //! the raw client crate (`generated/`) from it with progenitor.
 //!
-//! Subcommands (see `main.rs`): `import`, `generate`, `check`, `diff`.
+//! Subcommands (see `main.rs`): `import`, `generate`, `check`, `diff`,
+//! `index-params`.
 
 pub mod added_fields;
 pub mod calls;
@@ -12,6 +13,7 @@ pub mod diff;
 pub mod generate;
 pub mod hoist;
 pub mod import;
+pub mod index2026;
 pub mod lenient;
 pub mod naming;
 pub mod paging;

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use codegen::{check, diff, generate, import};
+use codegen::curation::Curation;
+use codegen::{check, diff, generate, import, index2026};
 
 #[derive(Parser)]
 #[command(
@@ -41,10 +42,26 @@ enum Command {
         #[arg(long, value_name = "VENDOR_FILE")]
         import: Option<PathBuf>,
     },
-    /// Report operations added, removed or changed by a newer vendor file.
+    /// Report operations added, removed or changed by a newer vendor file,
+    /// or, given an endpoint index (a JSON list of {method, path, ...}),
+    /// the operations it adds, removes and renames.
     Diff {
-        /// The newer vendor Swagger 2.0 JSON file.
+        /// The newer vendor Swagger 2.0 JSON file, or an endpoint index.
         newer: PathBuf,
+    },
+    /// Write the parameters of the operations only the 2026 index has
+    /// (spec/index-2026-params.tsv, or the curation's index_2026_params),
+    /// read from SentinelOne's per-tag reference pages.
+    IndexParams {
+        /// The directory of reference pages: `plugins/s1-secops-skills/skills/
+        /// mgmt-console-api/references/tags` of Sentinel-One/ai-siem.
+        pages: PathBuf,
+        /// The vendor Swagger 2.0 file (the operations it has are left out).
+        vendor: PathBuf,
+        /// Where the pages come from, written into the file's comment line
+        /// (e.g. `Sentinel-One/ai-siem@07c8d5f`).
+        #[arg(long)]
+        source: Option<String>,
     },
 }
 
@@ -115,9 +132,67 @@ fn run(cli: Cli) -> Result<bool> {
                 &std::fs::read_to_string(&curated_path)
                     .with_context(|| format!("reading {}", curated_path.display()))?,
             )?;
+            let newer_doc = import::read_vendor(&newer)?;
+            if index2026::is_index(&newer_doc) {
+                let entries = index2026::parse_index(&newer_doc, &newer.display().to_string())?;
+                print!("{}", index2026::report(&curated, &entries));
+                return Ok(true);
+            }
             let newer_spec: serde_json::Value =
                 serde_json::from_str(&import::import_at(&cli.root, &newer, true)?)?;
             print!("{}", diff::report(&curated, &newer_spec));
+            Ok(true)
+        }
+        Command::IndexParams {
+            pages,
+            vendor,
+            source,
+        } => {
+            let curation = Curation::load(&cli.root.join(import::CURATION_PATH))?;
+            let index_file = curation
+                .index_2026
+                .as_deref()
+                .context("spec/curation.toml names no index_2026 (the endpoint index)")?;
+            let entries = index2026::load_index(&cli.root.join(index_file))?;
+            let only =
+                import::index_only_keys(&import::read_vendor(&vendor)?, &curation, &entries)?;
+            let described = index2026::read_reference_pages(&pages)?;
+            let mut table = index2026::ParamTable::new();
+            let mut missing = Vec::new();
+            for key in &only {
+                match described.get(key) {
+                    Some(params) => {
+                        table.insert(key.clone(), params.clone());
+                    }
+                    None => missing.push(key.as_str()),
+                }
+            }
+            if !missing.is_empty() {
+                anyhow::bail!(
+                    "{} describes no section for {} operation(s) of the index: {}",
+                    pages.display(),
+                    missing.len(),
+                    missing.join(", ")
+                );
+            }
+            let params_file = curation
+                .index_2026_params
+                .as_deref()
+                .unwrap_or(codegen::curation::DEFAULT_INDEX_2026_PARAMS);
+            let comment = vec![format!(
+                "Parameters of the {} operations only {index_file} lists; facts from SentinelOne's reference pages ({}). Written by `codegen index-params`.",
+                table.len(),
+                source.as_deref().unwrap_or("Sentinel-One/ai-siem, plugins/s1-secops-skills/skills/mgmt-console-api/references/tags")
+            )];
+            let out = cli.root.join(params_file);
+            std::fs::write(&out, index2026::params_text(&table, &comment))
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "wrote {} ({} operations, {} parameters)",
+                out.display(),
+                table.len(),
+                table.values().map(Vec::len).sum::<usize>()
+            );
             Ok(true)
         }
     }

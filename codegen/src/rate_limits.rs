@@ -177,8 +177,7 @@ impl RateLimitRule {
     }
 }
 
-/// Sets `x-rate-limit` (and a rustdoc line in `description`) on every
-/// operation of `paths` (full path -> method -> operation) a rule covers.
+/// Sets `x-rate-limit` on every operation of `paths` (full path -> method -> operation) a rule covers.
 /// Fails on a malformed rule or two rules written for the same place. A
 /// rule may cover no selected operation: it still limits the paths below
 /// it that hand-written requests reach ([`document`]).
@@ -208,9 +207,7 @@ pub fn apply(
                 .max();
             let Some((_, i)) = best else { continue };
             let limit = rules[i].extension(path_prefix, method)?;
-            let text = describe(&limit);
             let Value::Object(op) = op else { continue };
-            op.insert("description".into(), json!(text));
             op.insert(EXTENSION.into(), limit);
         }
     }
@@ -375,9 +372,8 @@ mod tests {
         assert_eq!(login["perSecond"], 1.0);
         assert_eq!(limit_of(&ops, "/user", "get").unwrap()["perSecond"], 2.0);
         assert!(limit_of(&ops, "/agents", "get").is_none());
-        let described = ops["/api/threats/{id}/notes"][&1].1["description"].clone();
         assert_eq!(
-            described,
+            describe(notes),
             "Rate limit: 100 a second per API token (bursts of 1000), shared by every operation below `/api/threats`."
         );
     }

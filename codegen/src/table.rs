@@ -299,6 +299,7 @@ pub fn operation_table(spec: &OpenAPI) -> proc_macro2::TokenStream {
         };
         let response = response_kind(op);
         let paged = crate::paging::is_paged(spec, op);
+        let absent_2026 = crate::generate::has_mark(op, crate::index2026::ABSENT_EXTENSION);
         rows.push(quote! {
             crate::OperationSpec {
                 id: #id,
@@ -310,6 +311,7 @@ pub fn operation_table(spec: &OpenAPI) -> proc_macro2::TokenStream {
                 body: #body,
                 response: #response,
                 paged: #paged,
+                absent_2026: #absent_2026,
             }
         });
         if success_content(op).as_deref() == Some("application/json") {

@@ -79,6 +79,9 @@ pub struct OperationSpec {
     pub response: ResponseKind,
     /// Whether it pages by cursor.
     pub paged: bool,
+    /// SentinelOne's 2026 endpoint index does not list it (`x-absent-2026`
+    /// in the spec): it may be gone from newer consoles. Still callable.
+    pub absent_2026: bool,
 }
 
 /// The operation `id`, if the spec has it.

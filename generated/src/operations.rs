@@ -14,6 +14,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "act_on_upgrade_policy",
@@ -32,6 +33,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "add_dv_threat_to_blacklist",
@@ -43,6 +45,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "add_firewall_control_tags_by_firewall_rule_category",
@@ -61,6 +64,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "add_threat_notes",
@@ -72,6 +76,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "add_threat_to_blacklist",
@@ -83,6 +88,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "add_threat_to_exclusions",
@@ -94,6 +100,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "approve_agent_stateless_upgrade",
@@ -105,6 +112,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "approve_agent_uninstall",
@@ -116,6 +124,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "broadcast_agents",
@@ -127,6 +136,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "can_start_remote_shell",
@@ -138,6 +148,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "cancel_dv_query",
@@ -149,6 +160,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "change_user_password",
@@ -160,6 +172,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "check_upgrade_policy_exists",
@@ -171,6 +184,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "clear_agent_remote_shell_session",
@@ -182,6 +196,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "connect_agents",
@@ -193,6 +208,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "connect_threat_containers",
@@ -204,6 +220,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "copy_device_control_rules",
@@ -215,6 +232,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "copy_firewall_control_rules_by_firewall_rule_category",
@@ -233,6 +251,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "count_agents",
@@ -1276,6 +1295,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "count_upgrade_policies",
@@ -1300,6 +1320,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_account",
@@ -1311,6 +1332,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_application_management_scan",
@@ -1322,6 +1344,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_application_management_setting",
@@ -1333,6 +1356,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_cloud_detection_alerts_agents_connect",
@@ -1344,6 +1368,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "create_cloud_detection_alerts_agents_disconnect",
@@ -1355,6 +1380,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "create_cloud_detection_rule",
@@ -1366,6 +1392,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_cloud_funnel_estimator",
@@ -1377,6 +1404,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_cloud_funnel_onboarding",
@@ -1388,6 +1416,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_config_override",
@@ -1399,6 +1428,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_device_control_rule",
@@ -1410,6 +1440,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_exclusion",
@@ -1421,6 +1452,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_filter",
@@ -1432,6 +1464,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_filters_dv",
@@ -1443,6 +1476,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_firewall_rule",
@@ -1454,6 +1488,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_firewall_rule_by_category",
@@ -1472,6 +1507,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_group",
@@ -1483,6 +1519,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_location",
@@ -1494,6 +1531,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_power_query",
@@ -1505,6 +1543,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_ranger_gateways_update",
@@ -1516,6 +1555,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_rbac_role",
@@ -1527,6 +1567,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_report_task",
@@ -1538,6 +1579,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_reports_delete_report",
@@ -1549,6 +1591,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_reports_delete_task",
@@ -1560,6 +1603,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_restriction",
@@ -1571,6 +1615,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_service_user",
@@ -1582,6 +1627,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_service_users_delete_service_user",
@@ -1593,6 +1639,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_singularity_marketplace_application",
@@ -1604,6 +1651,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_site",
@@ -1615,6 +1663,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_site_with_admin",
@@ -1626,6 +1675,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_star_manage_hit_window",
@@ -1637,6 +1687,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "create_star_manage_update_limit",
@@ -1648,6 +1699,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "create_tag",
@@ -1659,6 +1711,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_tag_manager",
@@ -1670,6 +1723,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_threat_intelligence_custom_app_config",
@@ -1681,6 +1735,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "create_threat_intelligence_ioc",
@@ -1692,6 +1747,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_unified_exclusion",
@@ -1703,6 +1759,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_upgrade_policy",
@@ -1714,6 +1771,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_user",
@@ -1725,6 +1783,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_users_delete_2fa",
@@ -1736,6 +1795,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_users_enroll_2fa",
@@ -1747,6 +1807,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_users_login_force_reset_password_on_login",
@@ -1758,6 +1819,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_users_login_send_reset_password_email",
@@ -1769,6 +1831,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "create_users_onboarding_send_verification_email",
@@ -1780,6 +1843,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "deactivate_upgrade_policies",
@@ -1810,6 +1874,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "decommission_agents",
@@ -1821,6 +1886,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_cloud_detection_rules",
@@ -1832,6 +1898,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_cloud_funnel_onboarding",
@@ -1843,6 +1910,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_config_override",
@@ -1861,6 +1929,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_config_overrides",
@@ -1872,6 +1941,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_device_control_rules",
@@ -1883,6 +1953,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_exclusions",
@@ -1894,6 +1965,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_filter",
@@ -1912,6 +1984,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_filters_dv",
@@ -1930,6 +2003,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_firewall_rules_by_category",
@@ -1948,6 +2022,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_group",
@@ -1966,6 +2041,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_locations",
@@ -1977,6 +2053,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_lrq_query",
@@ -2001,6 +2078,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Empty,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_rbac_role",
@@ -2019,6 +2097,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_restrictions",
@@ -2030,6 +2109,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_service_user",
@@ -2048,6 +2128,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_singularity_marketplace_applications",
@@ -2059,6 +2140,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_site",
@@ -2077,6 +2159,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_star_manage_hit_window",
@@ -2088,6 +2171,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "delete_tag",
@@ -2106,6 +2190,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_tag_manager",
@@ -2117,6 +2202,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_tags",
@@ -2128,6 +2214,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_threat_intelligence_custom_app_config",
@@ -2139,6 +2226,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "delete_threat_intelligence_iocs",
@@ -2150,6 +2238,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_threat_note",
@@ -2174,6 +2263,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_unified_exclusions",
@@ -2185,6 +2275,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_update_agent_packages",
@@ -2196,6 +2287,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_user",
@@ -2214,6 +2306,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "delete_users",
@@ -2225,6 +2318,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disable_agent_ranger",
@@ -2236,6 +2330,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disable_agents",
@@ -2247,6 +2342,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disable_cloud_detection_rules",
@@ -2258,6 +2354,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disable_threats_engines",
@@ -2269,6 +2366,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disable_users_2fa",
@@ -2280,6 +2378,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disconnect_agents",
@@ -2291,6 +2390,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "disconnect_threat_containers",
@@ -2302,6 +2402,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "download_agent_upload",
@@ -2326,6 +2427,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("application/zip"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "download_threat_from_cloud",
@@ -2344,6 +2446,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "download_threat_mitigation_report",
@@ -2362,6 +2465,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("application/pdf"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "elevate_auth",
@@ -2373,6 +2477,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_agent_ranger",
@@ -2384,6 +2489,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_agents",
@@ -2395,6 +2501,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_cloud_detection_rules",
@@ -2406,6 +2513,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_device_control_rules",
@@ -2417,6 +2525,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_firewall_control",
@@ -2435,6 +2544,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_user_app",
@@ -2446,6 +2556,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "enable_users_2fa",
@@ -2457,6 +2568,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "expire_account_now",
@@ -2475,6 +2587,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "expire_site_now",
@@ -2493,6 +2606,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_accounts",
@@ -2595,6 +2709,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_activities",
@@ -2721,6 +2836,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_agents",
@@ -3764,6 +3880,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_agents_light",
@@ -4807,6 +4924,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_inventory_csv",
@@ -4891,6 +5009,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_inventory_endpoint_csv",
@@ -4999,6 +5118,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_risk_csv",
@@ -5251,6 +5371,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_risks_aggregated_application_csv",
@@ -5407,6 +5528,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_risks_application_csv",
@@ -5563,6 +5685,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_risks_cve_csv",
@@ -5689,6 +5812,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_application_management_risks_endpoint_csv",
@@ -5887,6 +6011,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_cloudnative_cloud_rogues",
@@ -6025,6 +6150,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_device_control_rules",
@@ -6217,6 +6343,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_exclusions",
@@ -6448,6 +6575,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_firewall_control",
@@ -6622,6 +6750,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_installed_applications",
@@ -6760,6 +6889,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_restrictions",
@@ -6952,6 +7082,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_service_users",
@@ -6994,6 +7125,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_sites",
@@ -7168,6 +7300,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_threat_timeline",
@@ -7216,6 +7349,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_threats",
@@ -7810,6 +7944,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_threats_explore_events",
@@ -7858,6 +7993,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "export_users",
@@ -8104,6 +8240,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "fetch_agent_files",
@@ -8122,6 +8259,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "fetch_agent_firewall_rules",
@@ -8133,6 +8271,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "fetch_agent_installed_apps",
@@ -8144,6 +8283,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "fetch_agent_logs",
@@ -8155,6 +8295,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "fetch_dv_file",
@@ -8173,6 +8314,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "fetch_threat_file",
@@ -8184,6 +8326,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "generate_account_uninstall_password",
@@ -8202,6 +8345,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "generate_user_api_token",
@@ -8213,6 +8357,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_account",
@@ -8231,6 +8376,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_account_policy",
@@ -8249,6 +8395,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_account_uninstall_password_metadata",
@@ -8267,6 +8414,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_agent_local_upgrade_authorization",
@@ -8285,6 +8433,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_api_token_details",
@@ -8296,6 +8445,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_application_management_inventory",
@@ -8429,6 +8579,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_application_management_inventory_endpoints_filters_count",
@@ -8537,6 +8688,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_inventory_filters_count",
@@ -8621,6 +8773,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_inventory_versions_count",
@@ -8663,6 +8816,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_risk",
@@ -8699,6 +8853,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_risks_aggregated_applications_filters_count",
@@ -8855,6 +9010,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_risks_applications_filters_count",
@@ -9011,6 +9167,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_risks_cves_filters_count",
@@ -9137,6 +9294,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_risks_endpoints_filters_count",
@@ -9335,6 +9493,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_risks_expanded",
@@ -9371,6 +9530,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_scan",
@@ -9395,6 +9555,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_application_management_sku",
@@ -9425,6 +9586,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_cloud_funnel_estimator",
@@ -9443,6 +9605,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_cloud_funnel_onboarding",
@@ -9461,6 +9624,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_cloudnative_account_management_active_health_event",
@@ -9503,6 +9667,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_content_updates_inventory",
@@ -9571,6 +9736,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_device_control_configuration",
@@ -9607,6 +9773,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_dv_process_state",
@@ -9655,6 +9822,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_dv_query_status",
@@ -9673,6 +9841,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_exclusions_report",
@@ -9691,6 +9860,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_filters_dv",
@@ -9793,6 +9963,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_firewall_control_configuration_by_firewall_rule_category",
@@ -9835,6 +10006,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_group",
@@ -9853,6 +10025,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_group_policy",
@@ -9871,6 +10044,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_group_token",
@@ -9889,6 +10063,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_hash_reputation",
@@ -9907,6 +10082,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_hash_verdict",
@@ -9925,6 +10101,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_last_activity_as_syslog",
@@ -10087,6 +10264,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_lrq_query",
@@ -10117,6 +10295,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_rbac_role",
@@ -10231,6 +10410,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_rbac_role_template",
@@ -10267,6 +10447,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_remote_script_result_links",
@@ -10278,6 +10459,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_report",
@@ -10302,6 +10484,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("application/octet-stream"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_restrictions_report",
@@ -10320,6 +10503,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_rogues_report_csv",
@@ -10530,6 +10714,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Binary("text/csv"),
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_rogues_table_view",
@@ -10796,6 +10981,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_sentinelonerss",
@@ -10807,6 +10993,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_singularity_marketplace_application_config",
@@ -10825,6 +11012,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_singularity_marketplace_applications_catalog",
@@ -10867,6 +11055,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_singularity_marketplace_applications_catalog_config",
@@ -10885,6 +11074,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_singularity_marketplace_availability",
@@ -10927,6 +11117,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_site",
@@ -10945,6 +11136,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_site_local_authorization",
@@ -10963,6 +11155,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_site_local_upgrade_approved_agents_csv",
@@ -10981,6 +11174,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_site_policy",
@@ -10999,6 +11193,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_site_token",
@@ -11017,6 +11212,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_system_configuration",
@@ -11041,6 +11237,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_system_info",
@@ -11052,6 +11249,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_system_status",
@@ -11063,6 +11261,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_tasks_configuration",
@@ -11159,6 +11358,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_tasks_configuration_has_explicit_subscope",
@@ -11255,6 +11455,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_tenant_policy",
@@ -11266,6 +11467,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_threat_analysis",
@@ -11284,6 +11486,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_threat_summary",
@@ -11308,6 +11511,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "get_threat_timeline",
@@ -11406,6 +11610,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_user_api_token_details",
@@ -11424,6 +11629,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_user_by_id",
@@ -11442,6 +11648,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_users_rs_auth_check",
@@ -11453,6 +11660,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_users_tenant_admin_auth_check",
@@ -11464,6 +11672,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "get_users_viewer_auth_check",
@@ -11475,6 +11684,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "init_dv_query",
@@ -11486,6 +11696,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "initiate_agent_scan",
@@ -11497,6 +11708,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "launch_lrq_query",
@@ -11508,6 +11720,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_accounts",
@@ -11668,6 +11881,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_activities",
@@ -11830,6 +12044,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_activity_types",
@@ -11841,6 +12056,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_agent_applications",
@@ -11859,6 +12075,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_agent_passphrases",
@@ -12932,6 +13149,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_agent_tags",
@@ -13068,6 +13286,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_agents",
@@ -14224,6 +14443,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_alerts",
@@ -14613,6 +14833,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_application_management_inventory_endpoints",
@@ -14781,6 +15002,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_application_management_risks",
@@ -15098,6 +15320,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_application_management_risks_aggregated_applications",
@@ -15314,6 +15537,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_application_management_risks_cves",
@@ -15494,6 +15718,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_application_management_risks_endpoints",
@@ -15752,6 +15977,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_application_management_settings",
@@ -15782,6 +16008,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_cloud_detection_alerts_available_actions",
@@ -16052,6 +16279,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "list_cloud_detection_rules",
@@ -16231,6 +16459,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_cloud_detection_rules_available_actions",
@@ -16341,6 +16570,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "list_cloudnative_cloud_rogues",
@@ -16473,6 +16703,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_config_overrides",
@@ -16643,6 +16874,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_device_control_events",
@@ -16831,6 +17063,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_device_control_rules",
@@ -17082,6 +17315,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_dv_events",
@@ -17136,6 +17370,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_dv_events_by_type",
@@ -17196,6 +17431,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_exclusions",
@@ -17490,6 +17726,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_filters",
@@ -17586,6 +17823,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_firewall_control_protocols_by_firewall_rule_category",
@@ -17658,6 +17896,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_firewall_rules",
@@ -17876,6 +18115,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_groups",
@@ -18037,6 +18277,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_installed_applications",
@@ -18231,6 +18472,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_installed_applications_cves",
@@ -18371,6 +18613,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_locations",
@@ -18503,6 +18746,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_ranger_gateways",
@@ -18921,6 +19165,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_rbac_roles",
@@ -19168,6 +19413,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_remote_script_statuses",
@@ -19381,6 +19627,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_remote_scripts",
@@ -19501,6 +19748,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_report_tasks",
@@ -19651,6 +19899,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_reports",
@@ -19813,6 +20062,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_reports_insights_types",
@@ -19849,6 +20099,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_restrictions",
@@ -20103,6 +20354,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_rogues_settings",
@@ -20127,6 +20379,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_service_users",
@@ -20229,6 +20482,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_sites",
@@ -20461,6 +20715,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_tags",
@@ -20587,6 +20842,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_tasks_configuration_explicit_subscopes",
@@ -20689,6 +20945,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_threat_appearances",
@@ -20725,6 +20982,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "list_threat_explore_events",
@@ -20822,6 +21080,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_threat_intelligence_iocs",
@@ -21022,6 +21281,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_threat_intelligence_threat_indicators",
@@ -21040,6 +21300,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "list_threat_notes",
@@ -21112,6 +21373,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_threat_whitening_options",
@@ -21130,6 +21392,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_threats",
@@ -21790,6 +22053,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_unified_exclusions",
@@ -22067,6 +22331,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_update_agent_packages",
@@ -22246,6 +22511,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_upgrade_policies",
@@ -22300,6 +22566,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_upgrade_policy_available_packages",
@@ -22336,6 +22603,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_upgrade_policy_parent_policies",
@@ -22390,6 +22658,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "list_users",
@@ -22696,6 +22965,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: true,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "login_by_api_token",
@@ -22707,6 +22977,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "manage_agent_tags",
@@ -22718,6 +22989,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "mark_agent_up_to_date",
@@ -22729,6 +23001,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "mark_cloud_detection_alert_as_threat",
@@ -22740,6 +23013,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "mark_dv_event_as_threat",
@@ -22751,6 +23025,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "mark_threats_as_threat",
@@ -22762,6 +23037,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "mitigate_threats",
@@ -22790,6 +23066,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "move_agent_to_console",
@@ -22801,6 +23078,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "move_agent_to_site",
@@ -22812,6 +23090,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "move_device_control_rules",
@@ -22823,6 +23102,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "move_firewall_control_rules_by_firewall_rule_category",
@@ -22841,6 +23121,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "move_group_agents",
@@ -22859,6 +23140,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "ping_power_query",
@@ -22877,6 +23159,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "post_singularity_marketplace_application",
@@ -22895,6 +23178,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reactivate_account",
@@ -22913,6 +23197,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reactivate_site",
@@ -22931,6 +23216,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "regenerate_group_key",
@@ -22949,6 +23235,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "regenerate_site_key",
@@ -22967,6 +23254,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reject_agent_uninstall",
@@ -22978,6 +23266,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "remove_firewall_control_tags_by_firewall_rule_category",
@@ -22996,6 +23285,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reorder_device_control_rules",
@@ -23007,6 +23297,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reorder_firewall_control",
@@ -23025,6 +23316,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reorder_upgrade_policy",
@@ -23036,6 +23328,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reset_agent_local_config",
@@ -23047,6 +23340,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "reset_user_2fa",
@@ -23058,6 +23352,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "restart_agents",
@@ -23069,6 +23364,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "revert_account_policy",
@@ -23087,6 +23383,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "revert_group_policy",
@@ -23105,6 +23402,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "revert_site_policy",
@@ -23123,6 +23421,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "revoke_account_uninstall_password",
@@ -23141,6 +23440,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "revoke_user_api_token",
@@ -23152,6 +23452,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "run_remote_script",
@@ -23163,6 +23464,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_agent_config",
@@ -23174,6 +23476,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_agent_external_id",
@@ -23185,6 +23488,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_agent_firewall_logging",
@@ -23196,6 +23500,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_agent_local_upgrade_authorization",
@@ -23207,6 +23512,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_alert_analyst_verdict",
@@ -23218,6 +23524,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_alert_incident_status",
@@ -23229,6 +23536,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_firewall_control_location_by_firewall_rule_category",
@@ -23247,6 +23555,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_threat_analyst_verdict",
@@ -23258,6 +23567,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_threat_external_ticket_id",
@@ -23269,6 +23579,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_threat_incident_status",
@@ -23280,6 +23591,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_upgrade_policy_inheriting",
@@ -23291,6 +23603,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "set_users_login_password",
@@ -23302,6 +23615,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "shutdown_agents",
@@ -23313,6 +23627,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "start_agent_profiling",
@@ -23324,6 +23639,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "start_agent_remote_shell",
@@ -23335,6 +23651,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "stop_agent_profiling",
@@ -23346,6 +23663,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "terminate_agent_remote_shell",
@@ -23357,6 +23675,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "uninstall_agents",
@@ -23368,6 +23687,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_account",
@@ -23386,6 +23706,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_account_policy",
@@ -23404,6 +23725,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_agent_software",
@@ -23415,6 +23737,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_cloud_detection_rule",
@@ -23433,6 +23756,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_config_override",
@@ -23451,6 +23775,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_device_control_configuration",
@@ -23462,6 +23787,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_device_control_rule",
@@ -23480,6 +23806,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_exclusions",
@@ -23491,6 +23818,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_filter",
@@ -23509,6 +23837,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_filters_dv",
@@ -23527,6 +23856,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_firewall_control_configuration_by_firewall_rule_category",
@@ -23545,6 +23875,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_firewall_rule_by_category",
@@ -23563,6 +23894,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_group",
@@ -23581,6 +23913,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_group_policy",
@@ -23599,6 +23932,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_groups_ranks",
@@ -23610,6 +23944,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Empty,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_licenses_update_sites_modules",
@@ -23621,6 +23956,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_location",
@@ -23639,6 +23975,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_ranger_gateway",
@@ -23657,6 +23994,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_rbac_role",
@@ -23675,6 +24013,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_report_task",
@@ -23693,6 +24032,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_restrictions",
@@ -23704,6 +24044,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_rogues_settings",
@@ -23715,6 +24056,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_service_user",
@@ -23733,6 +24075,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_singularity_marketplace_applications",
@@ -23744,6 +24087,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_site",
@@ -23762,6 +24106,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_site_local_authorization",
@@ -23780,6 +24125,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_site_policy",
@@ -23798,6 +24144,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_sites_update_bulk",
@@ -23809,6 +24156,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_system_configuration",
@@ -23820,6 +24168,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_tag",
@@ -23838,6 +24187,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_tag_manager",
@@ -23856,6 +24206,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_tasks_configuration",
@@ -23867,6 +24218,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_tenant_policy",
@@ -23878,6 +24230,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_threat_note",
@@ -23902,6 +24255,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_unified_exclusions",
@@ -23913,6 +24267,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_update_agent_package",
@@ -23931,6 +24286,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_upgrade_policy",
@@ -23949,6 +24305,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_user",
@@ -23967,6 +24324,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "update_user_recovery_email",
@@ -23985,6 +24343,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "validate_cloud_funnel_bucket_permissions",
@@ -23996,6 +24355,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "validate_cloud_funnel_query",
@@ -24007,6 +24367,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "validate_exclusions",
@@ -24018,6 +24379,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "validate_restrictions",
@@ -24029,6 +24391,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
     crate::OperationSpec {
         id: "validate_unified_exclusions",
@@ -24040,6 +24403,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "verify_users_2fa_recover_code",
@@ -24051,6 +24415,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::Required,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: true,
     },
     crate::OperationSpec {
         id: "view_account_uninstall_password",
@@ -24069,6 +24434,7 @@ pub static OPERATIONS: &[crate::OperationSpec] = &[
         body: crate::BodyUse::None,
         response: crate::ResponseKind::Json,
         paged: false,
+        absent_2026: false,
     },
 ];
 /// Decodes a success body of `operation_id` through its typed

@@ -40,7 +40,17 @@ Output: the answer decoded into its typed response, as JSON (indented on a
 terminal, one line when piped). With --all (paged lists), every item of
 every page as JSON Lines: one compact item per line, pages followed by
 their cursor. With --output FILE, a file answer is written to FILE (an
-existing FILE is replaced only with --overwrite).";
+existing FILE is replaced only with --overwrite).
+
+Operations marked [not in the 2026 index] are missing from SentinelOne's
+2026 endpoint index: newer consoles may no longer serve them. They stay
+callable.";
+
+/// The note of an operation SentinelOne's 2026 endpoint index does not
+/// list (`s1 api <operation> --help`); the list marks it
+/// `[not in the 2026 index]`.
+const ABSENT_2026_NOTE: &str =
+    "Not in SentinelOne's 2026 endpoint index; may be gone from newer consoles. It stays callable.";
 
 /// One parsed `s1 api` invocation: the operation and its arguments.
 pub struct ApiCall {
@@ -101,16 +111,23 @@ fn rate_limit(spec: &OperationSpec) -> String {
 
 /// The subcommand of one operation.
 fn operation_command(spec: &'static OperationSpec) -> Command {
+    let mut long_about = format!(
+        "{}\n\n{} {} (tag: {})\n\nRate limit: {}",
+        spec.summary,
+        spec.method,
+        spec.path,
+        spec.tag,
+        rate_limit(spec)
+    );
+    let about = if spec.absent_2026 {
+        long_about.push_str(&format!("\n\n{ABSENT_2026_NOTE}"));
+        format!("{} [not in the 2026 index]", spec.summary)
+    } else {
+        spec.summary.to_string()
+    };
     let mut cmd = Command::new(spec.id)
-        .about(spec.summary)
-        .long_about(format!(
-            "{}\n\n{} {} (tag: {})\n\nRate limit: {}",
-            spec.summary,
-            spec.method,
-            spec.path,
-            spec.tag,
-            rate_limit(spec)
-        ))
+        .about(about)
+        .long_about(long_about)
         .next_help_heading("Parameters")
         .args(spec.params.iter().map(parameter_arg));
     if spec.body != BodyUse::None {
