@@ -17,9 +17,10 @@ use crate::download::{self, Downloaded};
 use crate::poll::Poll;
 use crate::prelude::*;
 use crate::raw::types::{
-    ExecuteScriptRequest, ExecuteScriptRequestData, ExecuteScriptRequestFilter,
-    FetchScriptsResultsRequest, FetchScriptsResultsRequestData,
-    GetRemoteScriptResultLinksResponseData, TaskListResponseDataItem,
+    ElevateSessionRequest, ElevateSessionRequestData, ExecuteScriptRequest,
+    ExecuteScriptRequestData, ExecuteScriptRequestFilter, FetchScriptsResultsRequest,
+    FetchScriptsResultsRequestData, GetRemoteScriptResultLinksResponseData,
+    TaskListResponseDataItem,
 };
 use crate::{Client, Error, Polling, agents, validate};
 
@@ -196,6 +197,7 @@ pub struct ScriptRun {
     runtime_timeout: Option<Duration>,
     polling: Polling,
     overwrite: bool,
+    elevation_code: Option<SecretString>,
 }
 
 impl fmt::Debug for ScriptRun {
@@ -219,6 +221,10 @@ impl fmt::Debug for ScriptRun {
             .field("runtime_timeout", &self.runtime_timeout)
             .field("polling", &self.polling)
             .field("overwrite", &self.overwrite)
+            .field(
+                "elevation_code",
+                &self.elevation_code.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -245,6 +251,7 @@ impl ScriptRun {
             runtime_timeout: None,
             polling: Polling::default(),
             overwrite: false,
+            elevation_code: None,
         }
     }
 
@@ -302,6 +309,26 @@ impl ScriptRun {
     /// How to wait for the tasks to end (default: [`Polling::default`]).
     pub fn polling(mut self, polling: Polling) -> Self {
         self.polling = polling;
+        self
+    }
+
+    /// A one-time code from the user's authenticator app, for consoles that
+    /// protect remote scripts behind re-authentication: when the console
+    /// refuses the run asking for an elevated session, the code is sent to
+    /// `POST users/auth/elevate` and the run is sent once more. Without it
+    /// such a refusal is returned as it came ([`Error::Api`]). The code is
+    /// never logged nor shown in errors.
+    ///
+    /// ```
+    /// use sentinelone::scripts::{OutputDestination, ScriptRun};
+    ///
+    /// let run = ScriptRun::new("s-1", "triage", OutputDestination::SentinelCloud)
+    ///     .hosts(["win-lab-001"])
+    ///     .elevation_code("492039".to_string().into());
+    /// assert!(!format!("{run:?}").contains("492039"));
+    /// ```
+    pub fn elevation_code(mut self, code: SecretString) -> Self {
+        self.elevation_code = Some(code);
         self
     }
 
@@ -461,7 +488,20 @@ async fn run(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult, Err
         .password
         .as_ref()
         .map(|p| crate::redact::register(p.expose_secret()));
-    let answer = client.run_remote_script().body(body).call().await?;
+    let _code_redacted = script
+        .elevation_code
+        .as_ref()
+        .map(|c| crate::redact::register(c.expose_secret()));
+    let answer = match client.run_remote_script().body(body.clone()).call().await {
+        Err(refused) if asks_for_elevation(&refused) => {
+            let Some(code) = &script.elevation_code else {
+                return Err(refused);
+            };
+            elevate(client, code).await?;
+            client.run_remote_script().body(body).call().await?
+        }
+        outcome => outcome?,
+    };
     let data = answer.data.unwrap_or_default();
     let affected = data
         .affected
@@ -491,6 +531,35 @@ async fn run(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult, Err
     })?;
     result.tasks = wait_for_tasks(client, &parent, affected, script.polling).await?;
     Ok(result)
+}
+
+/// Whether the console refused a request until the session is elevated:
+/// a 401 or 403 whose error names elevation (SentinelOne does not publish
+/// the error code, so the words are what is matched).
+fn asks_for_elevation(error: &Error) -> bool {
+    let Error::Api { status, errors, .. } = error else {
+        return false;
+    };
+    (*status == 401 || *status == 403)
+        && errors.iter().any(|e| {
+            [&e.title, &e.detail]
+                .into_iter()
+                .flatten()
+                .any(|text| text.to_ascii_lowercase().contains("elevat"))
+        })
+}
+
+/// Elevates the session with a one-time code (`POST users/auth/elevate`).
+async fn elevate(client: &Client, code: &SecretString) -> Result<(), Error> {
+    let body = ElevateSessionRequest {
+        data: ElevateSessionRequestData {
+            code: code.expose_secret().to_string(),
+        },
+    };
+    let answer = client.elevate_auth().body(body).call().await?;
+    let seconds = answer.data.and_then(|d| d.duration);
+    tracing::info!(?seconds, "session elevated for protected actions");
+    Ok(())
 }
 
 /// A [`ScriptRun`] checked, its request data ready.

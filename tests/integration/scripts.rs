@@ -715,3 +715,136 @@ async fn link_and_download_failures() {
     assert_eq!(err.status(), Some(403));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+// --- protected actions: elevating the session when the console asks --------
+
+const ELEVATE: &str = "/web/api/v2.1/users/auth/elevate";
+const CODE: &str = "492039";
+
+fn elevation_refusal() -> support::scripted::Reply {
+    support::scripted::reply(
+        403,
+        &[("Content-Type", "application/json")],
+        r#"{"errors": [{"code": 4030040, "title": "Forbidden", "detail": "This action requires an elevated session"}]}"#,
+    )
+}
+
+fn json_reply(body: &str) -> support::scripted::Reply {
+    support::scripted::reply(200, &[("Content-Type", "application/json")], body)
+}
+
+fn scripted_client(url: &str) -> sentinelone::Client {
+    support::scripted::builder(
+        url,
+        support::TOKEN,
+        sentinelone::quota::Quotas::none(),
+        sentinelone::RetryPolicy::default(),
+    )
+    .build()
+    .unwrap()
+}
+
+fn run_body() -> Value {
+    json!({
+        "data": {
+            "scriptId": SCRIPT,
+            "taskDescription": "collect autoruns",
+            "outputDestination": "SentinelCloud"
+        },
+        "filter": { "ids": ["501"] }
+    })
+}
+
+#[tokio::test]
+async fn a_run_refused_for_elevation_elevates_with_the_code_and_is_sent_again() {
+    let server = support::scripted::scripted_server(vec![
+        elevation_refusal(),
+        json_reply(r#"{"data": {"duration": 900}}"#),
+        json_reply(r#"{"data": {"parentTaskId": null, "affected": 0}}"#),
+    ])
+    .await;
+    let run = script()
+        .agent_ids(["501"])
+        .elevation_code(CODE.to_string().into());
+    let result = scripted_client(&server.url)
+        .scripts()
+        .run(&run)
+        .await
+        .expect("elevated, then sent");
+    assert_eq!(result.affected, 0);
+    let seen = server.seen();
+    let sent: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|s| (s.method.as_str(), s.target.as_str()))
+        .collect();
+    assert_eq!(
+        sent,
+        [("POST", EXECUTE), ("POST", ELEVATE), ("POST", EXECUTE)]
+    );
+    let body = |i: usize| serde_json::from_str::<Value>(&seen[i].body).unwrap();
+    assert_eq!(body(0), run_body());
+    assert_eq!(body(1), json!({"data": {"code": CODE}}));
+    assert_eq!(body(2), run_body());
+    for s in &seen {
+        assert_eq!(
+            s.header("authorization"),
+            Some(support::auth_header().as_str())
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_a_code_or_an_elevation_refusal_nothing_is_elevated() {
+    // The console asks, but no code was given: its refusal comes back.
+    let server = support::scripted::scripted_server(vec![elevation_refusal()]).await;
+    let err = scripted_client(&server.url)
+        .scripts()
+        .run(&script().agent_ids(["501"]))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.status(), Some(403));
+    assert_eq!(server.seen().len(), 1);
+
+    // A code, but a refusal that is not about elevation: no elevate, and
+    // the code never shows in the error.
+    let server = support::scripted::scripted_server(vec![support::scripted::reply(
+        403,
+        &[("Content-Type", "application/json")],
+        r#"{"errors": [{"code": 4030010, "title": "Forbidden", "detail": "insufficient permissions"}]}"#,
+    )])
+    .await;
+    let run = script()
+        .agent_ids(["501"])
+        .elevation_code(CODE.to_string().into());
+    let err = scripted_client(&server.url)
+        .scripts()
+        .run(&run)
+        .await
+        .expect_err("refused");
+    assert_eq!(err.status(), Some(403));
+    assert!(!err.to_string().contains(CODE));
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].target, EXECUTE);
+
+    // The elevation itself refused (a wrong code): its error, no second run.
+    let server = support::scripted::scripted_server(vec![
+        elevation_refusal(),
+        support::scripted::reply(
+            400,
+            &[("Content-Type", "application/json")],
+            r#"{"errors": [{"code": 4000010, "title": "Validation Error", "detail": "invalid code"}]}"#,
+        ),
+    ])
+    .await;
+    let err = scripted_client(&server.url)
+        .scripts()
+        .run(&run)
+        .await
+        .expect_err("bad code");
+    assert_eq!(
+        (err.status(), err.operation()),
+        (Some(400), Some("elevate_auth"))
+    );
+    assert_eq!(server.seen().len(), 2);
+}
