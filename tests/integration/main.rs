@@ -6,6 +6,7 @@
 
 mod support;
 
+mod added_operations;
 mod agent_actions;
 mod bad_input;
 mod blocking;
