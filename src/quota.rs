@@ -242,7 +242,17 @@ impl Quotas {
 
     /// The rule for a request: the most specific published quota that
     /// covers it, or the default one (labelled with the request path).
-    pub(crate) fn rule_for(&self, method: &str, path: &str) -> Option<Rule> {
+    ///
+    /// `template` is the operation's path template when the request is a
+    /// known operation: the default allowance is then one per operation
+    /// (`/threats/111/notes` and `/threats/222/notes` share it), not one per
+    /// concrete path.
+    pub(crate) fn rule_for(
+        &self,
+        method: &str,
+        path: &str,
+        template: Option<&str>,
+    ) -> Option<Rule> {
         if let Some(q) = self.quota_for(method, path) {
             let shared = if q.prefix { "prefix" } else { q.method };
             return Some(Rule {
@@ -253,12 +263,13 @@ impl Quotas {
                 bucket: format!("{shared} {}", q.path),
             });
         }
-        let relative = path.strip_prefix(API_PREFIX).unwrap_or(path);
+        let named = template.unwrap_or(path);
+        let relative = named.strip_prefix(API_PREFIX).unwrap_or(named);
         self.default_period.map(|period| Rule {
             scope: Scope::Token,
             period,
             burst: 1,
-            label: endpoint_label(path),
+            label: endpoint_label(named),
             bucket: format!("{} {}", method.to_ascii_uppercase(), relative),
         })
     }
@@ -368,6 +379,7 @@ impl Limiter {
         let mut map = self.next_free.lock().expect("limiter lock");
         let (slot, spent) = rule.next_slot(map.get(key).copied(), now, true);
         map.insert(key.clone(), spent);
+        forget_spent(&mut map, now);
         slot
     }
 
@@ -395,6 +407,21 @@ impl Limiter {
         if *entry < spent {
             *entry = spent;
         }
+        forget_spent(&mut map, Instant::now());
+    }
+}
+
+/// Most keys the limiter keeps before it forgets the ones whose allowance
+/// is whole again (a key whose time has passed reads as a fresh one, so
+/// forgetting it changes nothing).
+pub const MAX_KEYS: usize = 1024;
+
+/// Forgets the keys whose time is past `now`, once there are more than
+/// [`MAX_KEYS`]: requests to ever new paths cannot grow the map without
+/// bound.
+fn forget_spent(map: &mut HashMap<Key, Instant>, now: Instant) {
+    if map.len() > MAX_KEYS {
+        map.retain(|_, spent| *spent > now);
     }
 }
 
@@ -578,7 +605,7 @@ mod tests {
             format!("{API_PREFIX}{relative}")
         };
         Quotas::default()
-            .rule_for(method, &full)
+            .rule_for(method, &full, None)
             .unwrap_or_else(|| panic!("a rule for {method} {relative}"))
     }
 
@@ -648,7 +675,7 @@ mod tests {
         // An empty id is not an id.
         assert_eq!(
             Quotas::default()
-                .rule_for("GET", "/sdl/v2/api/queries/")
+                .rule_for("GET", "/sdl/v2/api/queries/", None)
                 .unwrap()
                 .period,
             DEFAULT_PERIOD
@@ -836,10 +863,66 @@ mod tests {
     }
 
     #[test]
+    fn default_rules_are_one_per_operation_when_its_template_is_known() {
+        let q = Quotas::default();
+        let template = "/web/api/v2.1/settings/{site_id}/notifications";
+        let a = q
+            .rule_for(
+                "GET",
+                "/web/api/v2.1/settings/111/notifications",
+                Some(template),
+            )
+            .unwrap();
+        let b = q
+            .rule_for(
+                "GET",
+                "/web/api/v2.1/settings/222/notifications",
+                Some(template),
+            )
+            .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.bucket, "GET /settings/{site_id}/notifications");
+        assert_eq!(a.label, "settings/{site_id}/notifications");
+        // Without a template (a generic request), the concrete path.
+        let c = q
+            .rule_for("GET", "/web/api/v2.1/settings/111/notifications", None)
+            .unwrap();
+        assert_eq!(c.bucket, "GET /settings/111/notifications");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_limiter_forgets_keys_whose_allowance_is_whole_again() {
+        let limiter = Limiter::new();
+        let q = Quotas::default();
+        for i in 0..(MAX_KEYS * 3) {
+            let path = format!("/web/api/v2.1/settings/{i}/x");
+            let r = q.rule_for("GET", &path, None).unwrap();
+            limiter.reserve(&Key::new(&r, CONSOLE, TOKEN_A), &r);
+            if i % 100 == 0 {
+                tokio::time::advance(Duration::from_secs(1)).await;
+            }
+        }
+        let kept = limiter.next_free.lock().unwrap().len();
+        assert!(kept <= MAX_KEYS + 100, "{kept} keys kept");
+        // A live key is never forgotten: its next slot still waits.
+        let r = q
+            .rule_for("POST", "/web/api/v2.1/dv/init-query", None)
+            .unwrap();
+        let key = Key::new(&r, CONSOLE, TOKEN_A);
+        let first = limiter.reserve(&key, &r);
+        for i in 0..(MAX_KEYS * 2) {
+            let path = format!("/web/api/v2.1/other/{i}");
+            let other = q.rule_for("GET", &path, None).unwrap();
+            limiter.reserve(&Key::new(&other, CONSOLE, TOKEN_A), &other);
+        }
+        assert_eq!(limiter.reserve(&key, &r), first + interval(&r));
+    }
+
+    #[test]
     fn default_rules_are_labelled_with_the_path() {
         let q = Quotas::default();
         let unnamed = q
-            .rule_for("GET", "/web/api/v2.1/settings/notifications")
+            .rule_for("GET", "/web/api/v2.1/settings/notifications", None)
             .unwrap();
         assert_eq!(
             unnamed,
@@ -854,20 +937,20 @@ mod tests {
         assert_eq!(DEFAULT_PERIOD, Duration::from_millis(100));
         let unlimited = Quotas::default().with_default_period(None);
         assert_eq!(
-            unlimited.rule_for("GET", "/web/api/v2.1/settings/notifications"),
+            unlimited.rule_for("GET", "/web/api/v2.1/settings/notifications", None),
             None
         );
         // The published rules stay.
         assert_eq!(
             unlimited
-                .rule_for("POST", "/web/api/v2.1/dv/init-query")
+                .rule_for("POST", "/web/api/v2.1/dv/init-query", None)
                 .unwrap()
                 .period,
             Duration::from_secs(60)
         );
         assert!(
             Quotas::none()
-                .rule_for("GET", "/web/api/v2.1/agents")
+                .rule_for("GET", "/web/api/v2.1/agents", None)
                 .is_none()
         );
     }
@@ -885,7 +968,7 @@ mod tests {
         };
         let replaced = Quotas::default().with_rule(slow);
         let r = replaced
-            .rule_for("GET", "/web/api/v2.1/dv/query-status")
+            .rule_for("GET", "/web/api/v2.1/dv/query-status", None)
             .unwrap();
         assert_eq!(
             (r.period, r.burst, r.scope),
@@ -894,7 +977,7 @@ mod tests {
         assert_eq!(r.label, "dv/status-slow");
         assert_eq!(
             replaced
-                .rule_for("POST", "/web/api/v2.1/dv/init-query")
+                .rule_for("POST", "/web/api/v2.1/dv/init-query", None)
                 .unwrap()
                 .period,
             Duration::from_secs(60)
@@ -910,7 +993,7 @@ mod tests {
             label: "settings",
         });
         let r = added
-            .rule_for("PUT", "/web/api/v2.1/settings/notifications")
+            .rule_for("PUT", "/web/api/v2.1/settings/notifications", None)
             .unwrap();
         assert_eq!(
             (r.period, r.label.as_str()),
@@ -923,7 +1006,7 @@ mod tests {
             ..slow
         });
         let r = twice
-            .rule_for("GET", "/web/api/v2.1/dv/query-status")
+            .rule_for("GET", "/web/api/v2.1/dv/query-status", None)
             .unwrap();
         assert_eq!(
             (r.period, r.label.as_str()),

@@ -208,7 +208,8 @@ impl FacadeTransport {
         let method = request.method().clone();
         let path = request.url().path().to_string();
         let max_items = limits::page_limit(&request, operation);
-        let rule = self.quotas.rule_for(method.as_str(), &path);
+        let template = sentinelone_generated::answer(operation).map(|op| op.path);
+        let rule = self.quotas.rule_for(method.as_str(), &path, template);
         let key = rule
             .as_ref()
             .map(|r| Key::new(r, &self.console, self.token_fingerprint));

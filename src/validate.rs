@@ -395,6 +395,20 @@ mod tests {
     }
 
     #[test]
+    fn random_archive_passwords_meet_the_rules_and_differ() {
+        let passwords: std::collections::HashSet<String> = (0..200)
+            .map(|_| crate::files::random_password().unwrap())
+            .inspect(|p| archive_password("password", p).unwrap())
+            .map(|p| p.expose_secret().to_string())
+            .collect();
+        assert_eq!(passwords.len(), 200);
+        // Every letter and digit turns up: no part of the alphabet is lost.
+        let seen: std::collections::HashSet<char> =
+            passwords.iter().flat_map(|p| p[3..23].chars()).collect();
+        assert_eq!(seen.len(), 62);
+    }
+
+    #[test]
     fn passwords_never_echoed() {
         assert!(archive_password("password", &SecretString::from("Abcdefgh1!")).is_ok());
         let weak =

@@ -32,6 +32,27 @@ impl FetchRequest {
         }
     }
 
+    /// Up to [`MAX_FILES`] absolute paths, with a fresh archive password
+    /// from the operating system's secure random source (read it back with
+    /// [`FetchRequest::password`] to open the archive).
+    ///
+    /// ```
+    /// use secrecy::ExposeSecret;
+    /// use sentinelone::files::FetchRequest;
+    ///
+    /// let a = FetchRequest::with_random_password(["/tmp/x"]).unwrap();
+    /// let b = FetchRequest::with_random_password(["/tmp/x"]).unwrap();
+    /// assert_ne!(a.password().expose_secret(), b.password().expose_secret());
+    /// assert!(a.password().expose_secret().len() >= 20);
+    /// ```
+    pub fn with_random_password<I, S>(paths: I) -> std::io::Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Ok(FetchRequest::new(paths, random_password()?))
+    }
+
     /// The paths, as given.
     pub fn paths(&self) -> &[String] {
         &self.paths
@@ -243,4 +264,25 @@ pub struct FetchedFiles {
     pub archive: Downloaded,
     /// The files extracted from it (empty unless extraction was asked for).
     pub extracted: Vec<PathBuf>,
+}
+
+/// A password the console accepts (upper and lower case letters, digits,
+/// symbols), with 119 bits from the operating system's secure random
+/// source: 20 characters out of 62, drawn without bias.
+pub fn random_password() -> std::io::Result<SecretString> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut random = String::with_capacity(20);
+    while random.len() < 20 {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+        // 248 = 4 * 62: bytes above it would favour the first letters.
+        random.extend(
+            bytes
+                .iter()
+                .filter(|b| **b < 248)
+                .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+                .take(20 - random.len()),
+        );
+    }
+    Ok(SecretString::from(format!("S1-{random}-a9!")))
 }

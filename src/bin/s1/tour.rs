@@ -263,7 +263,7 @@ async fn fetch_file(client: &Client, source: Option<FileOnAgent>) -> Result<(), 
         return Ok(());
     };
     let dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let request = FetchRequest::new([source.path.clone()], commands::files::one_time_password());
+    let request = FetchRequest::new([source.path.clone()], commands::files::one_time_password()?);
     let options = FetchOptions::new(dir.path().join("files.zip"))
         .extract_into(dir.path().join("files"))
         .polling(Polling::every(

@@ -82,9 +82,10 @@ fn throttle(state: &mut State, req: &Req) -> Option<Reply> {
         return None;
     }
     let full_path = format!("{}{}", super::http::PREFIX, req.path);
-    let rule = Quotas::default()
-        .with_default_period(None)
-        .rule_for(&req.method, &full_path)?;
+    let rule =
+        Quotas::default()
+            .with_default_period(None)
+            .rule_for(&req.method, &full_path, None)?;
     let key = match rule.scope {
         Scope::Token => format!("{} token", rule.bucket),
         Scope::Console => format!("{} ip", rule.bucket),

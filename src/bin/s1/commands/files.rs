@@ -83,7 +83,7 @@ impl CollectArgs {
     fn password(&self) -> Result<SecretString, Failure> {
         match std::env::var(&self.password_env) {
             Ok(password) if !password.is_empty() => Ok(SecretString::from(password)),
-            _ if self.extract.is_some() => Ok(one_time_password()),
+            _ if self.extract.is_some() => one_time_password(),
             _ => Err(Failure::usage(format!(
                 "set {} to the archive password (it is needed to open the zip), or give --extract DIR",
                 self.password_env
@@ -92,12 +92,14 @@ impl CollectArgs {
     }
 }
 
-/// A random password that meets the console's rules.
-pub fn one_time_password() -> SecretString {
-    let random: String = std::iter::repeat_with(fastrand::alphanumeric)
-        .take(16)
-        .collect();
-    SecretString::from(format!("S1-once-{random}-{}!", fastrand::u32(10..100)))
+/// A random password that meets the console's rules, from the operating
+/// system's secure random source.
+pub fn one_time_password() -> Result<SecretString, Failure> {
+    sentinelone::files::random_password().map_err(|e| {
+        Failure::usage(format!(
+            "no secure random source for the archive password: {e}"
+        ))
+    })
 }
 
 /// Runs a files command.
