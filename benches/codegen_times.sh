@@ -8,6 +8,14 @@
 #             in that dir: the generated crate alone, dependencies already built
 # The codegen binary is built (release) before anything is timed. The temporary
 # target dir is removed at the end. Usage: bash benches/codegen_times.sh [--json]
+#
+# With --scale [N] (default 3) it times import and generate on large inputs
+# instead, side by side in one run: `codegen import --all` then
+# `codegen generate` on SentinelOne's 2024 file (1x) and on a synthetic
+# description N times its size (benches/scale_swagger.py: every path copied
+# N - 1 times below a prefix of its own, definitions renamed), each into a
+# temporary copy of spec/ (`--root`), with ../shared beside it; the
+# synthetic file's curation also names the copies the vendor's names need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +25,40 @@ codegen="$target/release/codegen"
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+if [ "${1:-}" = "--scale" ]; then
+  factor="${2:-3}"
+  vendor=../shared/specs/s1-mgmt-api-v2.1.swagger.celerium-2024-03.json
+  [ -f "$vendor" ] || { echo "$vendor is absent" >&2; exit 1; }
+  work=$(mktemp -d "${TMPDIR:-/tmp}/s1-codegen-scale.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  # The curation names the 2026 index as ../shared/...: resolve it there.
+  ln -s "$(cd ../shared && pwd)" "$work/shared"
+  report=""
+  for label in 1x "${factor}x"; do
+    ws="$work/ws"
+    rm -rf "$ws"
+    mkdir -p "$ws/spec" "$ws/generated/src"
+    find spec -maxdepth 1 -type f -exec cp {} "$ws/spec/" \;
+    input="$vendor"
+    if [ "$label" != 1x ]; then
+      # The synthetic file, and the curation's names for the copies.
+      input="$work/scaled-$label.json"
+      python3 benches/scale_swagger.py "$vendor" "$input" "$factor" "$ws/spec/curation.toml" >&2
+    fi
+    bytes=$(wc -c <"$input")
+    t0=$(now)
+    "$codegen" --root "$ws" import --all "$input" 2>"$work/import.log" || { cat "$work/import.log" >&2; exit 1; }
+    t1=$(now)
+    "$codegen" --root "$ws" generate 2>"$work/generate.log" || { cat "$work/generate.log" >&2; exit 1; }
+    t2=$(now)
+    ops=$(sed -n 's/.*(\([0-9]*\) operations.*/\1/p' "$work/import.log")
+    lines=$(cat "$ws"/generated/src/*.rs | wc -l)
+    report="$report | $label ($bytes B, $ops operations): import --all $(secs "$t0" "$t1") s, generate $(secs "$t1" "$t2") s ($lines lines)"
+  done
+  echo "codegen scale$report"
+  exit 0
+fi
 
 t0=$(now)
 "$codegen" check >/dev/null

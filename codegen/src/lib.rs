@@ -2,7 +2,7 @@
 //! the raw client crate (`generated/`) from it with progenitor.
 //!
 //! Subcommands (see `main.rs`): `import`, `generate`, `check`, `diff`,
-//! `index-params`.
+//! `index-params`, `fetch-spec`.
 
 pub mod added_fields;
 pub mod calls;
@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod check;
 pub mod curation;
 pub mod diff;
+pub mod fetch;
 pub mod generate;
 pub mod hoist;
 pub mod import;

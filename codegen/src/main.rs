@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use codegen::curation::Curation;
-use codegen::{check, diff, generate, import, index2026};
+use codegen::{check, diff, fetch, generate, import, index2026};
 
 #[derive(Parser)]
 #[command(
@@ -62,6 +62,26 @@ enum Command {
         /// (e.g. `Sentinel-One/ai-siem@07c8d5f`).
         #[arg(long)]
         source: Option<String>,
+    },
+    /// Download a console's own API description
+    /// (<CONSOLE>/web/api/v2.1/apidoc/swagger.json) with the token in
+    /// S1_API_TOKEN, for `import`. https only; redirects are not followed.
+    FetchSpec {
+        /// The console root, e.g. https://usea1.sentinelone.net.
+        #[arg(long, value_name = "URL")]
+        console: String,
+        /// Where to write the description (written atomically; default
+        /// spec/console-swagger.json below --root, ignored by git).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Allow plain http:// to a loopback host (127.0.0.0/8, ::1,
+        /// localhost) only, for tests against a local server.
+        #[arg(long)]
+        allow_http_loopback: bool,
+        /// Seconds the whole download may take.
+        #[arg(long, value_name = "SECONDS", default_value_t = 120,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        timeout: u64,
     },
 }
 
@@ -193,6 +213,44 @@ fn run(cli: Cli) -> Result<bool> {
                 table.len(),
                 table.values().map(Vec::len).sum::<usize>()
             );
+            Ok(true)
+        }
+        Command::FetchSpec {
+            console,
+            out,
+            allow_http_loopback,
+            timeout,
+        } => {
+            let options = fetch::FetchOptions {
+                allow_http_loopback,
+                timeout: std::time::Duration::from_secs(timeout),
+                ..fetch::FetchOptions::new(console)
+            };
+            // The URL is checked before the token is read: neither needs
+            // the network, and a bad URL is the likelier mistake.
+            fetch::apidoc_url(&options.console, options.allow_http_loopback)?;
+            let token = fetch::ApiToken::from_env()?;
+            let out = out.unwrap_or_else(|| cli.root.join(fetch::DEFAULT_OUT));
+            let fetched = fetch::fetch_to(&options, &token, &out)?;
+            eprintln!(
+                "fetched {} ({} bytes, {}, {} paths) in {:.2?}",
+                fetched.url,
+                fetched.bytes.len(),
+                fetched.kind,
+                fetched.paths,
+                started.elapsed()
+            );
+            if fetched.kind != fetch::DescriptionKind::Swagger2 {
+                eprintln!(
+                    "note: `codegen import` reads Swagger 2.0; this console describes its API as {}",
+                    fetched.kind
+                );
+            }
+            eprintln!(
+                "next: codegen import {0} && codegen generate && codegen check --import {0}",
+                out.display()
+            );
+            println!("{}", out.display());
             Ok(true)
         }
     }
