@@ -88,6 +88,26 @@ async fn console() -> SimConsole {
 // Help
 
 #[test]
+fn completions_need_no_console_and_cover_every_command() {
+    let bash = run(&mut s1_bare(), &["completions", "bash"]);
+    assert_code(&bash, 0);
+    assert_eq!(bash.stderr, "");
+    assert!(bash.stdout.contains("_s1()"), "{}", bash.stdout);
+    for command in ["request", "threats", "query", "completions"] {
+        assert!(bash.stdout.contains(command), "{command} missing");
+    }
+    let zsh = run(&mut s1_bare(), &["completions", "zsh"]);
+    assert_code(&zsh, 0);
+    assert!(zsh.stdout.starts_with("#compdef s1"), "{}", zsh.stdout);
+    let fish = run(&mut s1_bare(), &["completions", "fish"]);
+    assert_code(&fish, 0);
+    assert!(fish.stdout.contains("complete -c s1"), "{}", fish.stdout);
+    let unknown = run(&mut s1_bare(), &["completions", "cmd.exe"]);
+    assert_code(&unknown, 2);
+    assert_eq!(unknown.stdout, "");
+}
+
+#[test]
 fn help_lists_every_command_and_the_exit_codes() {
     let help = run(&mut s1_bare(), &["--help"]);
     assert_code(&help, 0);
@@ -103,6 +123,7 @@ fn help_lists_every_command_and_the_exit_codes() {
         "scripts",
         "test-connection",
         "tour",
+        "completions",
     ] {
         assert!(
             help.stdout

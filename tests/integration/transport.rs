@@ -118,7 +118,7 @@ async fn a_429_with_retry_after_seconds_is_waited_out_then_succeeds() {
     assert!(
         throttled[0]
             .to_string()
-            .ends_with("agents; waiting 1 s as asked"),
+            .ends_with("agents; waiting 1.0 s as asked"),
         "{}",
         throttled[0]
     );

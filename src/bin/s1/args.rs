@@ -136,6 +136,13 @@ pub enum Command {
     /// Walk through the main commands against a simulated console (or,
     /// with S1_CONSOLE_URL and S1_API_TOKEN set, read-only against yours)
     Tour,
+    /// Print a shell completion script (bash, zsh, fish, elvish,
+    /// powershell) to stdout, e.g. `s1 completions bash >
+    /// ~/.local/share/bash-completion/completions/s1`
+    Completions {
+        /// The shell to complete in
+        shell: clap_complete::Shell,
+    },
 }
 
 /// A time range: `--from`/`--to`, or `--last` back from now (or from

@@ -34,6 +34,12 @@ const CLEANUP_GRACE: Duration = Duration::from_secs(3);
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        // Nothing to connect to: the script only describes the command line.
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut command, "s1", &mut std::io::stdout());
+        return ExitCode::from(exit::SUCCESS);
+    }
     logging::init();
     let progress = Progress::new(cli.global.quiet);
     let outcome = match connect(&cli, &progress) {
@@ -142,5 +148,6 @@ async fn run(cli: Cli, client: Option<&Client>, progress: &Progress) -> Result<(
         Command::Scripts(command) => commands::scripts::run(client, command).await,
         Command::TestConnection(format) => commands::connection::run(client, &format).await,
         Command::Tour => tour::run(global, progress).await,
+        Command::Completions { .. } => Ok(()),
     }
 }
