@@ -326,6 +326,11 @@ pub(crate) async fn resolve_hosts(
     client: &Client,
     hosts: &[String],
 ) -> Result<MatchedAgents, Error> {
+    crate::steps::step("preview", matching_agents(client, hosts)).await
+}
+
+/// The body of [`resolve_hosts`].
+async fn matching_agents(client: &Client, hosts: &[String]) -> Result<MatchedAgents, Error> {
     let mut names = Vec::new();
     let mut ips = Vec::new();
     for host in hosts {

@@ -18,6 +18,7 @@ use crate::limits::{
     Answer, CallLimits, DEFAULT_CALL_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_READ_IDLE_TIMEOUT,
 };
+use crate::metrics::{RequestListener, RequestRecord};
 use crate::quota::{Limiter, Quotas};
 use crate::transport::{FacadeTransport, RetryPolicy};
 use crate::wait::{WaitEvent, WaitListener};
@@ -208,6 +209,7 @@ pub struct ClientBuilder {
     limiter: Option<Arc<Limiter>>,
     retry: Option<RetryPolicy>,
     listener: Option<WaitListener>,
+    request_listener: Option<RequestListener>,
     download_timeout: Option<Duration>,
     download_listener: Option<DownloadListener>,
     max_response_bytes: Option<u64>,
@@ -332,6 +334,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Calls `listener` once per call as it ends, with what it took
+    /// (attempts, 429s, waits, outcome): the hook for a metrics system.
+    /// See [`crate::metrics`]; [`crate::metrics::RequestStats`] keeps
+    /// totals by operation.
+    ///
+    /// ```
+    /// let stats = sentinelone::metrics::RequestStats::default();
+    /// let builder = sentinelone::Client::builder().on_request(stats.recorder());
+    /// ```
+    pub fn on_request(mut self, listener: impl Fn(&RequestRecord) + Send + Sync + 'static) -> Self {
+        self.request_listener = Some(Arc::new(listener));
+        self
+    }
+
     /// Time allowed for one whole file download (default one hour); the
     /// request timeout does not apply to downloads.
     pub fn download_timeout(mut self, timeout: Duration) -> Self {
@@ -440,6 +456,7 @@ impl ClientBuilder {
             limiter: self.limiter.unwrap_or_else(Limiter::global),
             retry: self.retry.unwrap_or_default(),
             listener: self.listener,
+            request_listener: self.request_listener,
             limits,
             bearer,
         });

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use secrecy::{ExposeSecret, SecretString};
+use tracing::Instrument;
 
 use crate::download::{self, Downloaded};
 use crate::poll::Poll;
@@ -22,7 +23,7 @@ use crate::raw::types::{
     FetchScriptsResultsRequestData, GetRemoteScriptResultLinksResponseData,
     TaskListResponseDataItem,
 };
-use crate::{Client, Error, Polling, agents, validate};
+use crate::{Client, Error, Polling, agents, steps, validate};
 
 /// Remote scripts, reached from the client with [`Client::scripts`].
 ///
@@ -472,6 +473,14 @@ pub struct ScriptRunResult {
 
 /// The body of [`Scripts::run`].
 async fn run(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult, Error> {
+    run_steps(client, script)
+        .instrument(steps::composite("scripts.run"))
+        .await
+}
+
+/// [`run`]'s steps: preview (hosts to agents), act (send the script),
+/// poll (its tasks).
+async fn run_steps(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult, Error> {
     let checked = check(script)?;
     let (ids, unmatched_hosts) = target_agents(client, &checked).await?;
     let body = ExecuteScriptRequest {
@@ -492,16 +501,19 @@ async fn run(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult, Err
         .elevation_code
         .as_ref()
         .map(|c| crate::redact::register(c.expose_secret()));
-    let answer = match client.run_remote_script().body(body.clone()).call().await {
-        Err(refused) if asks_for_elevation(&refused) => {
-            let Some(code) = &script.elevation_code else {
-                return Err(refused);
-            };
-            elevate(client, code).await?;
-            client.run_remote_script().body(body).call().await?
+    let answer = steps::step("act", async {
+        match client.run_remote_script().body(body.clone()).call().await {
+            Err(refused) if asks_for_elevation(&refused) => {
+                let Some(code) = &script.elevation_code else {
+                    return Err(refused);
+                };
+                elevate(client, code).await?;
+                client.run_remote_script().body(body).call().await
+            }
+            outcome => outcome,
         }
-        outcome => outcome?,
-    };
+    })
+    .await?;
     let data = answer.data.unwrap_or_default();
     let affected = data
         .affected
@@ -529,7 +541,11 @@ async fn run(client: &Client, script: &ScriptRun) -> Result<ScriptRunResult, Err
             format!("the script was sent to {affected} agents but no parentTaskId came back"),
         )
     })?;
-    result.tasks = wait_for_tasks(client, &parent, affected, script.polling).await?;
+    result.tasks = steps::step(
+        "poll",
+        wait_for_tasks(client, &parent, affected, script.polling),
+    )
+    .await?;
     Ok(result)
 }
 
@@ -848,7 +864,18 @@ async fn run_and_collect(
     script: &ScriptRun,
     dir: &Path,
 ) -> Result<CollectedResults, Error> {
-    let result = run(client, script).await?;
+    run_and_collect_steps(client, script, dir)
+        .instrument(steps::composite("scripts.run_and_collect"))
+        .await
+}
+
+/// [`run_and_collect`]'s steps: those of [`run_steps`], then download.
+async fn run_and_collect_steps(
+    client: &Client,
+    script: &ScriptRun,
+    dir: &Path,
+) -> Result<CollectedResults, Error> {
+    let result = run_steps(client, script).await?;
     let completed = result
         .tasks
         .iter()
@@ -864,8 +891,12 @@ async fn run_and_collect(
             files: Vec::new(),
         });
     }
-    let links = result_links(client, &completed).await?;
-    let files = download_results(client, &links.links, dir, script.overwrite).await?;
+    let (links, files) = steps::step("download", async {
+        let links = result_links(client, &completed).await?;
+        let files = download_results(client, &links.links, dir, script.overwrite).await?;
+        Ok::<_, Error>((links, files))
+    })
+    .await?;
     Ok(CollectedResults {
         run: result,
         links,

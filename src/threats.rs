@@ -34,6 +34,7 @@ use std::fmt;
 
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::constraints;
 use crate::prelude::*;
@@ -43,7 +44,7 @@ use crate::raw::types::{
     MitigateThreatsAction, ThreatFilter, ThreatIncidentStatusesItem, ThreatListResponseDataItem,
     ThreatsIncidentRequest, ThreatsIncidentRequestData, ThreatsMitigateRequest,
 };
-use crate::{Client, Error, validate};
+use crate::{Client, Error, steps, validate};
 use sentinelone_generated::Place;
 
 /// Threat responses, reached from the client with [`Client::threats`].
@@ -566,8 +567,18 @@ async fn respond(
     action: ThreatAction,
     target: &ThreatTarget,
 ) -> Result<ThreatResponse, Error> {
+    let span = steps::composite(&format!("threats.{action}"));
+    respond_steps(client, action, target).instrument(span).await
+}
+
+/// [`respond`]'s steps: preview (the matching threats), act (mitigate).
+async fn respond_steps(
+    client: &Client,
+    action: ThreatAction,
+    target: &ThreatTarget,
+) -> Result<ThreatResponse, Error> {
     let target = target.checked()?;
-    let batches = matching(client, &target).await?;
+    let batches = steps::step("preview", matching(client, &target)).await?;
     let mut plans = Vec::new();
     for batch in &batches {
         let ids: Vec<String> = validate::listed_ids("threat", &batch.threats, |t| t.id.as_deref())?
@@ -591,6 +602,27 @@ async fn respond(
         });
     }
     let ids_per_request = constraints::batch_size(MITIGATE, Place::Body, "filter.ids");
+    let affected = steps::step(
+        "act",
+        mitigate(client, action, &target, plans, ids_per_request),
+    )
+    .await?;
+    Ok(ThreatResponse {
+        action,
+        affected,
+        matched,
+    })
+}
+
+/// Sends the mitigation for each planned batch, at most `ids_per_request`
+/// ids at a time; returns how many threats the console says it affected.
+async fn mitigate(
+    client: &Client,
+    action: ThreatAction,
+    target: &ThreatTarget,
+    plans: Vec<(&Vec<String>, Vec<String>)>,
+    ids_per_request: usize,
+) -> Result<i64, Error> {
     let mut affected = 0;
     for (names, ids) in plans {
         for ids in ids.chunks(ids_per_request) {
@@ -612,11 +644,7 @@ async fn respond(
             affected += answer.data.and_then(|d| d.affected).unwrap_or(0);
         }
     }
-    Ok(ThreatResponse {
-        action,
-        affected,
-        matched,
-    })
+    Ok(affected)
 }
 
 /// The body of [`Threats::kill`].

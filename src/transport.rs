@@ -20,9 +20,12 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Request, Response};
 use sentinelone_generated::{Transport, TransportFuture};
 use tokio::time::Instant;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 use crate::failure::{Failure, Kind, OperationName};
 use crate::limits::{self, Answer, CallLimits};
+use crate::metrics::{RequestListener, RequestOutcome, RequestRecord};
 use crate::quota::{Key, Limiter, Quotas};
 use crate::retry::{self, Fault, Outcome, Retry};
 use crate::wait::{WaitEvent, WaitListener, WaitReason};
@@ -128,6 +131,7 @@ pub(crate) struct FacadeTransport {
     pub(crate) limiter: Arc<Limiter>,
     pub(crate) retry: RetryPolicy,
     pub(crate) listener: Option<WaitListener>,
+    pub(crate) request_listener: Option<RequestListener>,
     pub(crate) limits: CallLimits,
     /// `Bearer <token>` (marked sensitive), for the paths that take it
     /// ([`crate::uses_bearer`]); every other request carries the client's
@@ -135,25 +139,33 @@ pub(crate) struct FacadeTransport {
     pub(crate) bearer: HeaderValue,
 }
 
+/// What one call has taken so far: for its span and its
+/// [`RequestRecord`].
+#[derive(Default)]
+struct Tally {
+    attempts: u32,
+    throttled: u32,
+    waited: Duration,
+    status: Option<u16>,
+}
+
 impl FacadeTransport {
-    async fn wait(&self, until: Instant, event: WaitEvent) {
+    async fn wait(&self, until: Instant, event: WaitEvent, tally: &mut Tally) {
         let now = Instant::now();
         if until <= now {
             return;
         }
         tracing::info!(
             target: "sentinelone::transport",
-            operation = event.operation,
             endpoint = %event.endpoint,
             wait_ms = event.wait.as_millis() as u64,
             reason = ?event.reason,
-            "waiting {:.1} s for the {} slot",
-            event.wait.as_secs_f64(),
-            event.endpoint
+            "{event}"
         );
         if let Some(listener) = &self.listener {
             listener(&event);
         }
+        tally.waited = tally.waited.saturating_add(until - now);
         tokio::time::sleep_until(until).await;
     }
 
@@ -165,6 +177,10 @@ impl FacadeTransport {
     /// ([`OperationName`]). Anything else is an error: `reqwest`'s own, or
     /// one carrying a [`Failure`] (the request refused, the deadline, a
     /// redirect, an error answer read once into SentinelOne's error list).
+    ///
+    /// The call runs in a `request` span (operation, method, path
+    /// template; then attempts, status, elapsed and waited times) and ends
+    /// with one event and one [`RequestRecord`] for the request listener.
     pub(crate) async fn send(
         &self,
         client: &reqwest::Client,
@@ -172,7 +188,43 @@ impl FacadeTransport {
         operation: &'static str,
         answer: Answer,
     ) -> reqwest::Result<Response> {
-        match self.attempts(client, request, operation, answer).await {
+        let method = request.method().clone();
+        let path = sentinelone_generated::answer(operation)
+            .map(|op| op.path.to_string())
+            .unwrap_or_else(|| request.url().path().to_string());
+        let span = tracing::info_span!(
+            target: "sentinelone::transport",
+            "request",
+            operation,
+            method = %method,
+            path = %path,
+            attempts = Empty,
+            status = Empty,
+            elapsed_ms = Empty,
+            waited_ms = Empty,
+        );
+        let started = Instant::now();
+        let mut tally = Tally::default();
+        let result = self
+            .attempts(client, request, operation, answer, &mut tally)
+            .instrument(span.clone())
+            .await;
+        let record = RequestRecord {
+            operation,
+            method,
+            path,
+            status: tally.status,
+            attempts: tally.attempts,
+            throttled: tally.throttled,
+            waited: tally.waited,
+            elapsed: started.elapsed(),
+            outcome: outcome_of(&result),
+        };
+        span.in_scope(|| trace_end(&span, &record));
+        if let Some(listener) = &self.request_listener {
+            listener(&record);
+        }
+        match result {
             Ok(response) => Ok(response),
             Err(Stop::Sent(error)) => Err(error),
             Err(Stop::Failed(kind)) => Err(Failure::new(operation, kind).into_reqwest().await),
@@ -186,6 +238,7 @@ impl FacadeTransport {
         request: Request,
         operation: &'static str,
         answer: Answer,
+        tally: &mut Tally,
     ) -> Result<Response, Stop> {
         let checked = crate::validate::request_path(operation, request.url())
             .and_then(|()| crate::constraints::check_request(operation, &request));
@@ -238,9 +291,11 @@ impl FacadeTransport {
                     wait: slot.saturating_duration_since(Instant::now()),
                     reason: WaitReason::Quota,
                 };
-                self.wait_within(deadline, slot, event).await?;
+                self.wait_within(deadline, slot, event, tally).await?;
             }
             self.limits.bound_attempt(&mut current, deadline, answer);
+            tally.attempts = attempt;
+            tracing::debug!(target: "sentinelone::transport", attempt, "sending");
             let outcome = client
                 .execute(current)
                 .await
@@ -252,6 +307,10 @@ impl FacadeTransport {
                 },
                 Err(error) => Outcome::Failed(Fault::of(error)),
             };
+            tally.status = outcome.as_ref().ok().map(|r| r.status().as_u16());
+            if tally.status == Some(429) {
+                tally.throttled += 1;
+            }
             let verdict = retry::classify(&method, seen);
             match (verdict, spare) {
                 (Retry::AfterThrottle(asked), Some(spare)) => {
@@ -267,11 +326,26 @@ impl FacadeTransport {
                         wait,
                         reason: WaitReason::Throttled,
                     };
-                    self.wait_within(deadline, until, event).await?;
+                    self.wait_within(deadline, until, event, tally).await?;
                     pending = Some(spare);
                 }
                 (Retry::AfterBackoff, Some(spare)) => {
-                    self.backoff(deadline, operation, &endpoint, attempt)
+                    match &outcome {
+                        Ok(response) => tracing::info!(
+                            target: "sentinelone::transport",
+                            attempt,
+                            status = response.status().as_u16(),
+                            "the console answered {}; retrying",
+                            response.status()
+                        ),
+                        Err(error) => tracing::info!(
+                            target: "sentinelone::transport",
+                            attempt,
+                            fault = ?Fault::of(error),
+                            "no answer; retrying"
+                        ),
+                    }
+                    self.backoff(deadline, operation, &endpoint, attempt, tally)
                         .await?;
                     pending = Some(spare);
                 }
@@ -312,6 +386,7 @@ impl FacadeTransport {
         deadline: Instant,
         until: Instant,
         event: WaitEvent,
+        tally: &mut Tally,
     ) -> Result<(), Stop> {
         if until > deadline {
             tracing::info!(
@@ -324,7 +399,7 @@ impl FacadeTransport {
                 deadline: self.limits.call_deadline,
             }));
         }
-        self.wait(until, event).await;
+        self.wait(until, event, tally).await;
         Ok(())
     }
 
@@ -334,6 +409,7 @@ impl FacadeTransport {
         operation: &'static str,
         endpoint: &str,
         attempt: u32,
+        tally: &mut Tally,
     ) -> Result<(), Stop> {
         let wait = self.retry.backoff(attempt);
         let event = WaitEvent {
@@ -342,8 +418,65 @@ impl FacadeTransport {
             wait,
             reason: WaitReason::Retry,
         };
-        self.wait_within(deadline, limits::later(Instant::now(), wait), event)
+        self.wait_within(deadline, limits::later(Instant::now(), wait), event, tally)
             .await
+    }
+}
+
+/// How a call ended, for its record.
+fn outcome_of(result: &Result<Response, Stop>) -> RequestOutcome {
+    match result {
+        Ok(_) => RequestOutcome::Success,
+        Err(Stop::Sent(_)) => RequestOutcome::NoAnswer,
+        Err(Stop::Failed(kind)) => match kind {
+            Kind::Refused { .. } => RequestOutcome::Refused,
+            Kind::Deadline { .. } => RequestOutcome::Deadline,
+            Kind::Redirected { .. } => RequestOutcome::Redirected,
+            Kind::Answered { .. } => RequestOutcome::ErrorAnswer,
+            Kind::Limit(_) => RequestOutcome::NoAnswer,
+        },
+    }
+}
+
+/// Fills the call's span and says how it ended: a success at debug
+/// level, an error answer from the console (4xx) at info, anything else
+/// (5xx, no answer, redirect, deadline, refusal) as a warning.
+fn trace_end(span: &tracing::Span, record: &RequestRecord) {
+    span.record("attempts", record.attempts);
+    if let Some(status) = record.status {
+        span.record("status", status);
+    }
+    span.record("elapsed_ms", record.elapsed.as_millis() as u64);
+    span.record("waited_ms", record.waited.as_millis() as u64);
+    let attempts = record.attempts;
+    let throttled = record.throttled;
+    let elapsed_ms = record.elapsed.as_millis() as u64;
+    match (record.outcome, record.status) {
+        (RequestOutcome::Success, _) => tracing::debug!(
+            target: "sentinelone::transport",
+            attempts,
+            throttled,
+            elapsed_ms,
+            "answered"
+        ),
+        (RequestOutcome::ErrorAnswer, Some(status @ 400..=499)) if status != 429 => {
+            tracing::info!(
+                target: "sentinelone::transport",
+                attempts,
+                status,
+                elapsed_ms,
+                "the call failed: the console answered {status}"
+            )
+        }
+        (outcome, status) => tracing::warn!(
+            target: "sentinelone::transport",
+            attempts,
+            throttled,
+            status,
+            elapsed_ms,
+            ?outcome,
+            "the call failed"
+        ),
     }
 }
 

@@ -212,9 +212,21 @@ pub(super) async fn fetch(
     validate::id("agent_id", agent_id)?;
     request.checked()?;
     options.check()?;
-    let collection = collect(client, agent_id, request).await?;
-    let upload = wait_for_upload(client, &collection, options.polling).await?;
-    save_upload(client, upload, &request.password, options).await
+    async {
+        let collection = steps::step("act", collect(client, agent_id, request)).await?;
+        let upload = steps::step(
+            "poll",
+            wait_for_upload(client, &collection, options.polling),
+        )
+        .await?;
+        steps::step(
+            "download",
+            save_upload(client, upload, &request.password, options),
+        )
+        .await
+    }
+    .instrument(steps::composite("files.fetch"))
+    .await
 }
 
 /// Downloads `upload` to `options.dest` and extracts it when asked.

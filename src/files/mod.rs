@@ -33,10 +33,12 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
+use tracing::Instrument;
 
 use crate::poll::Poll;
 use crate::prelude::*;
 use crate::raw::{Decoded, types};
+use crate::steps;
 use crate::{
     API_PREFIX, Client, Downloaded, Error, Polling, download, extract as unpack, validate,
 };

@@ -107,9 +107,17 @@ pub(super) async fn fetch_threat_file(
     validate::archive_password("password", password)?;
     options.check()?;
     let requested_at = Utc::now();
-    request_threat_file(client, &threat_id, password).await?;
-    let upload = wait_for_threat_upload(client, &threat_id, requested_at, options.polling).await?;
-    save_upload(client, upload, password, options).await
+    async {
+        steps::step("act", request_threat_file(client, &threat_id, password)).await?;
+        let upload = steps::step(
+            "poll",
+            wait_for_threat_upload(client, &threat_id, requested_at, options.polling),
+        )
+        .await?;
+        steps::step("download", save_upload(client, upload, password, options)).await
+    }
+    .instrument(steps::composite("files.fetch_threat_file"))
+    .await
 }
 
 /// The body of [`Files::threat_cloud_link`].

@@ -3,6 +3,7 @@
 
 use futures_util::future::BoxFuture;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::*;
 
@@ -125,8 +126,8 @@ pub(super) fn run_query<'a>(
             .await
             .map_err(|_| clock.timed_out("a place to launch a Long Running Query".into()))?
             .map_err(|_| Error::invalid("the limiter's query places are closed"))?;
-        let response =
-            tokio::time::timeout_at(clock.deadline, client.launch_lrq_query().body(body).send())
+        let launch = client.launch_lrq_query().body(body).send();
+        let response = crate::steps::step("act", tokio::time::timeout_at(clock.deadline, launch))
                 .await
                 .map_err(|_| clock.timed_out("the launch of a Long Running Query".into()))?
                 .map_err(|e| Error::from_raw("launch_lrq_query", e))?;
@@ -152,14 +153,16 @@ pub(super) fn run_query<'a>(
         };
         info!(query_id = %id, start = %range.start, end = %range.end, "long running query launched");
         let mut guard = DeleteGuard::new(client, id.clone(), tag.clone());
-        let result = poll(client, &id, &tag, first, range, options, clock).await;
+        let polled = poll(client, &id, &tag, first, range, options, clock);
+        let result = crate::steps::step("poll", polled).await;
         match &result {
             // The console no longer has it: nothing to delete.
             Err(Error::QueryExpired { .. }) => guard.disarm(),
-            _ => guard.delete().await,
+            _ => crate::steps::step("delete", guard.delete()).await,
         }
         result
-    })
+    }
+    .instrument(crate::steps::composite("lrq.query")))
 }
 
 /// A decode error for a launch answer that lacks `what`.

@@ -33,5 +33,6 @@ mod request;
 mod scripts;
 mod sim;
 mod threats;
+mod tracing_metrics;
 mod transport;
 mod wire_fidelity;
