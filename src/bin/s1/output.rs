@@ -276,11 +276,13 @@ fn escaped(c: char) -> bool {
 }
 
 /// A CSV cell: [`printable`], then a leading `'` when it starts with
-/// `=`, `+`, `-` or `@` and is not a plain number, so that a spreadsheet
-/// shows console text instead of running it as a formula.
+/// `=`, `+`, `-` or `@` and is neither that sign alone nor a plain
+/// number, so that a spreadsheet shows console text instead of running it
+/// as a formula.
 pub fn csv_safe(text: &str) -> Cow<'_, str> {
     let text = printable(text);
-    let formula = text.starts_with(['=', '+', '-', '@']);
+    // A sign alone (`-` for "none") or a number is no formula.
+    let formula = text.starts_with(['=', '+', '-', '@']) && text.chars().nth(1).is_some();
     if formula && text.parse::<f64>().is_err() {
         Cow::Owned(format!("'{text}"))
     } else {
@@ -403,8 +405,8 @@ impl Table {
     }
 
     /// A table of any JSON: the items of a list (or of the list in `data`)
-    /// as rows, with a column for every field any item has, in the order
-    /// first seen; an object as FIELD and VALUE rows; anything else as one
+    /// as rows, with a column for every field some item has a value for,
+    /// in the order first seen; an object as FIELD and VALUE rows; anything else as one
     /// VALUE. Text that reads as an RFC 3339 time is shown to the second.
     pub fn of_json(value: &Value) -> Table {
         let items = match value {
@@ -417,10 +419,11 @@ impl Table {
         };
         match (items, value) {
             (Some(items), _) if items.iter().all(Value::is_object) => {
+                // Fields no item has a value for are left out.
                 let mut columns: Vec<&str> = Vec::new();
                 for item in items.iter().filter_map(Value::as_object) {
-                    for key in item.keys() {
-                        if !columns.contains(&key.as_str()) {
+                    for (key, value) in item {
+                        if !value.is_null() && !columns.contains(&key.as_str()) {
                             columns.push(key);
                         }
                     }
@@ -481,16 +484,55 @@ impl Table {
                 .collect();
             table.add_row(cells);
         }
+        let unbroken = width.map_or_else(Vec::new, |w| self.unbroken(usize::from(w)));
         for (i, column) in table.column_iter_mut().enumerate() {
             let right = if i + 1 < columns { 2 } else { 0 };
             column.set_padding((0, right));
             column.set_cell_alignment(CellAlignment::Left);
+            if unbroken.contains(&i) {
+                column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+            }
         }
         table
             .lines()
             .map(|line| line.trim_end().to_string())
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// The columns kept whole when the table is wider than `width`: the
+    /// narrowest first, each as long as it needs no more than an equal
+    /// share of the width the others left, so that ids and names stay on
+    /// one line and the widest text wraps.
+    fn unbroken(&self, width: usize) -> Vec<usize> {
+        let columns = self.header.len();
+        // Each column with the two blanks after it.
+        let widths: Vec<usize> = (0..columns)
+            .map(|i| {
+                let header = printable(&self.header[i]).chars().count();
+                self.rows
+                    .iter()
+                    .filter_map(|row| row.get(i))
+                    .map(|cell| cell.for_table().chars().count())
+                    .fold(header, usize::max)
+                    + 2
+            })
+            .collect();
+        let mut available = width + 2;
+        if widths.iter().sum::<usize>() <= available {
+            return Vec::new();
+        }
+        let mut order: Vec<usize> = (0..columns).collect();
+        order.sort_by_key(|&i| widths[i]);
+        let mut unbroken = Vec::new();
+        for (n, &i) in order.iter().enumerate() {
+            if widths[i] > available / (columns - n) {
+                break;
+            }
+            available -= widths[i];
+            unbroken.push(i);
+        }
+        unbroken
     }
 
     /// The table as CSV: the header, then the rows, every cell through
@@ -602,6 +644,17 @@ mod tests {
         assert!(narrow.lines().all(|l| l.chars().count() <= 30), "{narrow}");
         let joined: String = narrow.lines().skip(1).map(|l| l[3..].trim()).collect();
         assert_eq!(joined, path, "{narrow}");
+
+        // Short columns stay whole; the widest wraps.
+        let mut table = Table::new(["ID", "COMPUTER", "PATH"]);
+        table.row(["1900000000001003774", "win-lab-001", path]);
+        let fitted = table.render(Some(60));
+        assert!(fitted.lines().all(|l| l.chars().count() <= 60), "{fitted}");
+        let first = fitted.lines().nth(1).unwrap();
+        assert!(
+            first.starts_with("1900000000001003774  win-lab-001  C:\\Users"),
+            "{fitted}"
+        );
     }
 
     #[test]

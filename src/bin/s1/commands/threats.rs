@@ -132,10 +132,9 @@ async fn respond(
             (previewed, Some(0))
         } else {
             confirm.proceed(&summary(action, &previewed)).await?;
-            let ids = previewed.iter().filter_map(|t| t.id.clone());
             let done = client
                 .threats()
-                .respond(action, &target.threat_ids(ids))
+                .respond(action, &as_previewed(target, &previewed))
                 .await?;
             (done.matched, Some(done.affected))
         }
@@ -159,6 +158,21 @@ async fn respond(
     Output::document(document, table(&matched))
         .note(note)
         .print(format)
+}
+
+/// How many previewed threats the action names by id; more would make the
+/// listing's query string too long for some consoles.
+const IDS_NAMED: usize = 100;
+
+/// `target`, held to the threats the prompt showed: never more of them
+/// (`max_threats`) and, up to [`IDS_NAMED`], exactly those ids.
+fn as_previewed(target: ThreatTarget, previewed: &[ThreatListResponseDataItem]) -> ThreatTarget {
+    let target = target.max_threats(previewed.len().max(1));
+    if previewed.len() <= IDS_NAMED {
+        target.threat_ids(previewed.iter().filter_map(|t| t.id.clone()))
+    } else {
+        target
+    }
 }
 
 /// What the prompt before `action` shows: the threats it will act on.
