@@ -40,6 +40,7 @@ fn s1_bare() -> Command {
     cmd.env_remove("S1_CONSOLE_URL")
         .env_remove("S1_API_TOKEN")
         .env_remove("S1_ARCHIVE_PASSWORD")
+        .env_remove("S1_OUTPUT")
         .timeout(Duration::from_secs(120));
     cmd
 }
@@ -149,11 +150,81 @@ fn help_lists_every_command_and_the_exit_codes() {
 }
 
 #[test]
-fn api_help_lists_operations_and_their_parameters() {
+fn api_help_lists_tags_and_their_operations_and_parameters() {
     let help = run(&mut s1_bare(), &["api", "--help"]);
     assert_code(&help, 0);
-    assert!(help.stdout.contains("list_agents"));
-    assert!(help.stdout.contains("mitigate_threats"));
+    assert!(
+        help.stdout
+            .contains("Operations by tag (366 in all). `s1 api --tag TAG` lists a tag's\n"),
+        "{}",
+        help.stdout
+    );
+    for line in [
+        "  Agent Actions                     36\n",
+        "  Agents                             9\n",
+        "  Threats                           25\n",
+    ] {
+        assert!(help.stdout.contains(line), "{line:?} in {}", help.stdout);
+    }
+    // The operations themselves are listed by tag, not here.
+    assert!(!help.stdout.contains("list_agents"), "{}", help.stdout);
+    assert!(!help.stdout.contains("mitigate_threats"));
+
+    let tag = run(
+        &mut s1_bare(),
+        &["api", "--tag", "agent-actions", "-o", "json"],
+    );
+    assert_code(&tag, 0);
+    let listed = tag.json();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 36);
+    let disconnect = listed
+        .iter()
+        .find(|op| op["operation"] == "disconnect_agents")
+        .unwrap();
+    assert_eq!(disconnect["method"], "POST");
+    assert_eq!(
+        disconnect["path"],
+        "/web/api/v2.1/agents/actions/disconnect"
+    );
+    assert_eq!(disconnect["tag"], "Agent Actions");
+    assert!(listed.iter().all(|op| op["tag"] == "Agent Actions"));
+
+    let table = run(
+        &mut s1_bare(),
+        &["api", "--tag", "THREATS", "--output", "table"],
+    );
+    assert_code(&table, 0);
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert_eq!(lines.len(), 26, "a header and 25 operations");
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["OPERATION", "METHOD", "PATH", "SUMMARY"]
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("mitigate_threats ") && l.contains(" POST ")),
+        "{}",
+        table.stdout
+    );
+
+    let all = run(&mut s1_bare(), &["api", "--tag", "all", "-o", "jsonl"]);
+    assert_code(&all, 0);
+    assert_eq!(all.json_lines().len(), 366);
+
+    let unknown = run(&mut s1_bare(), &["api", "--tag", "nope"]);
+    assert_code(&unknown, 2);
+    assert_eq!(
+        unknown.stderr,
+        "s1: no tag \"nope\": s1 api --help lists the tags\n"
+    );
+    assert_eq!(unknown.stdout, "");
+    let neither = run(&mut s1_bare(), &["api"]);
+    assert_code(&neither, 2);
+    let both = run(&mut s1_bare(), &["api", "--tag", "Agents", "list_agents"]);
+    assert_code(&both, 2);
+
     let op = run(&mut s1_bare(), &["api", "list_agents", "--help"]);
     assert_code(&op, 0);
     assert!(op.stdout.contains("--computerName__contains <A,B>"));
@@ -328,7 +399,7 @@ async fn api_body_and_path_parameters_fetch_and_download_a_file() {
             &agent_id,
             "--activity_id",
             &activity_id,
-            "--output",
+            "--out",
             zip.to_str().unwrap(),
         ],
     );
@@ -1113,8 +1184,10 @@ async fn query_pq_as_a_table_names_columns_and_cuts_times_to_the_second() {
             "Creation",
             "60",
             "33.3",
-            "2026-04-21T00:00:00Z",
-            "2026-04-21T02:57:00Z"
+            "2026-04-21",
+            "00:00:00Z",
+            "2026-04-21",
+            "02:57:00Z"
         ]
     );
     assert_eq!(lines[3][0..2], ["DNS", "Resolved"]);
@@ -1214,9 +1287,15 @@ async fn query_log_as_a_table_or_one_json_document() {
     assert_eq!(lines[0], ["TIME", "endpoint.name", "event.type"]);
     assert_eq!(
         lines[1],
-        ["2026-04-21T00:00:00Z", "win-lab-001", "Process", "Creation"]
+        [
+            "2026-04-21",
+            "00:00:00Z",
+            "win-lab-001",
+            "Process",
+            "Creation"
+        ]
     );
-    assert_eq!(lines[3][2..], ["DNS", "Resolved"]);
+    assert_eq!(lines[3][3..], ["DNS", "Resolved"]);
     assert_eq!(lines[4], ["3", "event(s)"]);
 
     let json = run(&mut s1(&console), &[&args[..], &["--json"]].concat());
@@ -1610,5 +1689,471 @@ mod request {
             out.stderr
         );
         mock.assert_calls_async(1).await;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// At a terminal: s1 sim, --output, --version, the prompt (in a module of its
+// own: `cli::terminal::` selects these)
+
+mod terminal {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Stdio};
+    use std::time::Duration;
+
+    use httpmock::{Method::GET, MockServer};
+    use sentinelone::prelude::*;
+    use sentinelone::sim::SimConsole;
+    use serde_json::json;
+
+    use super::{Run, assert_code, console, run, s1, s1_bare, threat_on};
+    use crate::support::TOKEN;
+
+    /// A running `s1 sim` and the variables it printed.
+    struct Sim {
+        child: Child,
+        url: String,
+        token: String,
+        comment: String,
+    }
+
+    impl Sim {
+        /// Starts `s1 sim ARGS` and reads its three lines of stdout.
+        fn start(args: &[&str]) -> Sim {
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_s1"))
+                .arg("sim")
+                .args(args)
+                .env_remove("S1_CONSOLE_URL")
+                .env_remove("S1_API_TOKEN")
+                .env_remove("S1_OUTPUT")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("s1 sim starts");
+            let mut stdout = BufReader::new(child.stdout.take().unwrap());
+            let mut line = || {
+                let mut text = String::new();
+                stdout.read_line(&mut text).unwrap();
+                text.trim_end().to_string()
+            };
+            let comment = line();
+            let url = line();
+            let token = line();
+            let value = |line: &str, name: &str| {
+                line.strip_prefix(&format!("export {name}='"))
+                    .and_then(|rest| rest.strip_suffix('\''))
+                    .unwrap_or_else(|| panic!("{line:?} exports no {name}"))
+                    .to_string()
+            };
+            Sim {
+                url: value(&url, "S1_CONSOLE_URL"),
+                token: value(&token, "S1_API_TOKEN"),
+                comment,
+                child,
+            }
+        }
+
+        /// `s1` pointed at this console through the variables printed.
+        fn s1(&self) -> assert_cmd::Command {
+            let mut cmd = s1_bare();
+            cmd.env("S1_CONSOLE_URL", &self.url)
+                .env("S1_API_TOKEN", &self.token);
+            cmd
+        }
+
+        /// Sends SIGTERM; the exit code and stderr.
+        #[cfg(unix)]
+        fn stop(mut self) -> (Option<i32>, String) {
+            use std::io::Read;
+            let pid = libc::pid_t::try_from(self.child.id()).unwrap();
+            // SAFETY: kill(2) on the pid of a child this test started.
+            assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+            let mut stderr = String::new();
+            self.child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            (self.child.wait().unwrap().code(), stderr)
+        }
+    }
+
+    impl Drop for Sim {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+        }
+    }
+
+    /// The agents' computer names of a default simulated console.
+    async fn seeded_names() -> Vec<String> {
+        let console = SimConsole::start().await;
+        let agents = console
+            .client()
+            .unwrap()
+            .list_agents()
+            .limit(100)
+            .call()
+            .await
+            .unwrap()
+            .data
+            .unwrap();
+        crate::support::typed(agents)
+            .into_iter()
+            .map(|a| a.computer_name.unwrap())
+            .collect()
+    }
+
+    /// A port of 127.0.0.1 nobody listens on (just now).
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn sim_serves_another_s1_until_sigterm() {
+        let expected = seeded_names().await;
+        for port in [None, Some(free_port())] {
+            let port_text = port.map(|p| p.to_string());
+            let args: Vec<&str> = match &port_text {
+                Some(p) => vec!["--port", p],
+                None => vec![],
+            };
+            let sim = Sim::start(&args);
+            assert_eq!(
+                sim.comment,
+                "# The token only opens the simulated console s1 sim runs."
+            );
+            let url = url::Url::parse(&sim.url).unwrap();
+            assert_eq!(url.host_str(), Some("127.0.0.1"), "loopback only");
+            if let Some(port) = port {
+                assert_eq!(url.port(), Some(port));
+            }
+            assert_eq!(sim.token, sentinelone::sim::DEFAULT_TOKEN);
+
+            let out = run(&mut sim.s1(), &["agents", "list", "--output", "json"]);
+            assert_code(&out, 0);
+            let names: Vec<String> = out
+                .json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["computerName"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(names, expected);
+            let kill = run(
+                &mut sim.s1(),
+                &["threats", "kill", "--computer", "win-lab-001"],
+            );
+            assert_code(&kill, 0);
+            assert_eq!(kill.json()["affected"], 1);
+
+            let (code, stderr) = sim.stop();
+            assert_eq!(code, Some(0), "{stderr}");
+            assert_eq!(
+                stderr,
+                format!(
+                    "s1 sim: a simulated console with 12 agents and 6 threats at {url}; Ctrl-C stops it\ns1 sim: stopped\n",
+                    url = url.as_str().trim_end_matches('/')
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn sim_print_env_names_the_port_and_a_taken_port_exits_5() {
+        let env = run(&mut s1_bare(), &["sim", "--print-env", "--port", "8099"]);
+        assert_code(&env, 0);
+        assert_eq!(
+            env.stdout,
+            format!(
+                "# The token only opens the simulated console s1 sim runs.\n\
+                 export S1_CONSOLE_URL='http://127.0.0.1:8099'\n\
+                 export S1_API_TOKEN='{}'\n",
+                sentinelone::sim::DEFAULT_TOKEN
+            )
+        );
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port().to_string();
+        let out = run(&mut s1_bare(), &["sim", "--port", &port]);
+        assert_code(&out, 5);
+        assert_eq!(out.stdout, "");
+        assert!(
+            out.stderr.contains(&format!("127.0.0.1:{port}")),
+            "{}",
+            out.stderr
+        );
+        let zero = run(&mut s1_bare(), &["sim", "--port", "0"]);
+        assert_code(&zero, 2);
+    }
+
+    #[test]
+    fn version_names_the_commit_and_the_spec() {
+        let out = run(&mut s1_bare(), &["--version"]);
+        assert_code(&out, 0);
+        let rest = out
+            .stdout
+            .strip_prefix(concat!("s1 ", env!("CARGO_PKG_VERSION"), " (commit "))
+            .unwrap_or_else(|| panic!("{}", out.stdout));
+        let (commit, rest) = rest.split_once(", ").unwrap();
+        let hash = commit.strip_suffix("-dirty").unwrap_or(commit);
+        assert!(
+            hash == "unknown" || (hash.len() >= 7 && hash.chars().all(|c| c.is_ascii_hexdigit())),
+            "{commit}"
+        );
+        assert_eq!(rest, "spec 2024-03, endpoint index 2026-06)\n");
+        assert_eq!(run(&mut s1_bare(), &["-V"]).stdout, out.stdout);
+    }
+
+    #[tokio::test]
+    async fn every_format_from_the_flag_or_the_environment() {
+        let console = console().await;
+        let csv = run(&mut s1(&console), &["agents", "list", "--output", "csv"]);
+        assert_code(&csv, 0);
+        let lines: Vec<&str> = csv.stdout.lines().collect();
+        assert_eq!(lines.len(), 13, "{}", csv.stdout);
+        assert_eq!(lines[0], "ID,COMPUTER,OS,NETWORK,IP,SITE,THREATS");
+        let first: Vec<&str> = lines[1].split(',').collect();
+        assert_eq!(first[1..4], ["win-lab-001", "windows", "connected"]);
+        assert_eq!(first[5..], ["Site 1", "1"]);
+
+        let jsonl = run(&mut s1(&console), &["agents", "list", "-o", "jsonl"]);
+        assert_code(&jsonl, 0);
+        let items = jsonl.json_lines();
+        assert_eq!(items.len(), 12);
+        assert_eq!(items[0]["computerName"], "win-lab-001");
+
+        let mut from_env = s1(&console);
+        from_env.env("S1_OUTPUT", "CSV");
+        let env_csv = run(&mut from_env, &["agents", "list"]);
+        assert_code(&env_csv, 0);
+        assert_eq!(env_csv.stdout, csv.stdout);
+        // A flag beats the environment.
+        let mut flag = s1(&console);
+        flag.env("S1_OUTPUT", "csv");
+        let json = run(&mut flag, &["agents", "list", "--json"]);
+        assert_code(&json, 0);
+        assert_eq!(json.json().as_array().unwrap().len(), 12);
+
+        let sent = console.counters().total();
+        let mut wrong = s1(&console);
+        wrong.env("S1_OUTPUT", "yaml");
+        let refused = run(&mut wrong, &["agents", "list"]);
+        assert_code(&refused, 2);
+        assert_eq!(
+            refused.stderr,
+            "s1: S1_OUTPUT=\"yaml\" is not one of table, json, jsonl, csv\n"
+        );
+        let both = run(
+            &mut s1(&console),
+            &["agents", "list", "-o", "csv", "--json"],
+        );
+        assert_code(&both, 2);
+        assert_eq!(console.counters().total(), sent, "nothing sent");
+
+        // Times to the second in tables, as sent in CSV.
+        let table = run(
+            &mut s1(&console),
+            &["threats", "list", "--last", "1h", "-o", "table"],
+        );
+        assert_code(&table, 0);
+        let row = table.stdout.lines().nth(1).unwrap();
+        let created = &row[row.len() - 20..];
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(created, "%Y-%m-%d %H:%M:%SZ").is_ok(),
+            "{row}"
+        );
+        let csv = run(
+            &mut s1(&console),
+            &["threats", "list", "--last", "1h", "-o", "csv"],
+        );
+        let row = csv.stdout.lines().nth(1).unwrap();
+        let created = row.rsplit(',').next().unwrap();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(created).is_ok(),
+            "{row}"
+        );
+        assert!(created.contains('.'), "as sent, with its fraction: {row}");
+    }
+
+    #[tokio::test]
+    async fn console_text_is_escaped_and_defused_in_csv_and_tables() {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method(GET).path("/web/api/v2.1/agents");
+                then.status(200).json_body(json!({
+                    "data": [
+                        {"id": "1", "computerName": "=HYPERLINK(\"http://x\",\"y\")", "note": "a,b"},
+                        {"id": "2", "computerName": "\u{1b}]52;c;aGk=\u{7}pc", "note": "-2"}
+                    ],
+                    "pagination": {"nextCursor": null}
+                }));
+            })
+            .await;
+        let mut cmd = s1_bare();
+        cmd.env("S1_CONSOLE_URL", server.base_url())
+            .env("S1_API_TOKEN", TOKEN);
+        let csv = run(&mut cmd, &["request", "GET", "agents", "-o", "csv"]);
+        assert_code(&csv, 0);
+        assert_eq!(
+            csv.stdout,
+            "id,computerName,note\n\
+             1,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",\"a,b\"\n\
+             2,\\u{1b}]52;c;aGk=\\u{7}pc,-2\n"
+        );
+        let mut cmd = s1_bare();
+        cmd.env("S1_CONSOLE_URL", server.base_url())
+            .env("S1_API_TOKEN", TOKEN);
+        let table = run(&mut cmd, &["api", "list_agents", "-o", "table"]);
+        assert_code(&table, 0);
+        assert!(!table.stdout.contains('\u{1b}'), "{}", table.stdout);
+        assert!(
+            table.stdout.contains("\\u{1b}]52;c;aGk=\\u{7}pc"),
+            "{}",
+            table.stdout
+        );
+    }
+
+    /// Runs `s1 ARGS` on a terminal (a pseudo-terminal by `script`) with
+    /// `input` typed; None when `script` is not there.
+    fn on_a_terminal(console: &SimConsole, shell: &str, input: &str) -> Option<Run> {
+        let script = ["/usr/bin/script", "/bin/script"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())?;
+        let mut cmd = assert_cmd::Command::new(script);
+        cmd.args(["-qec", shell, "/dev/null"])
+            .env("S1_CONSOLE_URL", console.url())
+            .env("S1_API_TOKEN", console.token())
+            .env("S1", env!("CARGO_BIN_EXE_s1"))
+            .env_remove("S1_OUTPUT")
+            .write_stdin(input)
+            .timeout(Duration::from_secs(60));
+        let output = cmd.output().unwrap();
+        Some(Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).replace("\r\n", "\n"),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+
+    #[tokio::test]
+    async fn at_a_terminal_a_change_waits_for_yes() {
+        let console = console().await;
+        let (id, _) = threat_on(&console, "win-lab-002").await;
+        let kill = "stty cols 200 rows 40; \"$S1\" threats kill --computer win-lab-002";
+        let Some(declined) = on_a_terminal(&console, kill, "n\n") else {
+            eprintln!("skipped: no `script` to give s1 a terminal");
+            return;
+        };
+        assert_code(&declined, 7);
+        assert!(
+            declined.stdout.contains("kill will act on 1 threat(s):\n"),
+            "{}",
+            declined.stdout
+        );
+        assert!(declined.stdout.contains(&id), "{}", declined.stdout);
+        assert!(
+            declined.stdout.contains("Proceed? [y/N] "),
+            "{}",
+            declined.stdout
+        );
+        assert!(
+            declined
+                .stdout
+                .ends_with("s1: not confirmed; nothing was sent\n"),
+            "{}",
+            declined.stdout
+        );
+        assert_eq!(console.threat_status(&id).unwrap(), "active");
+        assert_eq!(
+            console
+                .counters()
+                .requests("POST", "/threats/mitigate/kill"),
+            0
+        );
+
+        let empty = on_a_terminal(&console, kill, "\n").unwrap();
+        assert_code(&empty, 7);
+        assert_eq!(
+            console
+                .counters()
+                .requests("POST", "/threats/mitigate/kill"),
+            0
+        );
+
+        let yes = on_a_terminal(&console, kill, "y\n").unwrap();
+        assert_code(&yes, 0);
+        assert!(
+            yes.stdout.contains("kill: 1 threat(s) affected"),
+            "{}",
+            yes.stdout
+        );
+        assert_eq!(console.threat_status(&id).unwrap(), "mitigated");
+        assert_eq!(
+            console.counters().mitigations,
+            vec![("kill".to_string(), vec![id.clone()])]
+        );
+
+        // --yes: no question.
+        let skip = on_a_terminal(
+            &console,
+            "\"$S1\" threats quarantine --computer win-lab-002 --yes",
+            "",
+        )
+        .unwrap();
+        assert_code(&skip, 0);
+        assert!(!skip.stdout.contains("Proceed?"), "{}", skip.stdout);
+
+        // A read asks nothing; a table fits a narrow terminal.
+        let list =
+            on_a_terminal(&console, "stty cols 76 rows 40; \"$S1\" agents list", "").unwrap();
+        assert_code(&list, 0);
+        assert!(!list.stdout.contains("Proceed?"));
+        assert!(list.stdout.contains("win-lab-001"), "{}", list.stdout);
+        assert!(
+            list.stdout.lines().all(|l| l.chars().count() <= 76),
+            "{}",
+            list.stdout
+        );
+
+        // s1 request with a method that changes something asks too.
+        let before = console.counters().total();
+        let post = on_a_terminal(
+            &console,
+            "\"$S1\" request POST threats/mitigate/kill --body '{\"filter\":{\"ids\":[\"1\"]}}'",
+            "no\n",
+        )
+        .unwrap();
+        assert_code(&post, 7);
+        assert!(
+            post.stdout.contains(
+                "POST /web/api/v2.1/threats/mitigate/kill\n  with the --body given\nProceed? [y/N] "
+            ),
+            "{}",
+            post.stdout
+        );
+        assert_eq!(console.counters().total(), before, "nothing sent");
+    }
+
+    #[tokio::test]
+    async fn without_a_terminal_nothing_is_asked() {
+        let console = console().await;
+        let (id, _) = threat_on(&console, "win-lab-001").await;
+        // stdin and stderr are pipes here: the command goes on as it
+        // always has, --yes or not.
+        let out = run(
+            &mut s1(&console),
+            &["threats", "kill", "--computer", "win-lab-001"],
+        );
+        assert_code(&out, 0);
+        assert!(!out.stderr.contains("Proceed"), "{}", out.stderr);
+        assert_eq!(out.json()["affected"], 1);
+        assert_eq!(console.threat_status(&id).unwrap(), "mitigated");
     }
 }

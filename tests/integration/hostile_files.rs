@@ -735,7 +735,7 @@ mod s1 {
             AGENT,
             "--activity_id",
             UPLOAD,
-            "--output",
+            "--out",
             path(&report),
         ];
 
@@ -804,7 +804,7 @@ mod s1 {
                 AGENT,
                 "--activity_id",
                 UPLOAD,
-                "--output",
+                "--out",
                 path(&dest),
             ])
             .spawn()

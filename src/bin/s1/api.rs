@@ -1,10 +1,11 @@
 //! `s1 api <operationId>`: every operation of the spec, built at run time
 //! from the generated operation table. One subcommand per operation, one
 //! `--<name>` option per parameter as the API spells it, `--body` when the
-//! operation takes one, `--all` on cursor-paged lists, `--output` for
-//! files. Requests go through the client's transport (quotas, 429 waits,
+//! operation takes one, `--all` on cursor-paged lists, `--out` for files.
+//! Requests go through the client's transport (quotas, 429 waits,
 //! retries); JSON answers are decoded into their typed response before
-//! they are printed.
+//! they are printed. `s1 api --help` lists the operations' tags, `s1 api
+//! --tag TAG` the operations of one.
 
 use std::path::PathBuf;
 
@@ -18,15 +19,20 @@ use sentinelone::raw::{
 use sentinelone::{Client, Error};
 use serde_json::Value;
 
+use crate::confirm::Confirm;
 use crate::exit::Failure;
-use crate::output;
+use crate::output::{self, Choice, Format, Output, Table};
 
 /// Argument ids of the options every operation may have; no parameter of
 /// the spec is spelled like them (the command tree's self-check fails
 /// otherwise).
 const BODY: &str = "body";
 const ALL: &str = "all";
-const OUTPUT: &str = "output";
+const OUTPUT: &str = "out";
+/// The argument id of `s1 api --tag`.
+const TAG: &str = "tag";
+/// The `--tag` value that lists every operation.
+const ALL_TAGS: &str = "all";
 const OVERWRITE: &str = "overwrite";
 
 /// How `s1 api --help` ends.
@@ -39,8 +45,10 @@ or the option repeated. --body takes JSON, or @FILE to read it from a file
 Output: the answer decoded into its typed response, as JSON (indented on a
 terminal, one line when piped). With --all (paged lists), every item of
 every page as JSON Lines: one compact item per line, pages followed by
-their cursor. With --output FILE, a file answer is written to FILE (an
-existing FILE is replaced only with --overwrite).
+their cursor. --output table or csv prints the items of `data` as rows.
+With --out FILE, a file answer is written to FILE (an existing FILE is
+replaced only with --overwrite). At a terminal, an operation other than a
+GET asks before it is sent (--yes does not ask).
 
 Operations marked [not in the 2026 index] are missing from SentinelOne's
 2026 endpoint index: newer consoles may no longer serve them. They stay
@@ -52,18 +60,36 @@ callable.";
 const ABSENT_2026_NOTE: &str =
     "Not in SentinelOne's 2026 endpoint index; may be gone from newer consoles. It stays callable.";
 
-/// One parsed `s1 api` invocation: the operation and its arguments.
-pub struct ApiCall {
-    spec: &'static OperationSpec,
-    matches: ArgMatches,
+/// One parsed `s1 api` invocation: an operation and its arguments, or
+/// the operations of a tag to list.
+pub enum ApiCall {
+    /// Call an operation.
+    Operation {
+        /// The operation.
+        spec: &'static OperationSpec,
+        /// Its arguments.
+        matches: ArgMatches,
+    },
+    /// List the operations of a tag (`s1 api --tag TAG`).
+    Tag(String),
+}
+
+impl ApiCall {
+    /// Whether it only lists operations (no console needed).
+    pub fn lists_operations(&self) -> bool {
+        matches!(self, ApiCall::Tag(_))
+    }
 }
 
 impl clap::FromArgMatches for ApiCall {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        if let Some(tag) = matches.get_one::<String>(TAG) {
+            return Ok(ApiCall::Tag(tag.clone()));
+        }
         let (name, sub) = matches.subcommand().ok_or_else(|| {
             clap::Error::raw(
                 clap::error::ErrorKind::MissingSubcommand,
-                "name an operation (s1 api --help lists them)\n",
+                "name an operation, or give --tag TAG to list a tag's (s1 api --help lists the tags)\n",
             )
         })?;
         let spec = raw::operation(name).ok_or_else(|| {
@@ -72,7 +98,7 @@ impl clap::FromArgMatches for ApiCall {
                 format!("no operation {name:?} in the spec\n"),
             )
         })?;
-        Ok(ApiCall {
+        Ok(ApiCall::Operation {
             spec,
             matches: sub.clone(),
         })
@@ -86,16 +112,109 @@ impl clap::FromArgMatches for ApiCall {
 
 impl clap::Args for ApiCall {
     fn augment_args(cmd: Command) -> Command {
-        cmd.subcommand_required(true)
-            .subcommand_value_name("OPERATION")
-            .subcommand_help_heading("Operations")
-            .after_help(API_HELP)
+        cmd.subcommand_value_name("OPERATION")
+            .args_conflicts_with_subcommands(true)
+            .arg(Arg::new(TAG).long(TAG).value_name("TAG").help(
+                "List the operations of TAG (as below, any case, - or _ for \
+                         spaces; `all` for every operation); needs no console",
+            ))
+            // The 366 operations are not listed here, only their tags.
+            .help_template(API_HELP_TEMPLATE)
+            .after_help(format!("{}\n\n{API_HELP}", tags_help()))
             .subcommands(OPERATIONS.iter().map(operation_command))
     }
 
     fn augment_args_for_update(cmd: Command) -> Command {
         Self::augment_args(cmd)
     }
+}
+
+/// `s1 api --help`: the usage and options, without the list of every
+/// operation (the tags are listed after it).
+const API_HELP_TEMPLATE: &str = "\
+{about-with-newline}
+{usage-heading} {usage}
+
+Options:
+{options}
+{after-help}";
+
+/// The tags and how many operations each has, in the spec's order of
+/// first appearance sorted by name.
+fn tags() -> Vec<(&'static str, usize)> {
+    let mut tags: Vec<(&'static str, usize)> = Vec::new();
+    for spec in OPERATIONS {
+        match tags.iter_mut().find(|(tag, _)| *tag == spec.tag) {
+            Some((_, count)) => *count += 1,
+            None => tags.push((spec.tag, 1)),
+        }
+    }
+    tags.sort_by_key(|(tag, _)| tag.to_ascii_lowercase());
+    tags
+}
+
+/// The tags section of `s1 api --help`.
+fn tags_help() -> String {
+    let tags = tags();
+    let width = tags.iter().map(|(tag, _)| tag.len()).max().unwrap_or(0);
+    let mut text = format!(
+        "Operations by tag ({} in all). `s1 api --tag TAG` lists a tag's\n\
+         operations, `s1 api OPERATION --help` shows one:\n",
+        OPERATIONS.len()
+    );
+    for (tag, count) in tags {
+        text.push_str(&format!("  {tag:<width$}  {count:>3}\n"));
+    }
+    text.trim_end().to_string()
+}
+
+/// Whether `tag` names `wanted` (any case; spaces, `-` and `_` alike).
+fn same_tag(tag: &str, wanted: &str) -> bool {
+    let key = |text: &str| -> String {
+        text.chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '_'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    key(tag) == key(wanted)
+}
+
+/// `s1 api --tag TAG`: the operations of the tag (every one for `all`),
+/// printed as `choice` says.
+pub fn list_operations(call: &ApiCall, choice: Choice) -> Result<(), Failure> {
+    let ApiCall::Tag(wanted) = call else {
+        return Ok(());
+    };
+    let all = same_tag(ALL_TAGS, wanted);
+    let specs: Vec<&OperationSpec> = OPERATIONS
+        .iter()
+        .filter(|spec| all || same_tag(spec.tag, wanted))
+        .collect();
+    if specs.is_empty() {
+        return Err(Failure::usage(format!(
+            "no tag {:?}: s1 api --help lists the tags",
+            output::printable(wanted)
+        )));
+    }
+    let mut table = Table::new(["OPERATION", "METHOD", "PATH", "SUMMARY"]);
+    let mut items = Vec::new();
+    for spec in &specs {
+        let summary = if spec.absent_2026 {
+            format!("{} [not in the 2026 index]", spec.summary)
+        } else {
+            spec.summary.to_string()
+        };
+        table.row([spec.id, spec.method, spec.path, summary.as_str()]);
+        items.push(serde_json::json!({
+            "operation": spec.id,
+            "method": spec.method,
+            "path": spec.path,
+            "tag": spec.tag,
+            "summary": spec.summary,
+            "absent2026": spec.absent_2026,
+        }));
+    }
+    Output::list(items, table).print(choice.format)
 }
 
 /// The published rate limit of an operation, in words.
@@ -220,31 +339,52 @@ fn number<T: std::str::FromStr>(text: &str, what: &str) -> Result<String, String
 
 /// Runs the operation: checks the input, sends the request, prints the
 /// answer.
-pub async fn run(client: &Client, call: &ApiCall) -> Result<(), Failure> {
-    let request = Request::from_call(call)?;
-    let spec = call.spec;
-    let output = call.matches.try_get_one::<PathBuf>(OUTPUT).ok().flatten();
+pub async fn run(
+    client: &Client,
+    call: &ApiCall,
+    choice: Choice,
+    confirm: Confirm,
+) -> Result<(), Failure> {
+    let ApiCall::Operation { spec, matches } = call else {
+        return list_operations(call, choice);
+    };
+    let spec = *spec;
+    let request = Request::from_call(spec, matches)?;
+    let output = matches.try_get_one::<PathBuf>(OUTPUT).ok().flatten();
     if let ResponseKind::Binary(kind) = spec.response
         && output.is_none()
         && std::io::IsTerminal::is_terminal(&std::io::stdout())
         && !kind.starts_with("text/")
     {
         return Err(Failure::usage(format!(
-            "{} answers {kind}; give --output FILE (or pipe stdout)",
+            "{} answers {kind}; give --out FILE (or pipe stdout)",
             spec.id
         )));
     }
-    if call.matches.get_flag_or_false(ALL) {
-        return print_all_pages(client, &request).await;
+    if !spec.method.eq_ignore_ascii_case("GET") {
+        confirm.proceed(&request.summary()).await?;
+    }
+    let format = choice.json_unless_asked();
+    if matches.get_flag_or_false(ALL) {
+        if !choice.explicit || format == Format::Jsonl {
+            return print_all_pages(client, &request, &mut |item| output::json_line(item)).await;
+        }
+        let mut items = Vec::new();
+        print_all_pages(client, &request, &mut |item| {
+            items.push(item.clone());
+            Ok(())
+        })
+        .await?;
+        return output::items(items).print(format);
     }
     let response = request.send(client, None).await?;
     match (spec.response, output) {
         (ResponseKind::Json, _) => {
             let bytes = body_bytes(spec, response).await?;
-            output::json(&decode(spec, &bytes)?)
+            output::answer(decode(spec, &bytes)?).print(format)
         }
         (ResponseKind::Binary(_), Some(path)) => {
-            let overwrite = call.matches.get_flag_or_false(OVERWRITE);
+            let overwrite = matches.get_flag_or_false(OVERWRITE);
             let saved = client
                 .downloads()
                 .save(response, spec.id, path, overwrite)
@@ -270,13 +410,13 @@ struct Request {
 }
 
 impl Request {
-    /// The request of `call`, or a usage error naming what is wrong.
-    fn from_call(call: &ApiCall) -> Result<Request, Failure> {
-        let spec = call.spec;
+    /// The request of `spec` called with `matches`, or a usage error
+    /// naming what is wrong.
+    fn from_call(spec: &'static OperationSpec, matches: &ArgMatches) -> Result<Request, Failure> {
         let params: Vec<(&'static str, String)> = spec
             .params
             .iter()
-            .filter_map(|param| Some((param.name, value_of(&call.matches, param.name)?)))
+            .filter_map(|param| Some((param.name, value_of(matches, param.name)?)))
             .collect();
         if let Some(missing) = spec.params.iter().find(|param| {
             param.location == ParamLocation::Path
@@ -287,11 +427,31 @@ impl Request {
                 spec.id, missing.name, spec.path
             )));
         }
-        let body = match call.matches.try_get_one::<String>(BODY).ok().flatten() {
+        let body = match matches.try_get_one::<String>(BODY).ok().flatten() {
             Some(text) => Some(read_body(text)?),
             None => None,
         };
         Ok(Request { spec, params, body })
+    }
+
+    /// What the prompt before sending shows: the operation, its
+    /// parameters and (the start of) its body.
+    fn summary(&self) -> String {
+        let spec = self.spec;
+        let mut text = format!(
+            "{} {} ({}): {}",
+            spec.method, spec.path, spec.id, spec.summary
+        );
+        for (name, value) in &self.params {
+            text.push_str(&format!("\n  --{name} {value}"));
+        }
+        if let Some(body) = &self.body {
+            let json = body.to_string();
+            let shown: String = json.chars().take(BODY_SHOWN).collect();
+            let more = if shown.len() < json.len() { " …" } else { "" };
+            text.push_str(&format!("\n  body: {shown}{more}"));
+        }
+        text
     }
 
     /// Sends the request (from `cursor` on, for a paged list) through the
@@ -378,9 +538,16 @@ fn decode(spec: &OperationSpec, bytes: &[u8]) -> Result<Value, Error> {
     decoded.map_err(|e| Error::decode(spec.id, bytes, e))
 }
 
+/// How much of a body the prompt shows, in characters.
+const BODY_SHOWN: usize = 400;
+
 /// `--all`: every page, following `pagination.nextCursor`, each item
-/// printed as one JSON line as soon as its page is read.
-async fn print_all_pages(client: &Client, request: &Request) -> Result<(), Failure> {
+/// handed to `each` as soon as its page is read.
+async fn print_all_pages(
+    client: &Client,
+    request: &Request,
+    each: &mut dyn FnMut(&Value) -> Result<(), Failure>,
+) -> Result<(), Failure> {
     let spec = request.spec;
     let mut cursor = request
         .params
@@ -393,7 +560,7 @@ async fn print_all_pages(client: &Client, request: &Request) -> Result<(), Failu
         let page = decode(spec, &body_bytes(spec, response).await?)?;
         let items = page_items(&page);
         for item in items {
-            output::json_line(item)?;
+            each(item)?;
         }
         let next = page
             .pointer("/pagination/nextCursor")

@@ -9,18 +9,20 @@ use clap::{Args, Parser, Subcommand};
 use sentinelone::{Client, ENV_API_TOKEN, ENV_CONSOLE_URL, Polling};
 
 use crate::api::ApiCall;
-use crate::commands::{agents, dv, files, query, request, scripts, threats};
+use crate::commands::{agents, dv, files, query, request, scripts, sim, threats};
 use crate::exit::{EXIT_CODES_HELP, Failure};
+use crate::output::{Choice, Format};
 use crate::progress::Progress;
 
 /// The SentinelOne Management API v2.1 from the command line.
 ///
 /// Every operation of the API is under `s1 api`; the other commands do in
 /// one step what takes several calls and some waiting. Results go to stdout
-/// (JSON when piped, tables or JSON on a terminal); progress and errors go
-/// to stderr.
+/// (tables on a terminal, JSON when piped, or what --output says); progress,
+/// prompts and errors go to stderr. `s1 sim` runs a simulated console to
+/// try every command on.
 #[derive(Parser)]
-#[command(name = "s1", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "s1", version = crate::version::VERSION, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
@@ -55,9 +57,54 @@ pub struct Global {
     /// is a terminal)
     #[arg(long, short, global = true)]
     pub quiet: bool,
+
+    /// How results are printed: table (as wide as the terminal), json,
+    /// jsonl (one item a line) or csv [default: table on a terminal, json
+    /// when piped; `s1 api` and `s1 request` print json] [env: S1_OUTPUT]
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_enum,
+        value_name = "FORMAT",
+        hide_possible_values = true
+    )]
+    pub output: Option<Format>,
+
+    /// --output json
+    #[arg(long, global = true, hide = true, conflicts_with_all = ["output", "table", "jsonl"])]
+    pub json: bool,
+
+    /// --output table
+    #[arg(long, global = true, hide = true, conflicts_with_all = ["output", "jsonl"])]
+    pub table: bool,
+
+    /// --output jsonl
+    #[arg(long, global = true, hide = true, conflicts_with = "output")]
+    pub jsonl: bool,
+
+    /// Do not ask before a command that changes endpoints or the console
+    /// (there is only a prompt when stdin and stderr are terminals)
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
 }
 
 impl Global {
+    /// The output format: --output (or its aliases --json, --table,
+    /// --jsonl), else S1_OUTPUT, else what suits stdout.
+    pub fn choice(&self) -> Result<Choice, Failure> {
+        let alias = if self.json {
+            Some(Format::Json)
+        } else if self.table {
+            Some(Format::Table)
+        } else if self.jsonl {
+            Some(Format::Jsonl)
+        } else {
+            None
+        };
+        Choice::resolve(self.output.or(alias))
+    }
+
     /// Both the console URL and the token are given.
     pub fn has_console(&self) -> bool {
         self.console_url.is_some() && self.api_token.is_some()
@@ -104,7 +151,7 @@ fn is_loopback(url: &str) -> bool {
 #[derive(Subcommand)]
 pub enum Command {
     /// Call any operation of the API by its operationId (s1 api --help
-    /// lists them)
+    /// lists their tags, s1 api --tag TAG the operations of one)
     Api(ApiCall),
     /// Send any method and path of the API (agents/count) with the token,
     /// quotas and retries of every command; print the JSON answer
@@ -132,7 +179,10 @@ pub enum Command {
     #[command(subcommand)]
     Scripts(scripts::ScriptsCommand),
     /// Check the console URL and token: console version, token expiry
-    TestConnection(crate::output::FormatArgs),
+    TestConnection,
+    /// Run a simulated console here, in the foreground, and print the two
+    /// variables to export (in another terminal) to try every command on it
+    Sim(sim::SimArgs),
     /// Walk through the main commands against a simulated console (or,
     /// with S1_CONSOLE_URL and S1_API_TOKEN set, read-only against yours)
     Tour,

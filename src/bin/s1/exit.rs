@@ -25,6 +25,9 @@ pub const TRANSPORT: u8 = 5;
 /// FAILED, a fetch the console refused, a Long Running Query the console
 /// no longer knows).
 pub const JOB_FAILED: u8 = 6;
+/// The person at the terminal did not confirm a command that changes
+/// endpoints or the console; nothing was sent.
+pub const DECLINED: u8 = 7;
 
 /// Interrupted by SIGINT (Ctrl-C): 128 + 2, as shells report it.
 pub const INTERRUPTED: u8 = 130;
@@ -51,6 +54,8 @@ Exit codes:
   5  connection, transport or local file error
   6  a console job failed (e.g. a Deep Visibility query ended FAILED, a
      Long Running Query expired or was dropped by the console)
+  7  not confirmed at the prompt: nothing was sent (--yes skips the
+     prompt; there is none when stdin or stderr is not a terminal)
   130  interrupted by SIGINT (Ctrl-C); 143: stopped by SIGTERM. What the
        command started on the console is cancelled, its partial files removed";
 
@@ -70,6 +75,8 @@ pub enum Failure {
     },
     /// A signal stopped the command; its clean-up has run.
     Interrupted(Signal),
+    /// The prompt before a change was not answered yes; nothing was sent.
+    Declined,
 }
 
 impl Failure {
@@ -86,6 +93,7 @@ impl Failure {
             Failure::Steps { code, .. } => *code,
             Failure::Interrupted(Signal::Interrupt) => INTERRUPTED,
             Failure::Interrupted(Signal::Terminate) => TERMINATED,
+            Failure::Declined => DECLINED,
         }
     }
 
@@ -109,6 +117,7 @@ impl std::fmt::Display for Failure {
             Failure::Steps { failed, .. } => write!(f, "{failed} step(s) failed"),
             Failure::Interrupted(Signal::Interrupt) => f.write_str("interrupted (SIGINT)"),
             Failure::Interrupted(Signal::Terminate) => f.write_str("stopped (SIGTERM)"),
+            Failure::Declined => f.write_str("not confirmed; nothing was sent"),
         }
     }
 }
@@ -176,6 +185,7 @@ mod tests {
         };
         assert_eq!(code_of(&large), DECODE);
         assert_eq!(Failure::usage("x").code(), USAGE);
+        assert_eq!(Failure::Declined.code(), DECLINED);
         assert_eq!(SUCCESS, 0);
     }
 

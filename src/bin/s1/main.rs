@@ -5,16 +5,19 @@
 //! commands are the library's composite commands (threat response, file
 //! collection, Long Running Queries (PowerQuery and log search), Deep
 //! Visibility until its sunset, remote scripts, agents, the connection
-//! test); `s1 tour` shows them all against a simulated console.
+//! test); `s1 tour` shows them all against a simulated console, and `s1
+//! sim` runs that console in the foreground to try every command on.
 
 mod api;
 mod args;
 mod commands;
+mod confirm;
 mod exit;
 mod logging;
 mod output;
 mod progress;
 mod tour;
+mod version;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -24,7 +27,9 @@ use clap::Parser;
 use sentinelone::Client;
 
 use crate::args::{Cli, Command};
+use crate::confirm::Confirm;
 use crate::exit::Failure;
+use crate::output::Choice;
 use crate::progress::Progress;
 
 /// How long an interrupted command's clean-up (a query to cancel on the
@@ -42,9 +47,22 @@ async fn main() -> ExitCode {
     }
     logging::init();
     let progress = Progress::new(cli.global.quiet);
-    let outcome = match connect(&cli, &progress) {
-        Ok(client) => until_signal(run(cli, client.as_ref(), &progress), client.as_ref()).await,
-        Err(failure) => Err(failure),
+    let outcome = match (cli.global.choice(), &cli.command) {
+        (Err(failure), _) => Err(failure),
+        (Ok(_), Command::Sim(args)) => serve_sim(args).await,
+        (Ok(choice), Command::Api(call)) if call.lists_operations() => {
+            api::list_operations(call, choice)
+        }
+        (Ok(choice), _) => match connect(&cli, &progress) {
+            Ok(client) => {
+                until_signal(
+                    run(cli, choice, client.as_ref(), &progress),
+                    client.as_ref(),
+                )
+                .await
+            }
+            Err(failure) => Err(failure),
+        },
     };
     progress.clear();
     match outcome {
@@ -56,11 +74,21 @@ async fn main() -> ExitCode {
     }
 }
 
+/// `s1 sim`: serves until SIGINT or SIGTERM, which end it normally.
+async fn serve_sim(args: &commands::sim::SimArgs) -> Result<(), Failure> {
+    let signals =
+        Signals::listen().map_err(|e| Failure::usage(format!("cannot listen for signals: {e}")))?;
+    commands::sim::run(args, async move {
+        signals.next().await;
+    })
+    .await
+}
+
 /// The client of the console the command talks to; none for the tour,
 /// which runs its own.
 fn connect(cli: &Cli, progress: &Progress) -> Result<Option<Client>, Failure> {
     match cli.command {
-        Command::Tour => Ok(None),
+        Command::Tour | Command::Sim(_) => Ok(None),
         _ => cli.global.client(progress).map(Some),
     }
 }
@@ -130,24 +158,32 @@ impl Signals {
     }
 }
 
-/// Runs the command the line asked for, with `client` (none for the tour).
-async fn run(cli: Cli, client: Option<&Client>, progress: &Progress) -> Result<(), Failure> {
+/// Runs the command the line asked for, printing as `choice` says, with
+/// `client` (none for the tour).
+async fn run(
+    cli: Cli,
+    choice: Choice,
+    client: Option<&Client>,
+    progress: &Progress,
+) -> Result<(), Failure> {
     let global = &cli.global;
     let Some(client) = client else {
         return tour::run(global, progress).await;
     };
+    let confirm = Confirm::new(global.yes);
+    let format = choice.format;
     match cli.command {
-        Command::Api(call) => api::run(client, &call).await,
-        Command::Request(args) => commands::request::run(client, &args).await,
-        Command::Agents(command) => commands::agents::run(client, command).await,
-        Command::Threats(command) => commands::threats::run(client, command).await,
-        Command::Files(command) => commands::files::run(client, command).await,
-        Command::Query(args) => commands::query::run(client, &args, progress).await,
-        Command::Pq(args) => commands::query::power_query(client, &args, progress).await,
-        Command::Dv(command) => commands::dv::run(client, command, progress).await,
-        Command::Scripts(command) => commands::scripts::run(client, command).await,
-        Command::TestConnection(format) => commands::connection::run(client, &format).await,
+        Command::Api(call) => api::run(client, &call, choice, confirm).await,
+        Command::Request(args) => commands::request::run(client, &args, choice, confirm).await,
+        Command::Agents(command) => commands::agents::run(client, command, format).await,
+        Command::Threats(command) => commands::threats::run(client, command, format, confirm).await,
+        Command::Files(command) => commands::files::run(client, command, format).await,
+        Command::Query(args) => commands::query::run(client, &args, choice, progress).await,
+        Command::Pq(args) => commands::query::power_query(client, &args, choice, progress).await,
+        Command::Dv(command) => commands::dv::run(client, command, format, progress).await,
+        Command::Scripts(command) => commands::scripts::run(client, command, format, confirm).await,
+        Command::TestConnection => commands::connection::run(client, format).await,
         Command::Tour => tour::run(global, progress).await,
-        Command::Completions { .. } => Ok(()),
+        Command::Sim(_) | Command::Completions { .. } => Ok(()),
     }
 }

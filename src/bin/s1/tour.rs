@@ -95,7 +95,8 @@ fn say(text: &str) {
 
 /// Prints a table indented under its step.
 fn show(table: &Table) {
-    for line in table.render().lines() {
+    let width = output::stdout_width().map(|w| w.saturating_sub(4).max(20));
+    for line in table.render(width).lines() {
         say(&format!("    {line}"));
     }
 }

@@ -9,12 +9,12 @@ use sentinelone::raw::Decoded;
 use sentinelone::raw::types::AgentViewListResponseDataItem;
 
 use crate::exit::Failure;
-use crate::output::{self, Format, FormatArgs, Table};
+use crate::output::{self, Format, Output, Table};
 
 /// Agent commands.
 #[derive(Subcommand)]
 pub enum AgentsCommand {
-    /// List agents (a table on a terminal, JSON otherwise)
+    /// List agents
     List(ListArgs),
 }
 
@@ -31,24 +31,22 @@ pub struct ListArgs {
     /// Every matching agent, following the cursor page by page
     #[arg(long)]
     all: bool,
-    #[command(flatten)]
-    format: FormatArgs,
 }
 
 /// Runs an agents command.
-pub async fn run(client: &Client, command: AgentsCommand) -> Result<(), Failure> {
+pub async fn run(client: &Client, command: AgentsCommand, format: Format) -> Result<(), Failure> {
     match command {
-        AgentsCommand::List(args) => list(client, &args).await,
+        AgentsCommand::List(args) => list(client, &args, format).await,
     }
 }
 
-async fn list(client: &Client, args: &ListArgs) -> Result<(), Failure> {
+async fn list(client: &Client, args: &ListArgs, format: Format) -> Result<(), Failure> {
     let mut request = client.list_agents();
     if !args.computers.is_empty() {
         request = request.computer_name_contains(args.computers.clone());
     }
     // Items that did not decode stay in the list, as sent: JSON prints
-    // them in place, the table names them below its rows.
+    // them in place, the table and CSV name them on stderr.
     let agents: Vec<Decoded<AgentViewListResponseDataItem>> = if args.all {
         pagination::pages(request, args.limit)
             .map_ok(|page| page.data.unwrap_or_default())
@@ -62,20 +60,20 @@ async fn list(client: &Client, args: &ListArgs) -> Result<(), Failure> {
             .data
             .unwrap_or_default()
     };
-    match args.format.format() {
-        Format::Json => output::json(&agents),
-        Format::Table => {
-            let typed: Vec<_> = agents.iter().filter_map(Decoded::typed).cloned().collect();
-            table(&typed).print()?;
-            for raw in agents.iter().filter_map(Decoded::raw) {
-                eprintln!(
-                    "{}",
-                    output::printable(&format!("not shown: {raw} (--json prints it as sent)"))
-                );
-            }
-            Ok(())
+    let typed: Vec<_> = agents.iter().filter_map(Decoded::typed).cloned().collect();
+    let items = agents.iter().map(output::to_value).collect();
+    Output::list(items, table(&typed)).print(format)?;
+    if matches!(format, Format::Table | Format::Csv) {
+        for raw in agents.iter().filter_map(Decoded::raw) {
+            eprintln!(
+                "{}",
+                output::printable(&format!(
+                    "not shown: {raw} (--output json prints it as sent)"
+                ))
+            );
         }
     }
+    Ok(())
 }
 
 /// The agents as a table.

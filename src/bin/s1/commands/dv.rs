@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::args::{TimeRange, WaitArgs};
 use crate::exit::Failure;
-use crate::output::{self, Format, FormatArgs, Table};
+use crate::output::{self, Format, Output, Table};
 use crate::progress::Progress;
 
 /// The one line every `s1 dv` run prints on stderr.
@@ -47,24 +47,29 @@ pub struct Scope {
 pub struct QueryArgs {
     #[command(flatten)]
     pub(crate) scope: Scope,
-    /// Print the events as JSON Lines (one event per line)
-    #[arg(long, conflicts_with_all = ["json", "table"])]
-    jsonl: bool,
-    #[command(flatten)]
-    format: FormatArgs,
 }
 
 /// Runs a Deep Visibility command.
-pub async fn run(client: &Client, command: DvCommand, progress: &Progress) -> Result<(), Failure> {
+pub async fn run(
+    client: &Client,
+    command: DvCommand,
+    format: Format,
+    progress: &Progress,
+) -> Result<(), Failure> {
     eprintln!("{DEPRECATION}");
     match command {
-        DvCommand::Query(args) => query(client, &args, progress).await,
+        DvCommand::Query(args) => query(client, &args, format, progress).await,
     }
 }
 
 // The command stays until the endpoints end; it says so on every run.
 #[allow(deprecated)]
-async fn query(client: &Client, args: &QueryArgs, progress: &Progress) -> Result<(), Failure> {
+async fn query(
+    client: &Client,
+    args: &QueryArgs,
+    format: Format,
+    progress: &Progress,
+) -> Result<(), Failure> {
     let scope = &args.scope;
     let (from, to) = scope.range.resolve()?;
     let bar = progress.job("Deep Visibility query");
@@ -77,27 +82,23 @@ async fn query(client: &Client, args: &QueryArgs, progress: &Progress) -> Result
     }
     let results = client.dv().query(&request).await?;
     drop(bar);
-    if args.jsonl {
-        return results.events.iter().try_for_each(output::json_line);
-    }
-    match args.format.format() {
-        Format::Json => output::json(&json!({
-            "queryId": results.status.query_id,
-            "state": results.status.state.as_str(),
-            "warnings": results.status.warnings,
-            "eventCount": results.events.len(),
-            "events": results.events,
-        })),
-        Format::Table => {
-            events_table(&results).print()?;
-            output::line(&format!(
-                "query {} {}: {} event(s)",
-                results.status.query_id,
-                results.status.state,
-                results.events.len()
-            ))
-        }
-    }
+    let document = json!({
+        "queryId": results.status.query_id,
+        "state": results.status.state.as_str(),
+        "warnings": results.status.warnings,
+        "eventCount": results.events.len(),
+        "events": results.events,
+    });
+    let summary = format!(
+        "query {} {}: {} event(s)",
+        results.status.query_id,
+        results.status.state,
+        results.events.len()
+    );
+    Output::document(document, events_table(&results))
+        .lines_at("/events")
+        .note(summary)
+        .print(format)
 }
 
 /// The events of a query as a table.
@@ -106,11 +107,11 @@ pub fn events_table(results: &DvResults) -> Table {
     for event in &results.events {
         let value = output::to_value(event);
         table.row([
-            output::cell(&value, "/createdAt"),
-            output::cell(&value, "/agentName"),
-            output::cell(&value, "/eventType"),
-            output::cell(&value, "/processName"),
-            output::cell(&value, "/pid"),
+            output::time_cell(&value, "/createdAt"),
+            output::cell(&value, "/agentName").into(),
+            output::cell(&value, "/eventType").into(),
+            output::cell(&value, "/processName").into(),
+            output::cell(&value, "/pid").into(),
         ]);
     }
     table

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::args::WaitArgs;
 use crate::exit::Failure;
-use crate::output::{self, Format, FormatArgs};
+use crate::output::{self, Format, Output, Table};
 
 /// The variable the archive password is read from unless told otherwise.
 pub const PASSWORD_ENV: &str = "S1_ARCHIVE_PASSWORD";
@@ -57,8 +57,6 @@ pub struct CollectArgs {
     password_env: String,
     #[command(flatten)]
     pub(crate) wait: WaitArgs,
-    #[command(flatten)]
-    format: FormatArgs,
 }
 
 impl CollectArgs {
@@ -103,19 +101,19 @@ pub fn one_time_password() -> Result<SecretString, Failure> {
 }
 
 /// Runs a files command.
-pub async fn run(client: &Client, command: FilesCommand) -> Result<(), Failure> {
+pub async fn run(client: &Client, command: FilesCommand, format: Format) -> Result<(), Failure> {
     match command {
-        FilesCommand::Collect(args) => collect(client, &args).await,
+        FilesCommand::Collect(args) => collect(client, &args, format).await,
     }
 }
 
-async fn collect(client: &Client, args: &CollectArgs) -> Result<(), Failure> {
+async fn collect(client: &Client, args: &CollectArgs, format: Format) -> Result<(), Failure> {
     let request = FetchRequest::new(args.paths.clone(), args.password()?);
     let fetched = client
         .files()
         .fetch(&args.agent_id, &request, &args.options())
         .await?;
-    print(&fetched, args.format.format())
+    print(&fetched, format)
 }
 
 /// Prints what a fetch produced.
@@ -125,30 +123,26 @@ pub fn print(fetched: &FetchedFiles, format: Format) -> Result<(), Failure> {
         .iter()
         .map(|path| json!({ "path": path, "bytes": file_size(path) }))
         .collect();
-    match format {
-        Format::Json => output::json(&json!({
-            "agentId": fetched.upload.agent_id,
-            "uploadActivityId": fetched.upload.activity_id,
-            "archive": { "path": fetched.archive.path, "bytes": fetched.archive.bytes },
-            "extracted": extracted,
-        })),
-        Format::Table => {
-            output::line(&format!(
-                "uploaded as activity {}; wrote {} ({} bytes)",
-                fetched.upload.activity_id,
-                fetched.archive.path.display(),
-                fetched.archive.bytes
-            ))?;
-            for file in &extracted {
-                output::line(&format!(
-                    "extracted {} ({} bytes)",
-                    output::cell(file, "/path"),
-                    output::cell(file, "/bytes")
-                ))?;
-            }
-            Ok(())
-        }
+    let mut table = Table::new(["FILE", "BYTES", "WHAT"]);
+    table.row([
+        fetched.archive.path.display().to_string(),
+        fetched.archive.bytes.to_string(),
+        format!("archive (upload activity {})", fetched.upload.activity_id),
+    ]);
+    for file in &extracted {
+        table.row([
+            output::cell(file, "/path"),
+            output::cell(file, "/bytes"),
+            "extracted".to_string(),
+        ]);
     }
+    let document = json!({
+        "agentId": fetched.upload.agent_id,
+        "uploadActivityId": fetched.upload.activity_id,
+        "archive": { "path": fetched.archive.path, "bytes": fetched.archive.bytes },
+        "extracted": extracted,
+    });
+    Output::document(document, table).print(format)
 }
 
 /// The size of a file on disk, 0 when it cannot be read.

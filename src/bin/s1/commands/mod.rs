@@ -8,4 +8,5 @@ pub mod files;
 pub mod query;
 pub mod request;
 pub mod scripts;
+pub mod sim;
 pub mod threats;

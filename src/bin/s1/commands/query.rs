@@ -4,18 +4,18 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use clap::{ArgGroup, Args};
 use futures_util::StreamExt;
 use sentinelone::lrq::{
-    self, Cell, ColumnKind, LogEvent, LogResults, LrqOptions, LrqScope, Merge, PqTable,
+    self, ColumnKind, LogEvent, LogResults, LrqOptions, LrqScope, Merge, PqTable,
 };
 use sentinelone::{Client, Error};
 use serde_json::{Map, Value, json};
 
 use crate::args::{TimeRange, parse_secs};
 use crate::exit::Failure;
-use crate::output::{self, Format, FormatArgs, Table};
+use crate::output::{self, Cell, Choice, Format, Output, Table};
 use crate::progress::Progress;
 
 /// Range, scope and pace shared by `s1 query` and `s1 pq`.
@@ -84,8 +84,6 @@ pub struct QueryArgs {
     /// (e.g. count=sum); rows agreeing on the other columns become one
     #[arg(long, value_name = "COLUMN=HOW", value_parser = parse_merge)]
     merge: Vec<(String, Merge)>,
-    #[command(flatten)]
-    format: FormatArgs,
 }
 
 /// `s1 pq`: a PowerQuery.
@@ -103,8 +101,6 @@ pub struct PqArgs {
     /// count=sum)
     #[arg(long, value_name = "COLUMN=HOW", value_parser = parse_merge)]
     merge: Vec<(String, Merge)>,
-    #[command(flatten)]
-    format: FormatArgs,
 }
 
 /// `COLUMN=sum|min|max`.
@@ -123,7 +119,12 @@ fn parse_merge(text: &str) -> Result<(String, Merge), String> {
 }
 
 /// Runs `s1 query`.
-pub async fn run(client: &Client, args: &QueryArgs, progress: &Progress) -> Result<(), Failure> {
+pub async fn run(
+    client: &Client,
+    args: &QueryArgs,
+    choice: Choice,
+    progress: &Progress,
+) -> Result<(), Failure> {
     match (&args.pq, &args.log) {
         (Some(query), _) => {
             pq(
@@ -132,12 +133,12 @@ pub async fn run(client: &Client, args: &QueryArgs, progress: &Progress) -> Resu
                 &args.lrq,
                 args.limit,
                 &args.merge,
-                args.format,
+                choice.format,
                 progress,
             )
             .await
         }
-        (None, Some(filter)) => log(client, filter, args, progress).await,
+        (None, Some(filter)) => log(client, filter, args, choice, progress).await,
         (None, None) => Err(Failure::usage("give --pq QUERY or --log FILTER")),
     }
 }
@@ -146,6 +147,7 @@ pub async fn run(client: &Client, args: &QueryArgs, progress: &Progress) -> Resu
 pub async fn power_query(
     client: &Client,
     args: &PqArgs,
+    choice: Choice,
     progress: &Progress,
 ) -> Result<(), Failure> {
     pq(
@@ -154,7 +156,7 @@ pub async fn power_query(
         &args.lrq,
         args.limit,
         &args.merge,
-        args.format,
+        choice.format,
         progress,
     )
     .await
@@ -166,7 +168,7 @@ async fn pq(
     lrq: &LrqArgs,
     limit: Option<u32>,
     merge: &[(String, Merge)],
-    format: FormatArgs,
+    format: Format,
     progress: &Progress,
 ) -> Result<(), Failure> {
     let range = lrq.window()?;
@@ -182,16 +184,12 @@ async fn pq(
     if let Some(limit) = limit {
         table.rows.truncate(limit as usize);
     }
-    match format.format() {
-        Format::Json => output::json(&pq_json(&table)),
-        Format::Table => {
-            pq_table(&table).print()?;
-            if table.partial.any() {
-                output::line("(the console left some results out)")?;
-            }
-            Ok(())
-        }
+    let rows = pq_rows(&table);
+    let mut output = Output::document(pq_json(&table), pq_table(&table)).lines_of(rows);
+    if table.partial.any() {
+        output = output.note("(the console left some results out)");
     }
+    output.print(format)
 }
 
 /// The name the console gives a column kind.
@@ -205,21 +203,16 @@ fn kind_name(kind: &ColumnKind) -> &str {
     }
 }
 
-/// An instant, to the second (`2026-04-21T00:00:00Z`).
-fn second(at: &DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 /// A cell as JSON: numbers as numbers (whole ones without a fraction),
 /// instants as RFC 3339 text to the millisecond.
-fn cell_json(cell: &Cell) -> Value {
+fn cell_json(cell: &lrq::Cell) -> Value {
     match cell {
-        Cell::Null => Value::Null,
-        Cell::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => json!(*n as i64),
-        Cell::Number(n) => json!(n),
-        Cell::String(s) => json!(s),
-        Cell::Timestamp(t) => json!(t.to_rfc3339_opts(SecondsFormat::Millis, true)),
-        Cell::Other(v) => v.clone(),
+        lrq::Cell::Null => Value::Null,
+        lrq::Cell::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => json!(*n as i64),
+        lrq::Cell::Number(n) => json!(n),
+        lrq::Cell::String(s) => json!(s),
+        lrq::Cell::Timestamp(t) => json!(t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        lrq::Cell::Other(v) => v.clone(),
     }
 }
 
@@ -243,6 +236,24 @@ pub fn pq_json(table: &PqTable) -> Value {
     })
 }
 
+/// The rows of a PowerQuery table as objects keyed by column name (JSON
+/// Lines).
+pub fn pq_rows(table: &PqTable) -> Vec<Value> {
+    table
+        .rows
+        .iter()
+        .map(|row| {
+            let fields: Map<String, Value> = table
+                .columns
+                .iter()
+                .zip(row)
+                .map(|(column, cell)| (column.name.clone(), cell_json(cell)))
+                .collect();
+            Value::Object(fields)
+        })
+        .collect()
+}
+
 /// A PowerQuery table for people: its columns named, numbers with the
 /// decimals the console asks for, instants to the second.
 pub fn pq_table(result: &PqTable) -> Table {
@@ -251,15 +262,15 @@ pub fn pq_table(result: &PqTable) -> Table {
         table.row(row.iter().enumerate().map(|(i, cell)| {
             let places = result.columns.get(i).and_then(|c| c.decimal_places);
             match cell {
-                Cell::Null => "-".to_string(),
-                Cell::Number(n) => match places {
+                lrq::Cell::Null => Cell::from("-"),
+                lrq::Cell::Number(n) => Cell::Text(match places {
                     Some(p) => format!("{n:.*}", p.clamp(0, 12) as usize),
                     None => n.to_string(),
-                },
-                Cell::String(s) => s.clone(),
-                Cell::Timestamp(t) => second(t),
-                Cell::Other(Value::String(s)) => s.clone(),
-                Cell::Other(v) => v.to_string(),
+                }),
+                lrq::Cell::String(s) => Cell::Text(s.clone()),
+                lrq::Cell::Timestamp(t) => Cell::Instant(*t),
+                lrq::Cell::Other(Value::String(s)) => Cell::Text(s.clone()),
+                lrq::Cell::Other(v) => Cell::Text(v.to_string()),
             }
         }));
     }
@@ -270,6 +281,7 @@ async fn log(
     client: &Client,
     filter: &str,
     args: &QueryArgs,
+    choice: Choice,
     progress: &Progress,
 ) -> Result<(), Failure> {
     let lrq = &args.lrq;
@@ -277,9 +289,14 @@ async fn log(
     let bar = progress.job("Log query");
     let options = lrq.options(&bar);
     let limit = args.limit.unwrap_or(1000);
-    // Piped without --table and without --json: one event per line, each
-    // written as soon as its page arrives.
-    if !args.format.json && args.format.format() == Format::Json {
+    // JSON Lines, or piped with no format asked for: one event per line,
+    // each written as soon as its page arrives.
+    let streamed = match choice.format {
+        Format::Jsonl => true,
+        Format::Json => !choice.explicit,
+        Format::Table | Format::Csv => false,
+    };
+    if streamed {
         let mut events = client
             .lrq()
             .log_events(filter, range, &lrq.scope(), limit, &options)?;
@@ -301,16 +318,16 @@ async fn log(
         .await?;
     drop(bar);
     warn_capped(results.capped.len());
-    if args.format.json {
-        return output::json(&json!({
-            "queryIds": results.query_ids,
-            "estimatedMatchCount": results.estimated_match_count,
-            "eventCount": results.events.len(),
-            "events": results.events.iter().map(event_json).collect::<Vec<_>>(),
-        }));
-    }
-    log_table(&results).print()?;
-    output::line(&format!("{} event(s)", results.events.len()))
+    let document = json!({
+        "queryIds": results.query_ids,
+        "estimatedMatchCount": results.estimated_match_count,
+        "eventCount": results.events.len(),
+        "events": results.events.iter().map(event_json).collect::<Vec<_>>(),
+    });
+    Output::document(document, log_table(&results))
+        .lines_at("/events")
+        .note(format!("{} event(s)", results.events.len()))
+        .print(choice.format)
 }
 
 /// Says on stderr that `capped` slices may hold more events.
@@ -351,13 +368,13 @@ pub fn log_table(results: &LogResults) -> Table {
             .chain(keys.iter().map(|k| k.to_string())),
     );
     let text = |values: &Map<String, Value>, key: &str| match values.get(key) {
-        None | Some(Value::Null) => "-".to_string(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
+        None | Some(Value::Null) => Cell::from("-"),
+        Some(Value::String(s)) => Cell::Text(s.clone()),
+        Some(other) => Cell::Text(other.to_string()),
     };
     for event in &results.events {
         table.row(
-            [event.timestamp.as_ref().map_or("-".to_string(), second)]
+            [event.timestamp.map_or(Cell::from("-"), Cell::Instant)]
                 .into_iter()
                 .chain(keys.iter().map(|k| text(&event.values, k))),
         );

@@ -9,8 +9,9 @@ use sentinelone::request::{METHODS, OPERATION};
 use sentinelone::{Client, Error};
 use serde_json::Value;
 
+use crate::confirm::Confirm;
 use crate::exit::Failure;
-use crate::output;
+use crate::output::{self, Choice, Format};
 
 /// One generic request.
 #[derive(Args, Debug)]
@@ -23,8 +24,12 @@ PATCH are never sent twice; GET, HEAD, PUT, DELETE and OPTIONS are retried
 after a 5xx or a timeout.
 
 Output: the JSON answer (indented on a terminal, one line when piped;
-nothing for an empty answer). With --all, every item of `data` of every
-page, following pagination.nextCursor, as JSON Lines.")]
+nothing for an empty answer), or what --output asks for (a table or CSV
+of the items in `data`). With --all, every item of `data` of every page,
+following pagination.nextCursor, as JSON Lines.
+
+At a terminal, a method other than GET, HEAD and OPTIONS asks before it is
+sent (--yes does not ask).")]
 pub struct RequestArgs {
     /// GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS
     #[arg(value_name = "METHOD")]
@@ -44,10 +49,16 @@ pub struct RequestArgs {
     all: bool,
 }
 
-/// Checks the input, sends the request, prints the answer.
-pub async fn run(client: &Client, args: &RequestArgs) -> Result<(), Failure> {
+/// Checks the input, asks when the method changes something, sends the
+/// request, prints the answer.
+pub async fn run(
+    client: &Client,
+    args: &RequestArgs,
+    choice: Choice,
+    confirm: Confirm,
+) -> Result<(), Failure> {
     let method = method(&args.method)?;
-    let mut request = client.api_request(method, &args.path);
+    let mut request = client.api_request(method.clone(), &args.path);
     for pair in &args.query {
         let (name, value) = query_pair(pair)?;
         request = request.query(name, value);
@@ -56,13 +67,28 @@ pub async fn run(client: &Client, args: &RequestArgs) -> Result<(), Failure> {
         request = request.json(&crate::api::read_body(text)?);
     }
     // A refused path is a usage error before anything is sent.
-    request.path()?;
+    let path = request.path()?.to_string();
+    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        let mut summary = format!("{method} {path}");
+        for pair in &args.query {
+            summary.push_str(&format!("\n  {pair}"));
+        }
+        if args.body.is_some() {
+            summary.push_str("\n  with the --body given");
+        }
+        confirm.proceed(&summary).await?;
+    }
+    let format = choice.json_unless_asked();
     if args.all {
         let mut items = std::pin::pin!(request.items());
-        while let Some(item) = items.try_next().await? {
-            output::json_line(&item)?;
+        if !choice.explicit || format == Format::Jsonl {
+            while let Some(item) = items.try_next().await? {
+                output::json_line(&item)?;
+            }
+            return Ok(());
         }
-        return Ok(());
+        let items: Vec<Value> = items.try_collect().await?;
+        return output::items(items).print(format);
     }
     let response = request.response().await?;
     let bytes = response
@@ -74,7 +100,7 @@ pub async fn run(client: &Client, args: &RequestArgs) -> Result<(), Failure> {
     }
     let answer: Value =
         serde_json::from_slice(&bytes).map_err(|e| Error::decode(OPERATION, &bytes, e))?;
-    output::json(&answer)
+    output::answer(answer).print(format)
 }
 
 /// The method named on the command line (any case).

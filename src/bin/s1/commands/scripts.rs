@@ -11,8 +11,9 @@ use sentinelone::scripts::{OutputDestination, ScriptRun, ScriptRunResult};
 use serde_json::{Value, json};
 
 use crate::args::WaitArgs;
+use crate::confirm::Confirm;
 use crate::exit::Failure;
-use crate::output::{self, Format, FormatArgs, Table};
+use crate::output::{self, Format, Output, Table};
 
 /// Remote script commands.
 #[derive(Subcommand)]
@@ -66,8 +67,6 @@ pub struct RunArgs {
     overwrite: bool,
     #[command(flatten)]
     pub(crate) wait: WaitArgs,
-    #[command(flatten)]
-    format: FormatArgs,
 }
 
 impl RunArgs {
@@ -90,6 +89,28 @@ impl RunArgs {
         }
         Ok(run)
     }
+
+    /// What the run will do, for the prompt.
+    fn summary(&self) -> String {
+        let mut lines = vec![format!(
+            "Run script {} ({:?}, output to {}) on:",
+            self.script_id, self.description, self.destination
+        )];
+        for (what, values) in [
+            ("computers", &self.computers),
+            ("agent ids", &self.agent_ids),
+            ("group ids", &self.group_ids),
+            ("site ids", &self.site_ids),
+        ] {
+            if !values.is_empty() {
+                lines.push(format!("  {what}: {}", values.join(", ")));
+            }
+        }
+        if lines.len() == 1 {
+            lines.push("  (no target given)".to_string());
+        }
+        lines.join("\n")
+    }
 }
 
 /// The secret held by environment variable `var`.
@@ -102,14 +123,25 @@ pub fn secret_from_env(var: &str) -> Result<SecretString, Failure> {
 }
 
 /// Runs a scripts command.
-pub async fn run(client: &Client, command: ScriptsCommand) -> Result<(), Failure> {
+pub async fn run(
+    client: &Client,
+    command: ScriptsCommand,
+    format: Format,
+    confirm: Confirm,
+) -> Result<(), Failure> {
     match command {
-        ScriptsCommand::Run(args) => run_script(client, &args).await,
+        ScriptsCommand::Run(args) => run_script(client, &args, format, confirm).await,
     }
 }
 
-async fn run_script(client: &Client, args: &RunArgs) -> Result<(), Failure> {
+async fn run_script(
+    client: &Client,
+    args: &RunArgs,
+    format: Format,
+    confirm: Confirm,
+) -> Result<(), Failure> {
     let script = args.script()?;
+    confirm.proceed(&args.summary()).await?;
     let (result, files) = match &args.out {
         Some(dir) => {
             let collected = client.scripts().run_and_collect(&script, dir).await?;
@@ -121,41 +153,42 @@ async fn run_script(client: &Client, args: &RunArgs) -> Result<(), Failure> {
         .iter()
         .map(|f| json!({ "path": f.path, "bytes": f.bytes }))
         .collect();
-    match args.format.format() {
-        Format::Json => output::json(&json!({
-            "parentTaskId": result.parent_task_id,
-            "affected": result.affected,
-            "pendingExecutionId": result.pending_execution_id,
-            "unmatchedHosts": result.unmatched_hosts,
-            "tasks": tasks_json(&result),
-            "files": files,
-        })),
-        Format::Table => {
-            output::line(&format!(
-                "parent task {}: sent to {} agent(s)",
-                result.parent_task_id.as_deref().unwrap_or("-"),
-                result.affected
-            ))?;
-            if let Some(id) = &result.pending_execution_id {
-                output::line(&format!("waiting for approval in the console ({id})"))?;
-            }
-            if !result.unmatched_hosts.is_empty() {
-                output::line(&format!(
-                    "no agent for: {}",
-                    result.unmatched_hosts.join(", ")
-                ))?;
-            }
-            tasks_table(&result).print()?;
-            for file in &files {
-                output::line(&format!(
-                    "wrote {} ({} bytes)",
-                    output::cell(file, "/path"),
-                    output::cell(file, "/bytes")
-                ))?;
-            }
-            Ok(())
-        }
+    let mut notes = vec![format!(
+        "parent task {}: sent to {} agent(s)",
+        result.parent_task_id.as_deref().unwrap_or("-"),
+        result.affected
+    )];
+    if let Some(id) = &result.pending_execution_id {
+        notes.push(format!("waiting for approval in the console ({id})"));
     }
+    if !result.unmatched_hosts.is_empty() {
+        notes.push(format!(
+            "no agent for: {}",
+            result.unmatched_hosts.join(", ")
+        ));
+    }
+    for file in &files {
+        notes.push(format!(
+            "wrote {} ({} bytes)",
+            output::cell(file, "/path"),
+            output::cell(file, "/bytes")
+        ));
+    }
+    let document = json!({
+        "parentTaskId": result.parent_task_id,
+        "affected": result.affected,
+        "pendingExecutionId": result.pending_execution_id,
+        "unmatchedHosts": result.unmatched_hosts,
+        "tasks": tasks_json(&result),
+        "files": files,
+    });
+    notes
+        .into_iter()
+        .fold(
+            Output::document(document, tasks_table(&result)).lines_at("/tasks"),
+            Output::note,
+        )
+        .print(format)
 }
 
 fn tasks_json(result: &ScriptRunResult) -> Vec<Value> {

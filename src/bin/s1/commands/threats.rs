@@ -9,8 +9,9 @@ use sentinelone::threats::{ThreatAction, ThreatTarget};
 use serde_json::json;
 
 use crate::args::TimeRange;
+use crate::confirm::Confirm;
 use crate::exit::Failure;
-use crate::output::{self, Format, FormatArgs, Table};
+use crate::output::{self, Cell, Format, Output, Table};
 
 /// Threat commands.
 #[derive(Subcommand)]
@@ -64,8 +65,6 @@ pub struct TargetArgs {
     /// Show the threats that would be acted on; send no action
     #[arg(long)]
     dry_run: bool,
-    #[command(flatten)]
-    format: FormatArgs,
 }
 
 impl TargetArgs {
@@ -93,60 +92,104 @@ pub struct ListArgs {
     #[arg(long, value_name = "N", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     limit: u32,
-    #[command(flatten)]
-    format: FormatArgs,
 }
 
 /// Runs a threats command.
-pub async fn run(client: &Client, command: ThreatsCommand) -> Result<(), Failure> {
+pub async fn run(
+    client: &Client,
+    command: ThreatsCommand,
+    format: Format,
+    confirm: Confirm,
+) -> Result<(), Failure> {
     let (action, args) = match command {
         ThreatsCommand::Kill(args) => (ThreatAction::Kill, args),
         ThreatsCommand::Quarantine(args) => (ThreatAction::Quarantine, args),
         ThreatsCommand::Remediate(args) => (ThreatAction::Remediate, args),
         ThreatsCommand::Rollback(args) => (ThreatAction::Rollback, args),
         ThreatsCommand::Unquarantine(args) => (ThreatAction::Unquarantine, args),
-        ThreatsCommand::List(args) => return list(client, &args).await,
+        ThreatsCommand::List(args) => return list(client, &args, format).await,
     };
-    respond(client, action, &args).await
+    respond(client, action, &args, format, confirm).await
 }
 
-/// Previews the target and, unless `--dry-run`, acts on what matched.
-async fn respond(client: &Client, action: ThreatAction, args: &TargetArgs) -> Result<(), Failure> {
+/// Previews the target and, unless `--dry-run`, acts on what matched. At
+/// a terminal (without `--yes`) the threats matched are shown first and
+/// the action waits for a yes; it then acts on exactly those.
+async fn respond(
+    client: &Client,
+    action: ThreatAction,
+    args: &TargetArgs,
+    format: Format,
+    confirm: Confirm,
+) -> Result<(), Failure> {
     let target = args.target();
     let (matched, affected) = if args.dry_run {
         (client.threats().preview(&target).await?, None)
+    } else if confirm.asks() {
+        target.check()?;
+        let previewed = client.threats().preview(&target).await?;
+        if previewed.is_empty() {
+            (previewed, Some(0))
+        } else {
+            confirm.proceed(&summary(action, &previewed)).await?;
+            let done = client
+                .threats()
+                .respond(action, &as_previewed(target, &previewed))
+                .await?;
+            (done.matched, Some(done.affected))
+        }
     } else {
         let done = client.threats().respond(action, &target).await?;
         (done.matched, Some(done.affected))
     };
-    match args.format.format() {
-        Format::Json => output::json(&json!({
-            "action": action.as_str(),
-            "dryRun": args.dry_run,
-            "matched": matched,
-            "affected": affected,
-        })),
-        Format::Table => {
-            table(&matched).print()?;
-            match affected {
-                Some(n) => output::line(&format!("{action}: {n} threat(s) affected")),
-                None => output::line(&format!(
-                    "{action} (dry run): {} threat(s) would be acted on; nothing sent",
-                    matched.len()
-                )),
-            }
-        }
+    let note = match affected {
+        Some(n) => format!("{action}: {n} threat(s) affected"),
+        None => format!(
+            "{action} (dry run): {} threat(s) would be acted on; nothing sent",
+            matched.len()
+        ),
+    };
+    let document = json!({
+        "action": action.as_str(),
+        "dryRun": args.dry_run,
+        "matched": matched,
+        "affected": affected,
+    });
+    Output::document(document, table(&matched))
+        .note(note)
+        .print(format)
+}
+
+/// How many previewed threats the action names by id; more would make the
+/// listing's query string too long for some consoles.
+const IDS_NAMED: usize = 100;
+
+/// `target`, held to the threats the prompt showed: never more of them
+/// (`max_threats`) and, up to [`IDS_NAMED`], exactly those ids.
+fn as_previewed(target: ThreatTarget, previewed: &[ThreatListResponseDataItem]) -> ThreatTarget {
+    let target = target.max_threats(previewed.len().max(1));
+    if previewed.len() <= IDS_NAMED {
+        target.threat_ids(previewed.iter().filter_map(|t| t.id.clone()))
+    } else {
+        target
     }
 }
 
+/// What the prompt before `action` shows: the threats it will act on.
+fn summary(action: ThreatAction, threats: &[ThreatListResponseDataItem]) -> String {
+    format!(
+        "{action} will act on {} threat(s):\n{}",
+        threats.len(),
+        table(threats).render(output::stderr_width())
+    )
+}
+
 /// Lists the threats of a time range.
-async fn list(client: &Client, args: &ListArgs) -> Result<(), Failure> {
+async fn list(client: &Client, args: &ListArgs, format: Format) -> Result<(), Failure> {
     let (from, to) = args.range.resolve()?;
     let listed = recent(client, &DetectionWindow::new(from, to).limit(args.limit)).await?;
-    match args.format.format() {
-        Format::Json => output::json(&listed),
-        Format::Table => table(&listed).print(),
-    }
+    let items = listed.iter().map(output::to_value).collect();
+    Output::list(items, table(&listed)).print(format)
 }
 
 /// The threats of `window`, newest first.
@@ -173,12 +216,12 @@ pub fn table(threats: &[ThreatListResponseDataItem]) -> Table {
     for threat in threats {
         let value = output::to_value(threat);
         table.row([
-            output::cell(&value, "/id"),
-            output::cell(&value, "/agentRealtimeInfo/agentComputerName"),
-            output::cell(&value, "/threatInfo/threatName"),
-            output::cell(&value, "/threatInfo/filePath"),
-            output::cell(&value, "/threatInfo/mitigationStatus"),
-            output::cell(&value, "/threatInfo/createdAt"),
+            Cell::from(output::cell(&value, "/id")),
+            output::cell(&value, "/agentRealtimeInfo/agentComputerName").into(),
+            output::cell(&value, "/threatInfo/threatName").into(),
+            output::cell(&value, "/threatInfo/filePath").into(),
+            output::cell(&value, "/threatInfo/mitigationStatus").into(),
+            output::time_cell(&value, "/threatInfo/createdAt"),
         ]);
     }
     table
