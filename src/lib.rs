@@ -200,8 +200,9 @@ pub use serde_json;
 
 /// Everything needed to call operations: the per-tag traits of the raw
 /// client, `.call()`, the pagination extension, and the stream combinators
-/// of `futures-util` ([`StreamExt`], [`TryStreamExt`]) that the streams of
-/// this crate are consumed with.
+/// of `futures-util` that the streams of this crate are consumed with
+/// ([`StreamExt`](futures_util::StreamExt),
+/// [`TryStreamExt`](futures_util::TryStreamExt)).
 pub mod prelude {
     pub use crate::call::CallExt;
     pub use crate::pagination::PaginateExt;
