@@ -74,8 +74,9 @@
 //!   ([`raw::ClientAgentsExt`], [`raw::ClientThreatsExt`], ...), whose
 //!   methods start an operation (`list_agents`); each method's
 //!   documentation gives the HTTP method and path and the operation's rate
-//!   limit. [`prelude`] brings every one of them into scope, and [`Client`]
-//!   dereferences to the raw client they are implemented for;
+//!   limit. [`prelude`] brings every one of them into scope (its page lists
+//!   them, method by method), and [`Client`] dereferences to the raw client
+//!   they are implemented for;
 //! - one builder per operation in [`raw::builder`]
 //!   ([`raw::builder::ListAgents`]): a method per parameter, named in snake
 //!   case (`computerName__contains` is `computer_name_contains`), then
