@@ -22,14 +22,23 @@
 //!   console's published rate limits per operation, for the facade's
 //!   limiter.
 //!
-//! Feature `operations` adds the table of every operation with its
-//! parameters ([`OPERATIONS`], [`operation`]) and a typed decoder per
-//! operation ([`decode_typed`]), for command lines and fuzzing; without it
-//! they are not compiled. Feature `httpmock` adds typed mocks (`mock`).
+//! # Feature flags
 //!
-//! Most users want the `sentinelone` facade crate instead of this one.
+//! None is on by default.
+//!
+//! - `operations`: the table of every operation with its parameters
+//!   (`OPERATIONS`, `operation`) and a typed decoder per operation
+//!   (`decode_typed`), for command lines and fuzzing. Left out, the ~25k
+//!   lines of that table are not compiled.
+//! - `httpmock`: typed [httpmock](https://docs.rs/httpmock) helpers for
+//!   every operation (the `mock` module), for tests; pulls in `httpmock`
+//!   and `regex`.
+//!
+//! Most users want the `sentinelone` facade crate instead of this one: it
+//! re-exports this crate as `sentinelone::raw`.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Lints are relaxed for the files codegen writes only; the handwritten ones
 // above pass clippy and `missing_docs` as they are.
