@@ -316,6 +316,13 @@ impl FacadeTransport {
                 (Retry::AfterThrottle(asked), Some(spare)) => {
                     throttled += 1;
                     let wait = self.throttle_wait(asked, rule.as_ref(), throttled);
+                    tracing::info!(
+                        target: "sentinelone::transport",
+                        attempt,
+                        status = 429,
+                        wait_ms = wait.as_millis() as u64,
+                        "the console answered 429 Too Many Requests; retrying"
+                    );
                     let until = limits::later(Instant::now(), wait);
                     if let (Some(key), Some(rule)) = (&key, &rule) {
                         self.limiter.block_until(key, rule, until);
@@ -349,16 +356,7 @@ impl FacadeTransport {
                         .await?;
                     pending = Some(spare);
                 }
-                (verdict, _) => {
-                    tracing::debug!(
-                        target: "sentinelone::transport",
-                        operation,
-                        attempt,
-                        ?verdict,
-                        "final attempt"
-                    );
-                    return self.finish(outcome, operation, answer).await;
-                }
+                (_, _) => return self.finish(outcome, operation, answer).await,
             }
         }
     }

@@ -41,6 +41,7 @@ fn s1_bare() -> Command {
         .env_remove("S1_API_TOKEN")
         .env_remove("S1_ARCHIVE_PASSWORD")
         .env_remove("S1_OUTPUT")
+        .env_remove("RUST_LOG")
         .timeout(Duration::from_secs(120));
     cmd
 }
@@ -1726,6 +1727,7 @@ mod terminal {
                 .env_remove("S1_CONSOLE_URL")
                 .env_remove("S1_API_TOKEN")
                 .env_remove("S1_OUTPUT")
+                .env_remove("RUST_LOG")
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -2032,6 +2034,7 @@ mod terminal {
             .env("S1_API_TOKEN", console.token())
             .env("S1", env!("CARGO_BIN_EXE_s1"))
             .env_remove("S1_OUTPUT")
+            .env_remove("RUST_LOG")
             .write_stdin(input)
             .timeout(Duration::from_secs(60));
         let output = cmd.output().unwrap();
@@ -2156,4 +2159,60 @@ mod terminal {
         assert_eq!(out.json()["affected"], 1);
         assert_eq!(console.threat_status(&id).unwrap(), "mitigated");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Tracing
+
+#[tokio::test]
+async fn verbose_flags_trace_the_library_on_stderr_and_never_the_token() {
+    let console = console().await;
+    let quiet = run(&mut s1(&console), &["agents", "list", "--output", "json"]);
+    assert_code(&quiet, 0);
+    assert_eq!(quiet.stderr, "", "no trace without -v");
+
+    let info = run(
+        &mut s1(&console),
+        &["-v", "agents", "list", "--output", "json"],
+    );
+    assert_code(&info, 0);
+    assert!(!info.stderr.contains("DEBUG"), "{}", info.stderr);
+
+    let debug = run(
+        &mut s1(&console),
+        &["-vv", "agents", "list", "--output", "json"],
+    );
+    assert_code(&debug, 0);
+    assert_eq!(debug.stdout, quiet.stdout, "tracing goes to stderr only");
+    let end = debug
+        .stderr
+        .lines()
+        .find(|l| l.contains(": answered "))
+        .unwrap_or_else(|| panic!("no end event: {}", debug.stderr));
+    assert!(
+        end.contains("DEBUG request{operation=\"list_agents\" method=GET path=/web/api/v2.1/agents attempts=1 status=200"),
+        "{end}"
+    );
+    assert!(
+        !debug.stderr.contains("hyper"),
+        "only the library's own: {}",
+        debug.stderr
+    );
+    assert!(!debug.stderr.contains(console.token()), "{}", debug.stderr);
+
+    let from_env = run(
+        s1(&console).env("RUST_LOG", "sentinelone=debug,hyper_util=debug"),
+        &["agents", "list", "--output", "json"],
+    );
+    assert_code(&from_env, 0);
+    assert!(
+        from_env.stderr.contains("hyper_util"),
+        "{}",
+        from_env.stderr
+    );
+    assert!(
+        from_env.stderr.contains(": answered "),
+        "{}",
+        from_env.stderr
+    );
 }

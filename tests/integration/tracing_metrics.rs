@@ -142,7 +142,7 @@ async fn a_throttled_call_is_one_span_one_record_and_no_secret() {
     let text = trace.text();
     let answered = text
         .lines()
-        .find(|l| l.contains("answered"))
+        .find(|l| l.ends_with("answered attempts=2 throttled=1") || l.contains(": answered "))
         .unwrap_or_else(|| panic!("no end event in:\n{text}"));
     assert!(
         answered.contains("request{operation=\"list_agents\" method=GET path=/web/api/v2.1/agents"),
@@ -151,7 +151,7 @@ async fn a_throttled_call_is_one_span_one_record_and_no_secret() {
     assert!(answered.contains("attempts=2"), "{answered}");
     assert!(answered.contains("throttled=1"), "{answered}");
     assert!(
-        text.contains("rate limited on agents"),
+        text.contains("INFO request{operation=\"list_agents\" method=GET path=/web/api/v2.1/agents}: sentinelone::transport: the console answered 429 Too Many Requests; retrying attempt=1 status=429"),
         "the 429 is an event of its own:\n{text}"
     );
     assert_eq!(text.matches("sending").count(), 2, "{text}");

@@ -58,6 +58,12 @@ pub struct Global {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// Trace what the library does on stderr: -v the waits, retries, 429s,
+    /// failed calls and composite steps; -vv every request too. RUST_LOG
+    /// (e.g. `sentinelone=debug,hyper=info`), when set, decides instead
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     /// How results are printed: table (as wide as the terminal), json,
     /// jsonl (one item a line) or csv [default: table on a terminal, json
     /// when piped; `s1 api` and `s1 request` print json] [env: S1_OUTPUT]

@@ -45,7 +45,7 @@ async fn main() -> ExitCode {
         clap_complete::generate(shell, &mut command, "s1", &mut std::io::stdout());
         return ExitCode::from(exit::SUCCESS);
     }
-    logging::init();
+    logging::init(cli.global.verbose);
     let progress = Progress::new(cli.global.quiet);
     let outcome = match (cli.global.choice(), &cli.command) {
         (Err(failure), _) => Err(failure),
