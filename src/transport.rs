@@ -189,9 +189,8 @@ impl FacadeTransport {
         answer: Answer,
     ) -> reqwest::Result<Response> {
         let method = request.method().clone();
-        let path = sentinelone_generated::answer(operation)
-            .map(|op| op.path.to_string())
-            .unwrap_or_else(|| request.url().path().to_string());
+        let template = sentinelone_generated::answer(operation).map(|op| op.path);
+        let path = template.map_or_else(|| request.url().path().to_string(), str::to_string);
         let span = tracing::info_span!(
             target: "sentinelone::transport",
             "request",
@@ -206,7 +205,7 @@ impl FacadeTransport {
         let started = Instant::now();
         let mut tally = Tally::default();
         let result = self
-            .attempts(client, request, operation, answer, &mut tally)
+            .attempts(client, request, operation, template, answer, &mut tally)
             .instrument(span.clone())
             .await;
         let record = RequestRecord {
@@ -237,6 +236,7 @@ impl FacadeTransport {
         client: &reqwest::Client,
         request: Request,
         operation: &'static str,
+        template: Option<&'static str>,
         answer: Answer,
         tally: &mut Tally,
     ) -> Result<Response, Stop> {
@@ -261,7 +261,6 @@ impl FacadeTransport {
         let method = request.method().clone();
         let path = request.url().path().to_string();
         let max_items = limits::page_limit(&request, operation);
-        let template = sentinelone_generated::answer(operation).map(|op| op.path);
         let rule = self.quotas.rule_for(method.as_str(), &path, template);
         let key = rule
             .as_ref()
@@ -272,7 +271,6 @@ impl FacadeTransport {
             .unwrap_or_else(|| crate::quota::endpoint_label(&path));
         let mut pending = Some(request);
         let mut attempt = 0;
-        let mut throttled = 0;
         loop {
             attempt += 1;
             let mut current = pending.take().expect("a request for every attempt");
@@ -314,8 +312,7 @@ impl FacadeTransport {
             let verdict = retry::classify(&method, seen);
             match (verdict, spare) {
                 (Retry::AfterThrottle(asked), Some(spare)) => {
-                    throttled += 1;
-                    let wait = self.throttle_wait(asked, rule.as_ref(), throttled);
+                    let wait = self.throttle_wait(asked, rule.as_ref(), tally.throttled);
                     tracing::info!(
                         target: "sentinelone::transport",
                         attempt,

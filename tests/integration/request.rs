@@ -11,8 +11,8 @@ use std::time::Duration;
 use futures_util::{StreamExt, TryStreamExt};
 use httpmock::{HttpMockRequest, Method::GET, Method::POST, MockServer};
 use reqwest::Method;
+use sentinelone::Error;
 use sentinelone::quota::{Limiter, Quotas};
-use sentinelone::{Error, RetryPolicy};
 use serde_json::{Value, json};
 
 use crate::support::scripted::{reply, scripted_server};
@@ -566,13 +566,7 @@ async fn a_429_with_retry_after_is_waited_out_then_retried() {
         &server.url,
         TOKEN,
         Quotas::none(),
-        RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(40),
-            max_retry_after: Duration::from_secs(5),
-            throttle_base_delay: Duration::from_millis(10),
-        },
+        crate::support::scripted::fast_retry(3),
     )
     .build()
     .unwrap();

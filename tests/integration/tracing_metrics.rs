@@ -4,70 +4,20 @@
 //! (`ClientBuilder::on_request`, `metrics::RequestStats`). The token and
 //! query values never appear in a trace.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sentinelone::Client;
-use sentinelone::RetryPolicy;
 use sentinelone::metrics::{RequestOutcome, RequestRecord, RequestStats};
 use sentinelone::prelude::*;
 use sentinelone::quota::Quotas;
-use tracing_subscriber::fmt::MakeWriter;
+use tracing::Level;
 
-use crate::support::scripted::{builder, reply, scripted_server};
+use crate::support::logs::capture;
+use crate::support::scripted::{builder, fast_retry, reply, scripted_server};
 
 const TOKEN: &str = "tracing-test-token-55e1";
 const THROTTLED: &str = r#"{"errors":[{"code":4290010,"title":"Too many requests"}]}"#;
-
-/// Everything a subscriber writes, kept in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-/// A DEBUG subscriber for this thread only, writing to memory.
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .without_time()
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
-}
-
-fn quick_retry() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(40),
-        max_retry_after: Duration::from_secs(5),
-        throttle_base_delay: Duration::from_millis(10),
-    }
-}
 
 fn recorded() -> (
     Arc<Mutex<Vec<RequestRecord>>>,
@@ -94,7 +44,7 @@ async fn a_throttled_call_is_one_span_one_record_and_no_secret() {
         &server.url,
         TOKEN,
         Quotas::default().with_default_period(None),
-        quick_retry(),
+        fast_retry(3),
     )
     .on_request(move |r| {
         listener(r);
@@ -102,7 +52,7 @@ async fn a_throttled_call_is_one_span_one_record_and_no_secret() {
     })
     .build()
     .unwrap();
-    let (trace, _guard) = capture();
+    let (trace, _guard) = capture(Level::DEBUG);
 
     client
         .list_agents()
@@ -172,12 +122,12 @@ async fn a_failed_call_is_a_warning_and_a_failure_in_the_totals() {
         &server.url,
         TOKEN,
         Quotas::default().with_default_period(None),
-        quick_retry(),
+        fast_retry(3),
     )
     .on_request(stats.recorder())
     .build()
     .unwrap();
-    let (trace, _guard) = capture();
+    let (trace, _guard) = capture(Level::DEBUG);
 
     client
         .list_agents()
@@ -241,7 +191,7 @@ async fn a_composite_names_its_steps() {
         .start()
         .await;
     let client = sim.client().unwrap();
-    let (trace, _guard) = capture();
+    let (trace, _guard) = capture(Level::DEBUG);
     let target = sentinelone::threats::ThreatTarget::computers(["win-lab-001"]);
     client.threats().kill(&target).await.expect("the kill runs");
     let text = trace.text();

@@ -19,22 +19,13 @@ use tokio::net::TcpListener;
 use crate::support;
 
 use support::scripted::{
-    Events, Seen, builder, connect_body, delayed, recording_waits, reply, scripted_server,
+    Events, Seen, builder, connect_body, delayed, fast_retry, recording_waits, reply,
+    scripted_server,
 };
 
 const TOKEN: &str = "transport-test-token-7f3a";
 
 // ---------------------------------------------------------------------------
-
-fn fast_retry(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(40),
-        max_retry_after: Duration::from_secs(5),
-        throttle_base_delay: Duration::from_millis(10),
-    }
-}
 
 /// A client of `url` with its own limiter, no default spacing, quick
 /// retries, and its waits recorded.

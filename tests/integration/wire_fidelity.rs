@@ -2,9 +2,6 @@
 //! does not name, values in other JSON shapes, and list items that do not
 //! decode at all, which arrive raw with their path while the rest goes on.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use futures_util::StreamExt;
 use httpmock::Method::{GET, POST};
 use httpmock::MockServer;
@@ -55,35 +52,12 @@ async fn agents_console(server: &MockServer) {
         .await;
 }
 
-/// Log lines written while `f` runs on this thread.
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || Captured(writer.clone()))
-        .with_ansi(false)
-        .finish();
-    (buffer, tracing::subscriber::set_default(subscriber))
-}
-
 #[tokio::test]
 async fn a_stream_delivers_every_item_and_the_odd_one_raw_with_its_path() {
     let server = MockServer::start_async().await;
     agents_console(&server).await;
     let client = support::facade_client(&server);
-    let (logs, _guard) = capture_logs();
+    let (logs, _guard) = support::logs::capture(tracing::Level::INFO);
 
     let items: Vec<Result<types::AgentViewListResponseDataItem, Error>> =
         client.list_agents().items().collect().await;
@@ -112,7 +86,7 @@ async fn a_stream_delivers_every_item_and_the_odd_one_raw_with_its_path() {
     }
     assert_eq!(items[3].as_ref().unwrap().id.as_deref(), Some("4"));
 
-    let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("WARN")).collect();
     assert_eq!(warnings.len(), 1, "{logs}");
     assert!(

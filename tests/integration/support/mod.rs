@@ -42,6 +42,7 @@ pub fn raw_client(server: &MockServer) -> Client {
     Client::new_with_client(&server.base_url(), http, Inner::default())
 }
 
+pub mod logs;
 pub mod scripted;
 pub mod streaming;
 

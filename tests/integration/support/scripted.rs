@@ -170,6 +170,18 @@ pub type Events = Arc<Mutex<Vec<WaitEvent>>>;
 
 /// A builder for a client of `url` over plain HTTP, with its own limiter,
 /// the given quotas and retry policy, and a 5 s timeout.
+/// Quick retries for tests: `max_attempts`, backoffs from 10 ms up to
+/// 40 ms, Retry-After honoured up to 5 s.
+pub fn fast_retry(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(40),
+        max_retry_after: Duration::from_secs(5),
+        throttle_base_delay: Duration::from_millis(10),
+    }
+}
+
 pub fn builder(url: &str, token: &str, quotas: Quotas, retry: RetryPolicy) -> ClientBuilder {
     Client::builder()
         .console_url(url)
