@@ -76,7 +76,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let killed = client
         .mitigate_threats()
         .action("kill")
-        .body_map(|body| body.filter(filter))
+        .body(types::ThreatsMitigateRequest {
+            filter,
+            data: Default::default(),
+        })
         .send()
         .await?
         .into_inner();

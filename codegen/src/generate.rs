@@ -247,7 +247,7 @@ pub fn generate(spec_text: &str) -> Result<Generated> {
     };
     let roots = response_roots(&spec);
     let mut client = parse(client, "the client")?;
-    crate::trim::strip_response_builders(&mut client, &roots);
+    crate::trim::drop_struct_builders(&mut client);
     crate::lenient::tolerate_drift(&mut client, &roots)?;
     let calls = parse(
         crate::calls::operation_impls(&spec, &client),

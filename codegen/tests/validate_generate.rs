@@ -455,30 +455,29 @@ fn generate_writes_the_client_and_the_mocks() {
     // The comma-list schema is replaced by the crate's own type.
     assert!(client.contains("crate::CsvList"), "{client}");
     assert!(!client.contains("pub struct CsvList"), "{client}");
-    // Request types keep their builders; response types lose theirs.
+    // typify's struct builders are gone: a body is the struct itself, and
+    // an operation whose body has no default says so when none was given.
     assert!(
         client.contains("pub struct AgentActionRequest {"),
         "{client}"
     );
-    let builders = client
-        .split("pub mod builder {")
+    assert!(!client.contains("types::builder"), "{client}");
+    assert!(!client.contains("fn body_map"), "{client}");
+    assert!(!client.contains("pub fn builder() ->"), "{client}");
+    let connect = client
+        .split("pub struct ConnectAgents<'a> {")
         .nth(1)
-        .expect("types::builder");
-    let types_builders = builders
-        .split("\n    }\n")
-        .next()
-        .expect("end of types::builder");
+        .expect("the ConnectAgents builder");
     assert!(
-        types_builders.contains("pub struct AgentActionRequest {"),
-        "{types_builders}"
+        connect.contains("body: Result<types::AgentActionRequest, String>"),
+        "{connect}"
     );
+    // `filter` is required, so the body has no default to start from.
     assert!(
-        !types_builders.contains("pub struct AgentListResponse {"),
-        "{types_builders}"
-    );
-    assert!(
-        !types_builders.contains("pub struct ApiError"),
-        "{types_builders}"
+        connect.contains(
+            "body: Err(\"no body was given: call .body(..) before .send()\".to_string())"
+        ),
+        "{connect}"
     );
 
     assert!(mock.contains("pub struct ListAgentsWhen("), "{mock}");

@@ -101,23 +101,32 @@ decodes!(
     "agents-actions-connect.json",
     POST,
     "/agents/actions/connect",
-    |c| c.connect_agents().body_map(|b| b.filter(json_filter()))
+    |c| c.connect_agents().body(types::AgentsActionRequest {
+        data: None,
+        filter: json_filter(),
+    })
 );
 decodes!(
     agents_disconnect,
     "agents-actions-disconnect.json",
     POST,
     "/agents/actions/disconnect",
-    |c| c.disconnect_agents().body_map(|b| b.filter(json_filter()))
+    |c| c
+        .disconnect_agents()
+        .body(types::AgentsDangerousActionRequest {
+            data: Default::default(),
+            filter: json_filter(),
+        })
 );
 decodes!(
     agents_initiate_scan,
     "agents-actions-initiate-scan.json",
     POST,
     "/agents/actions/initiate-scan",
-    |c| c
-        .initiate_agent_scan()
-        .body_map(|b| b.filter(json_filter()))
+    |c| c.initiate_agent_scan().body(types::AgentsActionRequest {
+        data: None,
+        filter: json_filter(),
+    })
 );
 decodes!(
     agents_fetch_files,

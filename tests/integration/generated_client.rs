@@ -269,14 +269,14 @@ async fn agent_actions_fetch_agent_files() {
     let response = support::raw_client(&server)
         .fetch_agent_files()
         .agent_id("225494730938493804")
-        .body_map(|b| {
-            b.data(types::AgentFetchFilesActionRequestData {
+        .body(types::AgentFetchFilesActionRequest {
+            data: types::AgentFetchFilesActionRequestData {
                 files: vec![
                     "C:\\Windows\\System32\\drivers\\etc\\hosts".to_string(),
                     "/var/log/syslog".to_string(),
                 ],
                 password: "Passw0rd!Long".to_string(),
-            })
+            },
         })
         .send()
         .await
@@ -287,6 +287,30 @@ async fn agent_actions_fetch_agent_files() {
         response.into_inner().data.expect("data").success,
         Some(true)
     );
+}
+
+/// A body with required fields has no default: leaving it out is an
+/// error before anything is sent, never an empty or half-filled body.
+#[tokio::test]
+async fn a_required_body_left_out_fails_before_sending() {
+    let server = MockServer::start_async().await;
+    let any = server
+        .mock_async(|_, then| {
+            then.status(200);
+        })
+        .await;
+
+    let outcome = support::raw_client(&server)
+        .fetch_agent_files()
+        .agent_id("225494730938493804")
+        .send()
+        .await;
+
+    let Err(Error::InvalidRequest(message)) = outcome else {
+        panic!("expected InvalidRequest, got {outcome:?}");
+    };
+    assert_eq!(message, "no body was given: call .body(..) before .send()");
+    assert_eq!(any.calls_async().await, 0);
 }
 
 // ------------------------------------------------------------------ Agents
@@ -1737,12 +1761,12 @@ async fn star_rules_delete_star_manage_hit_window() {
 
     let response = support::raw_client(&server)
         .delete_star_manage_hit_window()
-        .body_map(|b| {
-            b.data(types::DeleteHitAggWindowRequestData {
+        .body(types::DeleteHitAggWindowRequest {
+            data: types::DeleteHitAggWindowRequestData {
                 scope_level: types::AlertScopeLevel::Site,
                 scope_id: 11,
                 mgmt_id: 1,
-            })
+            },
         })
         .send()
         .await
@@ -1910,12 +1934,12 @@ async fn tag_manager_update_tag_manager() {
     let response = support::raw_client(&server)
         .update_tag_manager()
         .tag_id("2000000000000000001")
-        .body_map(|b| {
-            b.data(types::V21MgmtTagManagerPutTagRequestData {
+        .body(types::V21MgmtTagManagerPutTagRequest {
+            data: types::V21MgmtTagManagerPutTagRequestData {
                 key: Some("env".to_string()),
                 value: Some("prod".to_string()),
                 description: Some("Production".to_string()),
-            })
+            },
         })
         .send()
         .await
@@ -2067,10 +2091,10 @@ async fn threat_notes_update_threat_note() {
         .update_threat_note()
         .threat_id("1791114563291399600")
         .note_id("88")
-        .body_map(|b| {
-            b.data(types::PostThreatNoteDataRequestData {
+        .body(types::PostThreatNoteDataRequest {
+            data: types::PostThreatNoteDataRequestData {
                 text: "Escalated to IR, ticket INC-4711".to_string(),
-            })
+            },
         })
         .send()
         .await
