@@ -63,6 +63,7 @@ fn raw_client() -> reqwest::Client {
     auth.set_sensitive(true);
     let mut headers = HeaderMap::new();
     headers.insert(AUTHORIZATION, auth);
+    sentinelone::raw::install_crypto_provider();
     reqwest::Client::builder()
         .default_headers(headers)
         .connect_timeout(sentinelone::DEFAULT_CONNECT_TIMEOUT)

@@ -492,6 +492,7 @@ impl ClientBuilder {
     /// A reqwest builder with the timeouts, user agent, proxy and root
     /// certificates configured (no credentials).
     fn http_builder(&self) -> Result<reqwest::ClientBuilder, Error> {
+        sentinelone_generated::install_crypto_provider();
         let mut http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
             .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))

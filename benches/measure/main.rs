@@ -68,6 +68,7 @@ pub fn raw_client() -> reqwest::Client {
     auth.set_sensitive(true);
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::AUTHORIZATION, auth);
+    sentinelone::raw::install_crypto_provider();
     reqwest::Client::builder()
         .default_headers(headers)
         .build()

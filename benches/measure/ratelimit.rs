@@ -169,6 +169,7 @@ async fn naive_side(window: Duration, tasks: usize) -> Outcome {
     let (console, id) = console_with_query().await;
     let url = format!("{}/web/api/v2.1/dv/query-status", console.url());
     let auth = format!("ApiToken {}", console.token());
+    sentinelone::raw::install_crypto_provider();
     let http = reqwest::Client::new();
     let succeeded = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));

@@ -224,6 +224,9 @@ pub fn fetch(options: &FetchOptions, token: &ApiToken) -> Result<Fetched> {
 }
 
 async fn fetch_async(options: &FetchOptions, url: Url, auth: HeaderValue) -> Result<Fetched> {
+    // reqwest's rustls comes without a crypto provider (the workspace uses
+    // ring; see generated/src/tls.rs).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut http = reqwest::Client::builder()
         // The token never follows a redirect: a 3xx comes back as it is.
         .redirect(Policy::none())

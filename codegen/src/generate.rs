@@ -226,6 +226,30 @@ fn describe_marks(spec: &mut OpenAPI) {
     }
 }
 
+/// `Client::new` builds its own `reqwest::Client`, whose rustls has no
+/// crypto provider built in: it installs the crate's first
+/// (`generated/src/tls.rs`).
+fn install_tls_in_new(client: &mut syn::File) {
+    for item in &mut client.items {
+        let syn::Item::Impl(block) = item else {
+            continue;
+        };
+        let is_client = matches!(&*block.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"));
+        if block.trait_.is_some() || !is_client {
+            continue;
+        }
+        for item in &mut block.items {
+            if let syn::ImplItem::Fn(f) = item
+                && f.sig.ident == "new"
+            {
+                f.block
+                    .stmts
+                    .insert(0, syn::parse_quote!(crate::install_crypto_provider();));
+            }
+        }
+    }
+}
+
 /// Generates the client and mock files from spec text.
 pub fn generate(spec_text: &str) -> Result<Generated> {
     let mut spec = parse_spec(spec_text)?;
@@ -248,6 +272,7 @@ pub fn generate(spec_text: &str) -> Result<Generated> {
     let roots = response_roots(&spec);
     let mut client = parse(client, "the client")?;
     crate::trim::drop_struct_builders(&mut client);
+    install_tls_in_new(&mut client);
     crate::lenient::tolerate_drift(&mut client, &roots)?;
     let calls = parse(
         crate::calls::operation_impls(&spec, &client),

@@ -21,6 +21,9 @@
 //! - [`RATE_LIMITS`] (`rate_limits.rs`, codegen's) and [`RateLimit`]: the
 //!   console's published rate limits per operation, for the facade's
 //!   limiter.
+//! - [`install_crypto_provider`]: the TLS crypto provider (ring unless
+//!   the `aws-lc-rs` feature is on), installed before any HTTP client is
+//!   built.
 //!
 //! # Feature flags
 //!
@@ -30,6 +33,8 @@
 //!   (`OPERATIONS`, `operation`) and a typed decoder per operation
 //!   (`decode_typed`), for command lines and fuzzing. Left out, the ~25k
 //!   lines of that table are not compiled.
+//! - `aws-lc-rs`: TLS through aws-lc-rs instead of ring ([`install_crypto_provider`]
+//!   says what each offers); builds the aws-lc C library.
 //! - `httpmock`: typed [httpmock](https://docs.rs/httpmock) helpers for
 //!   every operation (the `mock` module), for tests; pulls in `httpmock`
 //!   and `regex`.
@@ -73,6 +78,7 @@ mod rate_limit;
 #[rustfmt::skip]
 #[allow(clippy::all, unused_imports, unused_mut, dead_code, missing_docs)]
 mod rate_limits;
+mod tls;
 mod transport;
 
 /// Typed httpmock helpers for every operation (feature `httpmock`).
@@ -93,4 +99,5 @@ pub use operation_table::{BodyUse, OperationSpec, ParamKind, ParamLocation, Para
 pub use operations::{OPERATIONS, decode_typed};
 pub use rate_limit::{Counted, RateLimit};
 pub use rate_limits::RATE_LIMITS;
+pub use tls::install_crypto_provider;
 pub use transport::{DirectTransport, Inner, Transport, TransportFuture};

@@ -102,7 +102,7 @@ async fn collect(server: &MockServer, stream: ByteStream) -> Vec<u8> {
             })
             .await
     };
-    let response = reqwest::Client::new()
+    let response = support::http_client()
         .post(server.url("/__byte-stream-sink"))
         .body(reqwest::Body::wrap_stream(stream.into_inner()))
         .send()

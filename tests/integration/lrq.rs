@@ -954,7 +954,7 @@ async fn sim_five_queries_on_one_token_are_polled_before_they_expire() {
 #[tokio::test]
 async fn sim_console_rules_bearer_forward_tag_and_delete() {
     let sim = sim(Duration::from_secs(5), false).await;
-    let http = reqwest::Client::new();
+    let http = support::http_client();
     let url = format!("{}{QUERIES}", sim.url());
     let body = json!({"queryType": "LOG", "tenant": true, "startTime": "2026-04-21T00:00:00Z",
         "endTime": "2026-04-21T01:00:00Z", "log": {"filter": "", "limit": 5}});
@@ -1056,7 +1056,7 @@ async fn sim_query_expires_when_not_polled_and_the_client_says_so() {
 #[tokio::test]
 async fn sim_throttles_above_three_a_second() {
     let sim = sim(Duration::from_secs(5), true).await;
-    let http = reqwest::Client::new();
+    let http = support::http_client();
     let bearer = format!("Bearer {}", sim.token());
     let mut statuses = Vec::new();
     for _ in 0..4 {

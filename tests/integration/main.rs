@@ -33,6 +33,7 @@ mod request;
 mod scripts;
 mod sim;
 mod threats;
+mod tls;
 mod tracing_metrics;
 mod transport;
 mod wire_fidelity;

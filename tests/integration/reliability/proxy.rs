@@ -86,6 +86,7 @@ impl FaultProxy {
         listener.set_nonblocking(true).expect("non-blocking");
         let listener = TcpListener::from_std(listener).expect("a tokio listener");
         let proxy = self.clone();
+        sentinelone::raw::install_crypto_provider();
         let forwarder = reqwest::Client::builder()
             .no_proxy()
             .build()

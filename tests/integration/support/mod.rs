@@ -29,12 +29,20 @@ pub fn shared_dir() -> Option<PathBuf> {
     None
 }
 
+/// A plain reqwest client (no token), after the crate's TLS provider is
+/// installed as every client of the library does.
+pub fn http_client() -> reqwest::Client {
+    sentinelone::raw::install_crypto_provider();
+    reqwest::Client::new()
+}
+
 /// A raw generated client pointed at `server`, sending the test token.
 pub fn raw_client(server: &MockServer) -> Client {
     let mut headers = HeaderMap::new();
     let mut value = HeaderValue::from_str(&auth_header()).expect("valid header");
     value.set_sensitive(true);
     headers.insert(AUTHORIZATION, value);
+    sentinelone::raw::install_crypto_provider();
     let http = reqwest::Client::builder()
         .default_headers(headers)
         .build()
