@@ -1,7 +1,6 @@
 //! [`Client`]: configuration, and the raw client wired to the transport.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +19,7 @@ use crate::limits::{
 };
 use crate::metrics::{RequestListener, RequestRecord};
 use crate::quota::{Limiter, Quotas};
+use crate::quota_store::QuotaStore;
 use crate::transport::{FacadeTransport, RetryPolicy};
 use crate::wait::{WaitEvent, WaitListener};
 
@@ -27,6 +27,9 @@ use crate::wait::{WaitEvent, WaitListener};
 pub const ENV_CONSOLE_URL: &str = "S1_CONSOLE_URL";
 /// Environment variable holding the API token.
 pub const ENV_API_TOKEN: &str = "S1_API_TOKEN";
+/// The environment variable naming a Redis server to count quotas in
+/// ([`Client::from_env`], the `s1` command line).
+pub const ENV_REDIS_URL: &str = "S1_REDIS_URL";
 
 /// A SentinelOne console client. Cheap to clone; clones share the
 /// connection pool, the quotas and the transport.
@@ -80,13 +83,19 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client from `S1_CONSOLE_URL` and `S1_API_TOKEN`.
+    /// A client from `S1_CONSOLE_URL` and `S1_API_TOKEN`; with
+    /// `S1_REDIS_URL` set, its quotas are counted in that Redis server
+    /// (feature `redis`; without it, a set `S1_REDIS_URL` is an error).
     pub fn from_env() -> Result<Client, Error> {
         let url = std::env::var(ENV_CONSOLE_URL)
             .map_err(|_| Error::invalid(format!("{ENV_CONSOLE_URL} is not set")))?;
         let token = std::env::var(ENV_API_TOKEN)
             .map_err(|_| Error::invalid(format!("{ENV_API_TOKEN} is not set")))?;
-        Client::builder().console_url(url).api_token(token).build()
+        let mut builder = Client::builder().console_url(url).api_token(token);
+        if let Ok(redis) = std::env::var(ENV_REDIS_URL) {
+            builder = builder.quota_store(QuotaStore::from_redis_url(&redis)?);
+        }
+        builder.build()
     }
 
     /// The generated client: every operation of the spec.
@@ -167,7 +176,8 @@ impl Client {
     /// token, shared through the limiter.
     pub(crate) fn lrq_places(&self) -> Arc<tokio::sync::Semaphore> {
         self.transport
-            .limiter
+            .store
+            .local()
             .running_queries(&self.transport.console, self.transport.token_fingerprint)
     }
 
@@ -206,7 +216,7 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     allow_http: bool,
     quotas: Option<Quotas>,
-    limiter: Option<Arc<Limiter>>,
+    store: Option<QuotaStore>,
     retry: Option<RetryPolicy>,
     listener: Option<WaitListener>,
     request_listener: Option<RequestListener>,
@@ -316,9 +326,27 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses this limiter instead of the process-wide one.
+    /// Uses this limiter instead of the process-wide one (the same as
+    /// `quota_store(QuotaStore::InProcess(limiter))`).
     pub fn limiter(mut self, limiter: Arc<Limiter>) -> Self {
-        self.limiter = Some(limiter);
+        self.store = Some(QuotaStore::InProcess(limiter));
+        self
+    }
+
+    /// Where quotas are counted: this process's limiter (the default,
+    /// [`Limiter::global`]) or Redis, shared by every process and host using
+    /// it ([`crate::quota_store::RedisQuotaStore`], feature `redis`).
+    ///
+    /// ```
+    /// use sentinelone::quota::Limiter;
+    /// use sentinelone::quota_store::QuotaStore;
+    ///
+    /// let builder = sentinelone::Client::builder()
+    ///     .quota_store(QuotaStore::InProcess(Limiter::new()));
+    /// # drop(builder);
+    /// ```
+    pub fn quota_store(mut self, store: QuotaStore) -> Self {
+        self.store = Some(store);
         self
     }
 
@@ -453,7 +481,7 @@ impl ClientBuilder {
             console: console.clone(),
             token_fingerprint: fingerprint(&token),
             quotas: self.quotas.unwrap_or_default(),
-            limiter: self.limiter.unwrap_or_else(Limiter::global),
+            store: self.store.unwrap_or_default(),
             retry: self.retry.unwrap_or_default(),
             listener: self.listener,
             request_listener: self.request_listener,
@@ -585,11 +613,15 @@ fn auth_header(token: &SecretString, scheme: &str) -> Result<HeaderValue, Error>
 
 /// A stable fingerprint of the token, to key per-token quotas without
 /// keeping the token anywhere else.
+/// A truncated SHA-256: the same in every process and build, so processes
+/// sharing a quota store agree on it.
 fn fingerprint(token: &SecretString) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    use sha2::Digest;
     // Trimmed by the builder: the same token, however given, shares quotas.
-    token.expose_secret().hash(&mut hasher);
-    hasher.finish()
+    let digest = sha2::Sha256::digest(token.expose_secret().as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
 }
 
 #[cfg(test)]

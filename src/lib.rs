@@ -126,7 +126,10 @@ pub mod metrics;
 pub mod pagination;
 mod poll;
 pub mod quota;
+pub mod quota_store;
 mod redact;
+#[cfg(feature = "redis")]
+mod redis_store;
 pub mod request;
 mod retry;
 mod steps;
@@ -183,7 +186,7 @@ pub use sentinelone_generated as raw;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_TIMEOUT,
-    ENV_API_TOKEN, ENV_CONSOLE_URL, LINK_REDIRECTS,
+    ENV_API_TOKEN, ENV_CONSOLE_URL, ENV_REDIS_URL, LINK_REDIRECTS,
 };
 pub use download::{DownloadListener, DownloadProgress, Downloaded, Downloads};
 pub use error::{ApiErrorDetail, Error};

@@ -292,12 +292,12 @@ pub(crate) struct Rule {
 
 impl Rule {
     /// The spacing of requests once the burst is spent, margin included.
-    fn interval(&self) -> Duration {
+    pub(crate) fn interval(&self) -> Duration {
         self.period.mul_f64(1.0 + SAFETY_MARGIN)
     }
 
     /// How far ahead of the spacing a burst may run.
-    fn tolerance(&self) -> Duration {
+    pub(crate) fn tolerance(&self) -> Duration {
         self.interval() * self.burst.saturating_sub(1)
     }
 

@@ -12,7 +12,6 @@
 //! typed [`Failure`] (an error answer's body is read and parsed here, once,
 //! and not passed on), turned into [`crate::Error`] in one place.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use progenitor_client::OperationInfo;
@@ -26,7 +25,8 @@ use tracing::field::Empty;
 use crate::failure::{Failure, Kind, OperationName};
 use crate::limits::{self, Answer, CallLimits};
 use crate::metrics::{RequestListener, RequestOutcome, RequestRecord};
-use crate::quota::{Key, Limiter, Quotas};
+use crate::quota::{Key, Quotas};
+use crate::quota_store::QuotaStore;
 use crate::retry::{self, Fault, Outcome, Retry};
 use crate::wait::{WaitEvent, WaitListener, WaitReason};
 
@@ -128,7 +128,7 @@ pub(crate) struct FacadeTransport {
     pub(crate) console: String,
     pub(crate) token_fingerprint: u64,
     pub(crate) quotas: Quotas,
-    pub(crate) limiter: Arc<Limiter>,
+    pub(crate) store: QuotaStore,
     pub(crate) retry: RetryPolicy,
     pub(crate) listener: Option<WaitListener>,
     pub(crate) request_listener: Option<RequestListener>,
@@ -282,7 +282,11 @@ impl FacadeTransport {
                 None
             };
             if let (Some(rule), Some(key)) = (&rule, &key) {
-                let slot = self.limiter.reserve(key, rule);
+                let slot = self.store.reserve(key, rule).await.map_err(|e| {
+                    Stop::Failed(Kind::Refused {
+                        reason: e.to_string(),
+                    })
+                })?;
                 let event = WaitEvent {
                     operation,
                     endpoint: endpoint.clone(),
@@ -306,13 +310,30 @@ impl FacadeTransport {
                 Err(error) => Outcome::Failed(Fault::of(error)),
             };
             tally.status = outcome.as_ref().ok().map(|r| r.status().as_u16());
-            if tally.status == Some(429) {
+            // A 429 closes the allowance for every task and process sharing
+            // the store, whether or not this call tries again.
+            let mut throttle = None;
+            if let Outcome::Answered {
+                status,
+                retry_after,
+            } = &seen
+                && *status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            {
                 tally.throttled += 1;
+                let wait = self.throttle_wait(*retry_after, rule.as_ref(), tally.throttled);
+                if let (Some(key), Some(rule)) = (&key, &rule) {
+                    self.store.block(key, rule, wait).await.map_err(|e| {
+                        Stop::Failed(Kind::Refused {
+                            reason: e.to_string(),
+                        })
+                    })?;
+                }
+                throttle = Some(wait);
             }
             let verdict = retry::classify(&method, seen);
             match (verdict, spare) {
-                (Retry::AfterThrottle(asked), Some(spare)) => {
-                    let wait = self.throttle_wait(asked, rule.as_ref(), tally.throttled);
+                (Retry::AfterThrottle(_), Some(spare)) => {
+                    let wait = throttle.unwrap_or_default();
                     tracing::info!(
                         target: "sentinelone::transport",
                         attempt,
@@ -321,9 +342,6 @@ impl FacadeTransport {
                         "the console answered 429 Too Many Requests; retrying"
                     );
                     let until = limits::later(Instant::now(), wait);
-                    if let (Some(key), Some(rule)) = (&key, &rule) {
-                        self.limiter.block_until(key, rule, until);
-                    }
                     let event = WaitEvent {
                         operation,
                         endpoint: endpoint.clone(),

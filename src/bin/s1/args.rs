@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Args, Parser, Subcommand};
-use sentinelone::{Client, ENV_API_TOKEN, ENV_CONSOLE_URL, Polling};
+use sentinelone::quota_store::QuotaStore;
+use sentinelone::{Client, ENV_API_TOKEN, ENV_CONSOLE_URL, ENV_REDIS_URL, Polling};
 
 use crate::api::ApiCall;
 use crate::commands::{agents, dv, files, query, request, scripts, sim, threats};
@@ -52,6 +53,19 @@ pub struct Global {
         value_name = "TOKEN"
     )]
     pub api_token: Option<String>,
+
+    /// Count the API's rate limits in this Redis server, shared with every
+    /// other process using it on the same console and token
+    /// (redis://[:password@]host[:port][/db]). Falls back to this process's
+    /// own count, with a warning, while Redis cannot be reached
+    #[arg(
+        long,
+        env = ENV_REDIS_URL,
+        hide_env_values = true,
+        global = true,
+        value_name = "URL"
+    )]
+    pub redis_url: Option<String>,
 
     /// No progress bars or spinners on stderr (they only show when stderr
     /// is a terminal)
@@ -129,12 +143,15 @@ impl Global {
                 "no API token: set {ENV_API_TOKEN} (or give --api-token)"
             ))
         })?;
-        let client = progress
+        let mut builder = progress
             .attach(Client::builder())
             .console_url(url)
             .api_token(token)
-            .allow_http(is_loopback(url))
-            .build()?;
+            .allow_http(is_loopback(url));
+        if let Some(redis) = &self.redis_url {
+            builder = builder.quota_store(QuotaStore::from_redis_url(redis)?);
+        }
+        let client = builder.build()?;
         Ok(client)
     }
 }

@@ -51,6 +51,7 @@ pub fn raw_client(server: &MockServer) -> Client {
 }
 
 pub mod logs;
+pub mod redis;
 pub mod scripted;
 pub mod streaming;
 
