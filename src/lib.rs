@@ -107,7 +107,14 @@
 //! - `cli`: the `s1` command line (`cargo install sentinelone --features
 //!   cli`); turns on `sim` (for `s1 tour`) and `operations` (for `s1 api`),
 //!   and pulls in `clap`, `clap_complete`, `indicatif`, `tracing-subscriber`
-//!   and more of `tokio`. A library user does not need it.
+//!   and more of `tokio`. A library user does not need it. Turns on
+//!   `redis` too (`s1 --redis-url`).
+//! - `redis`: [`quota_store::RedisQuotaStore`], quotas counted in Redis so
+//!   that every process on one token shares one allowance. Pulls in the
+//!   `redis` crate (async, tokio).
+//! - `aws-lc-rs`: TLS through aws-lc-rs instead of ring (post-quantum
+//!   hybrid key exchange, a FIPS-capable module; builds the aws-lc C
+//!   library). See [`raw::install_crypto_provider`].
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -8,6 +8,7 @@
 //! cargo bench --bench measure --features sim -- download  [--gib 1 --runs 3 --dir /tmp]
 //! cargo bench --bench measure --features sim -- ratelimit [--secs 60 --tasks 4]
 //! cargo bench --bench measure --features sim -- lrq       [--days 30 --slices 6 --runs 1]
+//! cargo bench --bench measure --features sim,redis -- shared-quota [--secs 60 --procs 8 --redis URL]
 //! ```
 //!
 //! `stream`, `download` and `overhead` run against a loopback server in this
@@ -23,6 +24,8 @@ mod overhead;
 mod ratelimit;
 mod report;
 mod server;
+#[cfg(feature = "redis")]
+mod shared_quota;
 mod stream;
 
 use sentinelone::quota::{Limiter, Quotas};
@@ -46,7 +49,10 @@ usage: cargo bench --bench measure --features sim -- <command> [flags] [--json]
              [--secs 60] [--tasks 4]
   lrq        a long PowerQuery cut into slices run at once vs one query, one token,
              on the simulated console (run time grows with the range)
-             [--days 30] [--slices 6] [--runs 1] [--base-ms 1000] [--per-day-ms 1000]";
+             [--days 30] [--slices 6] [--runs 1] [--base-ms 1000] [--per-day-ms 1000]
+  shared-quota  processes on one token polling dv/query-status, counting in one
+             Redis vs each in its own process (needs --features sim,redis)
+             [--secs 60] [--procs 8] [--redis URL, or S1_REDIS_URL]";
 
 /// A facade client of the loopback server: plain HTTP, no quotas, a
 /// limiter of its own.
@@ -91,6 +97,8 @@ fn main() {
         Some("download") => download::run(&args),
         Some("ratelimit") => ratelimit::run(&args),
         Some("lrq") => lrq::run(&args),
+        #[cfg(feature = "redis")]
+        Some("shared-quota") => shared_quota::run(&args),
         Some("child") => child(&args),
         // `cargo bench` with no arguments runs every bench: nothing to do here.
         None => eprintln!("{USAGE}"),
@@ -103,6 +111,10 @@ fn main() {
 
 /// One side of a measurement in its own process; prints its sample.
 fn child(args: &Args) {
+    #[cfg(feature = "redis")]
+    if args.arg(0) == "shared-quota" {
+        return shared_quota::child(args);
+    }
     let sample = match args.arg(0) {
         "stream" => stream::facade_child(args.arg(1)),
         "download-facade" => download::facade_child(args.arg(1), args.arg(2).as_ref()),

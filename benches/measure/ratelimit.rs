@@ -95,7 +95,7 @@ pub fn run(args: &Args) {
 /// A console whose query runs for longer than any window, and a query id.
 // `dv/query-status` is the measured route until Deep Visibility ends.
 #[allow(deprecated)]
-async fn console_with_query() -> (SimConsole, String) {
+pub(crate) async fn console_with_query() -> (SimConsole, String) {
     let console = SimConsole::builder()
         .dv_duration(Duration::from_secs(24 * 3600))
         .start()
@@ -124,7 +124,7 @@ fn outcome(console: &SimConsole, before: (u64, u64), succeeded: u64, failed: u64
     }
 }
 
-fn counts(console: &SimConsole) -> (u64, u64) {
+pub(crate) fn counts(console: &SimConsole) -> (u64, u64) {
     let c = console.counters();
     (c.requests("GET", STATUS), c.throttled)
 }
