@@ -15,6 +15,14 @@
 # Usage: bash benches/lean_build.sh <before-rev> [after-rev] [debug|release|both]
 #   after-rev defaults to HEAD, the profile to both. Nothing in the
 #   repository is touched; the temporary directory is removed at the end.
+#
+# Two knobs, off by default, apply to both sides:
+#   LEAN_AS_REGISTRY=1  builds as if the library came from crates.io: cargo
+#                       compiles path dependencies incrementally (the cache
+#                       it writes costs time on a cold build), registry
+#                       dependencies never; CARGO_INCREMENTAL=0 does the same.
+#   LEAN_README_PROFILE=1  adds the README's advice to the program's
+#                       Cargo.toml: no debug info for dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +57,9 @@ tokio = { version = "1", features = ["macros", "rt"] }
 
 [workspace]
 EOF
+  if [ "${LEAN_README_PROFILE:-0}" = 1 ]; then
+    printf '\n[profile.dev.package."*"]\ndebug = false\n' >>"$dir/Cargo.toml"
+  fi
   cat >"$dir/src/main.rs" <<'EOF'
 use sentinelone::prelude::*;
 
@@ -84,12 +95,14 @@ for profile in $profiles; do
   for side in before after; do
     target="$work/$side/target-$profile"
     start_load=$(load)
-    times=$( { time CARGO_TARGET_DIR="$target" cargo build --quiet $flag \
+    incremental=""
+    [ "${LEAN_AS_REGISTRY:-0}" = 1 ] && incremental="CARGO_INCREMENTAL=0"
+    times=$( { time env $incremental CARGO_TARGET_DIR="$target" cargo build --quiet $flag \
       --manifest-path "$work/$side/bin/Cargo.toml" 2>&3; } 3>&2 2>&1 )
     read -r wall user sys <<<"$times"
     cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')
-    printf 'lean-build | %-6s %-7s (%s) | wall %s s | cpu %s s | load %s -> %s\n' \
-      "$side" "$profile" "${!side}" "$wall" "$cpu" \
+    printf 'lean-build | %-6s %-7s (%s) | as registry %s, README profile %s | wall %s s | cpu %s s | load %s -> %s\n' \
+      "$side" "$profile" "${!side}" "${LEAN_AS_REGISTRY:-0}" "${LEAN_README_PROFILE:-0}" "$wall" "$cpu" \
       "$start_load" "$(load)"
     rm -rf "$target"
   done

@@ -111,7 +111,7 @@ fn run(cli: Cli) -> Result<bool> {
                 started.elapsed()
             );
             eprintln!(
-                "request limits: {} parameters and schemas carry x-constraints; dropped {} minimum/maximum on non-numbers and {} patterns the regex crate rejects (kept {})",
+                "request limits: {} parameters and schemas carry x-constraints; dropped {} minimum/maximum on non-numbers and {} patterns that do not compile (kept {})",
                 figures.constrained,
                 figures.non_numeric_bounds,
                 figures.patterns_dropped,

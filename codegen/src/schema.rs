@@ -50,9 +50,9 @@ pub struct ConstraintFigures {
     /// `minimum`/`maximum` dropped because the schema is not a number
     /// (the vendor puts `minimum` on string ids).
     pub non_numeric_bounds: usize,
-    /// Patterns kept (the `regex` crate compiles them).
+    /// Patterns kept ([`compiles`]).
     pub patterns_kept: usize,
-    /// Patterns dropped because the `regex` crate does not compile them.
+    /// Patterns dropped because they do not compile ([`compiles`]).
     pub patterns_dropped: usize,
 }
 
@@ -250,8 +250,18 @@ fn module_prefix(vendor: &str) -> String {
 /// and `pattern` of strings, `minimum`/`maximum` of integers and numbers,
 /// with the limits of an array's items under `items` (nested for arrays of
 /// arrays). Keywords that do not fit the schema's type are left out
-/// (`minimum` on a string id), and so are patterns the `regex` crate does
-/// not compile; `figures` counts both. `None` when nothing is left.
+/// (`minimum` on a string id), and so are patterns that do not compile
+/// ([`compiles`]); `figures` counts both. `None` when nothing is left.
+/// Whether the facade can enforce `pattern`: it compiles with `regress`
+/// (ECMAScript syntax, what the facade checks with) and with the `regex`
+/// crate. The second keeps out patterns only a lenient reading accepts,
+/// such as the spec's e-mail pattern with octal escapes and upper-case
+/// letters only, written for a case-insensitive matcher: enforcing it would
+/// refuse every lower-case address.
+fn compiles(pattern: &str) -> bool {
+    regex::Regex::new(pattern).is_ok() && regress::Regex::new(pattern).is_ok()
+}
+
 pub fn constraints(src: &Map<String, Value>, figures: &mut ConstraintFigures) -> Option<Value> {
     let ty = src.get("type").and_then(Value::as_str);
     let mut out = Map::new();
@@ -265,7 +275,7 @@ pub fn constraints(src: &Map<String, Value>, figures: &mut ConstraintFigures) ->
         }
         match (key, value) {
             ("pattern", Value::String(pattern)) => {
-                if regex::Regex::new(pattern).is_ok() {
+                if compiles(pattern) {
                     figures.patterns_kept += 1;
                     out.insert(key.into(), value.clone());
                 } else {
