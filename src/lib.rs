@@ -125,6 +125,7 @@ mod limits;
 pub mod metrics;
 pub mod pagination;
 mod poll;
+pub mod profile;
 pub mod quota;
 mod redact;
 pub mod request;
