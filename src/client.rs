@@ -18,6 +18,7 @@ use crate::limits::{
     DEFAULT_READ_IDLE_TIMEOUT,
 };
 use crate::metrics::{RequestListener, RequestRecord};
+use crate::profile::Profiles;
 use crate::quota::{Limiter, Quotas};
 use crate::quota_store::QuotaStore;
 use crate::transport::{FacadeTransport, RetryPolicy};
@@ -96,6 +97,23 @@ impl Client {
             builder = builder.quota_store(QuotaStore::from_redis_url(&redis)?);
         }
         builder.build()
+    }
+
+    /// A client of the console profile `name`, from the default profile
+    /// file ([`Profiles::default_path`]): its console URL, token, proxy and
+    /// extra root certificate. See [`crate::profile`] for the file's format.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), sentinelone::Error> {
+    /// let client = sentinelone::Client::from_profile("acme")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_profile(name: &str) -> Result<Client, Error> {
+        Profiles::load_default()?
+            .get(name)?
+            .client_builder()?
+            .build()
     }
 
     /// The generated client: every operation of the spec.
@@ -215,6 +233,7 @@ pub struct ClientBuilder {
     root_certificates: Vec<Vec<u8>>,
     user_agent: Option<String>,
     allow_http: bool,
+    allow_http_on_loopback: bool,
     quotas: Option<Quotas>,
     store: Option<QuotaStore>,
     retry: Option<RetryPolicy>,
@@ -233,6 +252,7 @@ impl fmt::Debug for ClientBuilder {
             .field("console_url", &self.console_url)
             .field("api_token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("allow_http", &self.allow_http)
+            .field("allow_http_on_loopback", &self.allow_http_on_loopback)
             .finish_non_exhaustive()
     }
 }
@@ -317,6 +337,32 @@ impl ClientBuilder {
     /// proxies are ignored and a [`ClientBuilder::proxy`] is refused.
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
+        self
+    }
+
+    /// Allows an `http://` console URL only when its host is a loopback
+    /// address (127.0.0.0/8, `::1`, `localhost`): a stand-in console on
+    /// this machine, such as the simulated one. The token never leaves the
+    /// machine in clear text; any other `http://` console is still refused.
+    /// Console profiles and the `s1` command line build their clients
+    /// this way.
+    ///
+    /// ```
+    /// let local = sentinelone::Client::builder()
+    ///     .console_url("http://127.0.0.1:8080")
+    ///     .api_token("…")
+    ///     .allow_http_on_loopback(true)
+    ///     .build();
+    /// assert!(local.is_ok());
+    /// let remote = sentinelone::Client::builder()
+    ///     .console_url("http://usea1.sentinelone.net")
+    ///     .api_token("…")
+    ///     .allow_http_on_loopback(true)
+    ///     .build();
+    /// assert!(remote.is_err());
+    /// ```
+    pub fn allow_http_on_loopback(mut self, allow: bool) -> Self {
+        self.allow_http_on_loopback = allow;
         self
     }
 
@@ -442,7 +488,9 @@ impl ClientBuilder {
 
     /// Checks the configuration and builds the client. Nothing is sent.
     pub fn build(self) -> Result<Client, Error> {
-        let console = parse_console_url(self.console_url.as_deref(), self.allow_http)?;
+        let allow_http = self.allow_http
+            || self.allow_http_on_loopback && self.console_url.as_deref().is_some_and(is_loopback);
+        let console = parse_console_url(self.console_url.as_deref(), allow_http)?;
         let token = self
             .token
             .clone()
@@ -536,14 +584,7 @@ impl ClientBuilder {
             http = http.proxy(proxy);
         }
         for pem in &self.root_certificates {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| Error::invalid(format!("root certificate: {e}")))?;
-            if certs.is_empty() {
-                return Err(Error::invalid(
-                    "root certificate: no PEM certificate found in the given bytes",
-                ));
-            }
-            for cert in certs {
+            for cert in root_certificates(pem)? {
                 http = http.add_root_certificate(cert);
             }
         }
@@ -551,9 +592,22 @@ impl ClientBuilder {
     }
 }
 
+/// The certificates of a PEM bundle: at least one, or an error saying why
+/// not.
+pub(crate) fn root_certificates(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, Error> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| Error::invalid(format!("root certificate: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::invalid(
+            "root certificate: no PEM certificate found in the given bytes",
+        ));
+    }
+    Ok(certs)
+}
+
 /// Checks a console URL: https (or http when allowed), a host, nothing
 /// beyond the root. Returns `scheme://host[:port]`.
-fn parse_console_url(url: Option<&str>, allow_http: bool) -> Result<String, Error> {
+pub(crate) fn parse_console_url(url: Option<&str>, allow_http: bool) -> Result<String, Error> {
     let text = url
         .map(str::trim)
         .filter(|u| !u.is_empty())
@@ -598,6 +652,19 @@ fn parse_console_url(url: Option<&str>, allow_http: bool) -> Result<String, Erro
     })
 }
 
+/// True when `url` names a loopback host (127.0.0.0/8, ::1, localhost).
+fn is_loopback(url: &str) -> bool {
+    let Ok(parsed) = Url::parse(url.trim()) else {
+        return false;
+    };
+    match parsed.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// `<scheme> <token>`: `ApiToken` for the management API, `Bearer` for
 /// the paths below [`crate::SDL_PREFIX`].
 fn auth_header(token: &SecretString, scheme: &str) -> Result<HeaderValue, Error> {
@@ -627,6 +694,15 @@ fn fingerprint(token: &SecretString) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_only_on_loopback() {
+        assert!(is_loopback("http://127.0.0.1:8080"));
+        assert!(is_loopback("http://[::1]:1"));
+        assert!(is_loopback("http://localhost"));
+        assert!(!is_loopback("http://usea1.sentinelone.net"));
+        assert!(!is_loopback("http://10.0.0.1"));
+    }
 
     #[test]
     fn console_urls() {

@@ -132,6 +132,7 @@ mod limits;
 pub mod metrics;
 pub mod pagination;
 mod poll;
+pub mod profile;
 pub mod quota;
 pub mod quota_store;
 mod redact;

@@ -12,10 +12,10 @@ use sentinelone::sim::SimConsole;
 use serde_json::Value;
 
 /// What one run of `s1` did.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
@@ -26,7 +26,7 @@ impl Run {
     }
 
     /// stdout as JSON Lines.
-    fn json_lines(&self) -> Vec<Value> {
+    pub(crate) fn json_lines(&self) -> Vec<Value> {
         self.stdout
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -35,12 +35,14 @@ impl Run {
 }
 
 /// `s1` with no console configured.
-fn s1_bare() -> Command {
+pub(crate) fn s1_bare() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_s1"));
     cmd.env_remove("S1_CONSOLE_URL")
         .env_remove("S1_API_TOKEN")
         .env_remove("S1_ARCHIVE_PASSWORD")
         .env_remove("S1_OUTPUT")
+        .env_remove("S1_PROFILE")
+        .env_remove("S1_CONFIG")
         .env_remove("RUST_LOG")
         .timeout(Duration::from_secs(120));
     cmd
@@ -54,7 +56,7 @@ fn s1(console: &SimConsole) -> Command {
     cmd
 }
 
-fn run(cmd: &mut Command, args: &[&str]) -> Run {
+pub(crate) fn run(cmd: &mut Command, args: &[&str]) -> Run {
     let output = cmd.args(args).output().expect("s1 runs");
     Run {
         code: output.status.code().expect("s1 exits with a code"),
@@ -64,7 +66,7 @@ fn run(cmd: &mut Command, args: &[&str]) -> Run {
 }
 
 /// Asserts an exit code, showing the run when it differs.
-fn assert_code(run: &Run, code: i32) {
+pub(crate) fn assert_code(run: &Run, code: i32) {
     assert_eq!(
         run.code, code,
         "stdout: {}\nstderr: {}",

@@ -28,6 +28,7 @@ mod lrq;
 #[cfg(feature = "operations")]
 mod operation_table;
 mod pagination;
+mod profiles;
 mod redis_quota;
 mod reliability;
 mod request;

@@ -17,16 +17,16 @@ const TOKEN: &str = "tls-test-token-0123456789";
 
 /// What the TLS console saw of one connection.
 #[derive(Debug, Default, Clone)]
-struct Seen {
+pub(crate) struct Seen {
     version: Option<ProtocolVersion>,
     suite: Option<String>,
-    request: Option<String>,
+    pub(crate) request: Option<String>,
     handshake_error: Option<String>,
 }
 
 /// A console that serves HTTPS for `localhost` on loopback, one answer per
 /// connection, and records each connection.
-async fn tls_console() -> (u16, String, Arc<Mutex<Vec<Seen>>>) {
+pub(crate) async fn tls_console() -> (u16, String, Arc<Mutex<Vec<Seen>>>) {
     sentinelone::raw::install_crypto_provider();
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
         .expect("a self-signed certificate");

@@ -79,6 +79,12 @@ impl ApiCall {
     pub fn lists_operations(&self) -> bool {
         matches!(self, ApiCall::Tag(_))
     }
+
+    /// Whether it calls an operation whose method is not GET: one that
+    /// may change the console, asked about before it is sent.
+    pub fn writes(&self) -> bool {
+        matches!(self, ApiCall::Operation { spec, .. } if !spec.method.eq_ignore_ascii_case("GET"))
+    }
 }
 
 impl clap::FromArgMatches for ApiCall {
@@ -361,7 +367,7 @@ pub async fn run(
             spec.id
         )));
     }
-    if !spec.method.eq_ignore_ascii_case("GET") {
+    if call.writes() {
         confirm.proceed(&request.summary()).await?;
     }
     let format = choice.json_unless_asked();

@@ -1,13 +1,15 @@
 //! The command line: global options, the command tree, and the argument
 //! groups several commands share (time ranges, waits).
 
-use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use sentinelone::profile::{ENV_CONFIG, Profiles};
 use sentinelone::quota_store::QuotaStore;
-use sentinelone::{Client, ENV_API_TOKEN, ENV_CONSOLE_URL, ENV_REDIS_URL, Polling};
+use sentinelone::{Client, ClientBuilder, ENV_API_TOKEN, ENV_CONSOLE_URL, ENV_REDIS_URL, Polling};
 
 use crate::api::ApiCall;
 use crate::commands::{agents, dv, files, query, request, scripts, sim, threats};
@@ -23,7 +25,8 @@ use crate::progress::Progress;
 /// prompts and errors go to stderr. `s1 sim` runs a simulated console to
 /// try every command on.
 #[derive(Parser)]
-#[command(name = "s1", version = crate::version::VERSION, after_help = EXIT_CODES_HELP)]
+#[command(name = "s1", version = crate::version::VERSION,
+          after_help = format!("{PROFILES_HELP}\n\n{EXIT_CODES_HELP}"))]
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
@@ -33,18 +36,43 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The profile file, for `s1 --help`.
+const PROFILES_HELP: &str = "\
+Console profiles (--profile NAME, --all-profiles) are read from --config
+FILE, else $S1_CONFIG, else $XDG_CONFIG_HOME/s1/profiles.toml, else
+~/.config/s1/profiles.toml (TOML; relative paths from its directory):
+  [profiles.acme]
+  console_url = \"https://acme.sentinelone.net\"
+  token_env = \"ACME_S1_TOKEN\"   # or token_file = \"acme.token\" (mode 0600),
+                                # or token = \"...\" (this file mode 0600)
+  proxy = \"https://proxy.corp.example:3128\"   # optional
+  ca_file = \"corp-root.pem\"                   # optional extra root (PEM)";
+
+impl Cli {
+    /// Parses the command line as [`Parser::parse`] does (exiting on a
+    /// usage error), noting which options were typed on it rather than
+    /// taken from the environment.
+    pub fn parse_args() -> Cli {
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches)
+            .unwrap_or_else(|e| e.format(&mut Cli::command()).exit());
+        cli.global.typed = Typed::of(&matches);
+        cli
+    }
+}
+
 /// Where the console is and how to talk to it. No `Debug`: it holds the
 /// token.
 #[derive(Args)]
 #[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The console URL, e.g. https://usea1.sentinelone.net (http:// only on
-    /// loopback, for stand-in consoles)
+    /// loopback, for stand-in consoles). Ignored with a profile
     #[arg(long, env = ENV_CONSOLE_URL, global = true, value_name = "URL")]
     pub console_url: Option<String>,
 
     /// The API token (prefer the environment variable: a flag shows in
-    /// process lists). Never printed
+    /// process lists). Never printed. Ignored with a profile
     #[arg(
         long,
         env = ENV_API_TOKEN,
@@ -66,6 +94,28 @@ pub struct Global {
         value_name = "URL"
     )]
     pub redis_url: Option<String>,
+
+    /// Talk to the console of profile NAME in the profile file (below):
+    /// its URL, token, proxy and CA certificate. S1_CONSOLE_URL and
+    /// S1_API_TOKEN are then ignored, and --console-url or --api-token
+    /// cannot be given
+    #[arg(long, env = "S1_PROFILE", global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// The profile file [default: see below]
+    #[arg(long, env = ENV_CONFIG, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Run the command once for every profile of the profile file, all at
+    /// once, printing JSON Lines: each line with its "profile", stderr lines
+    /// prefixed [NAME]. A command that changes endpoints or the console
+    /// needs --yes
+    #[arg(long, global = true)]
+    pub all_profiles: bool,
+
+    /// Which of the options above were typed on the command line.
+    #[arg(skip)]
+    pub typed: Typed,
 
     /// No progress bars or spinners on stderr (they only show when stderr
     /// is a terminal)
@@ -113,6 +163,11 @@ impl Global {
     /// The output format: --output (or its aliases --json, --table,
     /// --jsonl), else S1_OUTPUT, else what suits stdout.
     pub fn choice(&self) -> Result<Choice, Failure> {
+        Choice::resolve(self.asked_format())
+    }
+
+    /// The format asked for on the command line: --output or an alias.
+    pub fn asked_format(&self) -> Option<Format> {
         let alias = if self.json {
             Some(Format::Json)
         } else if self.table {
@@ -122,20 +177,55 @@ impl Global {
         } else {
             None
         };
-        Choice::resolve(self.output.or(alias))
+        self.output.or(alias)
     }
 
-    /// Both the console URL and the token are given.
+    /// A console is given: a profile, or both the console URL and the
+    /// token.
     pub fn has_console(&self) -> bool {
-        self.console_url.is_some() && self.api_token.is_some()
+        self.profile.is_some() || self.console_url.is_some() && self.api_token.is_some()
+    }
+
+    /// The profile file: --config (or S1_CONFIG), else the default one.
+    pub fn profiles(&self) -> Result<Profiles, Failure> {
+        let profiles = match &self.config {
+            Some(path) => Profiles::load(path)?,
+            None => Profiles::load_default()?,
+        };
+        Ok(profiles)
     }
 
     /// A client of the console given, reporting waits and downloads to
     /// `progress`. Nothing is sent yet.
     pub fn client(&self, progress: &Progress) -> Result<Client, Failure> {
+        let mut builder = match &self.profile {
+            Some(name) => self.profile_builder(name)?,
+            None => self.flags_builder()?,
+        };
+        // --redis-url (or S1_REDIS_URL) before a profile's redis_url.
+        if let Some(redis) = &self.redis_url {
+            builder = builder.quota_store(QuotaStore::from_redis_url(redis)?);
+        }
+        Ok(progress.attach(builder).build()?)
+    }
+
+    /// The console of profile `name`.
+    fn profile_builder(&self, name: &str) -> Result<ClientBuilder, Failure> {
+        if self.typed.console {
+            return Err(Failure::usage(
+                "a profile (--profile or S1_PROFILE) and --console-url or --api-token \
+                 were both given: the profile names the console; give one or the other",
+            ));
+        }
+        let profiles = self.profiles()?;
+        Ok(profiles.get(name)?.client_builder()?)
+    }
+
+    /// The console of --console-url and --api-token (or their variables).
+    fn flags_builder(&self) -> Result<ClientBuilder, Failure> {
         let url = self.console_url.as_deref().ok_or_else(|| {
             Failure::usage(format!(
-                "no console URL: give --console-url or set {ENV_CONSOLE_URL}"
+                "no console URL: give --console-url or set {ENV_CONSOLE_URL} (or use --profile)"
             ))
         })?;
         let token = self.api_token.as_deref().ok_or_else(|| {
@@ -143,30 +233,30 @@ impl Global {
                 "no API token: set {ENV_API_TOKEN} (or give --api-token)"
             ))
         })?;
-        let mut builder = progress
-            .attach(Client::builder())
+        Ok(Client::builder()
             .console_url(url)
             .api_token(token)
-            .allow_http(is_loopback(url));
-        if let Some(redis) = &self.redis_url {
-            builder = builder.quota_store(QuotaStore::from_redis_url(redis)?);
-        }
-        let client = builder.build()?;
-        Ok(client)
+            .allow_http_on_loopback(true))
     }
 }
 
-/// True when `url` names a loopback host (127.0.0.0/8, ::1, localhost),
-/// the only place plain http is allowed.
-fn is_loopback(url: &str) -> bool {
-    let Ok(parsed) = url::Url::parse(url.trim()) else {
-        return false;
-    };
-    match parsed.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
+/// Which global options were typed on the command line (rather than taken
+/// from the environment, or not given).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Typed {
+    /// --console-url or --api-token.
+    pub console: bool,
+    /// --profile.
+    pub profile: bool,
+}
+
+impl Typed {
+    fn of(matches: &ArgMatches) -> Typed {
+        let typed = |id| matches.value_source(id) == Some(ValueSource::CommandLine);
+        Typed {
+            console: typed("console_url") || typed("api_token"),
+            profile: typed("profile"),
+        }
     }
 }
 
@@ -216,6 +306,29 @@ pub enum Command {
         /// The shell to complete in
         shell: clap_complete::Shell,
     },
+}
+
+impl Command {
+    /// Whether the command changes endpoints or the console: what the
+    /// prompt asks about before it acts (threat actions, script runs,
+    /// `s1 api` and `s1 request` with another method than GET), and file
+    /// collection, which has the agent upload files.
+    pub fn writes(&self) -> bool {
+        match self {
+            Command::Api(call) => call.writes(),
+            Command::Request(args) => args.writes(),
+            Command::Threats(command) => command.writes(),
+            Command::Scripts(_) | Command::Files(_) => true,
+            Command::Agents(_)
+            | Command::Query(_)
+            | Command::Pq(_)
+            | Command::Dv(_)
+            | Command::TestConnection
+            | Command::Sim(_)
+            | Command::Tour
+            | Command::Completions { .. } => false,
+        }
+    }
 }
 
 /// A time range: `--from`/`--to`, or `--last` back from now (or from
@@ -558,14 +671,5 @@ mod tests {
             library_inputs(&cli).unwrap_err(),
             "invalid input: max_threats 18446744073709551615 is out of range: 1 to 1000000"
         );
-    }
-
-    #[test]
-    fn http_only_on_loopback() {
-        assert!(is_loopback("http://127.0.0.1:8080"));
-        assert!(is_loopback("http://[::1]:1"));
-        assert!(is_loopback("http://localhost"));
-        assert!(!is_loopback("http://usea1.sentinelone.net"));
-        assert!(!is_loopback("http://10.0.0.1"));
     }
 }

@@ -57,7 +57,9 @@ Exit codes:
   7  not confirmed at the prompt: nothing was sent (--yes skips the
      prompt; there is none when stdin or stderr is not a terminal)
   130  interrupted by SIGINT (Ctrl-C); 143: stopped by SIGTERM. What the
-       command started on the console is cancelled, its partial files removed";
+       command started on the console is cancelled, its partial files removed
+With --all-profiles: 0 when every profile succeeded, else the code of the
+first profile (by name) that failed";
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -71,6 +73,15 @@ pub enum Failure {
         /// How many failed.
         failed: usize,
         /// The exit code of the first failure.
+        code: u8,
+    },
+    /// Some profiles of `--all-profiles` failed; each was reported already.
+    Profiles {
+        /// How many failed.
+        failed: usize,
+        /// How many ran.
+        of: usize,
+        /// The exit code of the first profile that failed, in name order.
         code: u8,
     },
     /// A signal stopped the command; its clean-up has run.
@@ -90,7 +101,7 @@ impl Failure {
         match self {
             Failure::Library(error) => code_of(error),
             Failure::Usage(_) => USAGE,
-            Failure::Steps { code, .. } => *code,
+            Failure::Steps { code, .. } | Failure::Profiles { code, .. } => *code,
             Failure::Interrupted(Signal::Interrupt) => INTERRUPTED,
             Failure::Interrupted(Signal::Terminate) => TERMINATED,
             Failure::Declined => DECLINED,
@@ -115,6 +126,9 @@ impl std::fmt::Display for Failure {
             Failure::Library(error) => error.fmt(f),
             Failure::Usage(message) => f.write_str(message),
             Failure::Steps { failed, .. } => write!(f, "{failed} step(s) failed"),
+            Failure::Profiles { failed, of, .. } => {
+                write!(f, "{failed} of {of} profile(s) failed")
+            }
             Failure::Interrupted(Signal::Interrupt) => f.write_str("interrupted (SIGINT)"),
             Failure::Interrupted(Signal::Terminate) => f.write_str("stopped (SIGTERM)"),
             Failure::Declined => f.write_str("not confirmed; nothing was sent"),

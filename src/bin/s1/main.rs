@@ -7,7 +7,10 @@
 //! Visibility until its sunset, remote scripts, agents, the connection
 //! test); `s1 tour` shows them all against a simulated console, and `s1
 //! sim` runs that console in the foreground to try every command on.
+//! `--profile` picks a console of the profile file, `--all-profiles` runs
+//! a command on every one.
 
+mod all_profiles;
 mod api;
 mod args;
 mod commands;
@@ -23,7 +26,6 @@ use std::future::Future;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use sentinelone::Client;
 
 use crate::args::{Cli, Command};
@@ -38,7 +40,7 @@ const CLEANUP_GRACE: Duration = Duration::from_secs(3);
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     if let Command::Completions { shell } = cli.command {
         // Nothing to connect to: the script only describes the command line.
         let mut command = <Cli as clap::CommandFactory>::command();
@@ -49,6 +51,7 @@ async fn main() -> ExitCode {
     let progress = Progress::new(cli.global.quiet);
     let outcome = match (cli.global.choice(), &cli.command) {
         (Err(failure), _) => Err(failure),
+        (Ok(_), _) if cli.global.all_profiles => all_profiles::run(&cli).await,
         (Ok(_), Command::Sim(args)) => serve_sim(args).await,
         (Ok(choice), Command::Api(call)) if call.lists_operations() => {
             api::list_operations(call, choice)

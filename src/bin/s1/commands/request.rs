@@ -49,6 +49,20 @@ pub struct RequestArgs {
     all: bool,
 }
 
+impl RequestArgs {
+    /// Whether the method may change the console (anything but GET, HEAD
+    /// and OPTIONS; a method that is none of those counts as a change).
+    pub fn writes(&self) -> bool {
+        method(&self.method).map_or(true, |m| writes(&m))
+    }
+}
+
+/// Whether `method` may change the console: anything but GET, HEAD and
+/// OPTIONS.
+fn writes(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
 /// Checks the input, asks when the method changes something, sends the
 /// request, prints the answer.
 pub async fn run(
@@ -68,7 +82,7 @@ pub async fn run(
     }
     // A refused path is a usage error before anything is sent.
     let path = request.path()?.to_string();
-    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+    if writes(&method) {
         let mut summary = format!("{method} {path}");
         for pair in &args.query {
             summary.push_str(&format!("\n  {pair}"));

@@ -31,6 +31,21 @@ pub enum ThreatsCommand {
     List(ListArgs),
 }
 
+impl ThreatsCommand {
+    /// Whether it acts on threats: every command but `list`, unless
+    /// `--dry-run` (which only previews).
+    pub fn writes(&self) -> bool {
+        match self {
+            ThreatsCommand::Kill(args)
+            | ThreatsCommand::Quarantine(args)
+            | ThreatsCommand::Remediate(args)
+            | ThreatsCommand::Rollback(args)
+            | ThreatsCommand::Unquarantine(args) => !args.dry_run,
+            ThreatsCommand::List(_) => false,
+        }
+    }
+}
+
 /// Which threats to act on. Every action first lists the threats the
 /// target selects, then acts on exactly those.
 #[derive(Args)]
