@@ -20,7 +20,7 @@ use crate::limits::{
 };
 use crate::metrics::{RequestListener, RequestRecord};
 use crate::quota::{Limiter, Quotas};
-use crate::transport::{FacadeTransport, RetryPolicy};
+use crate::transport::{FacadeTransport, Hook, RetryPolicy};
 use crate::wait::{WaitEvent, WaitListener};
 
 /// Environment variable holding the console URL.
@@ -463,7 +463,7 @@ impl ClientBuilder {
         let raw = sentinelone_generated::Client::new_with_client(
             &console,
             http.clone(),
-            Inner::new(transport.clone()),
+            Inner::new(Arc::new(Hook(transport.clone()))),
         );
         Ok(Client {
             raw,

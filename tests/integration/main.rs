@@ -28,6 +28,7 @@ mod lrq;
 #[cfg(feature = "operations")]
 mod operation_table;
 mod pagination;
+mod read_ahead;
 mod reliability;
 mod request;
 mod scripts;
