@@ -21,7 +21,7 @@ use crate::metrics::{RequestListener, RequestRecord};
 use crate::profile::Profiles;
 use crate::quota::{Limiter, Quotas};
 use crate::quota_store::QuotaStore;
-use crate::transport::{FacadeTransport, RetryPolicy};
+use crate::transport::{FacadeTransport, Hook, RetryPolicy};
 use crate::wait::{WaitEvent, WaitListener};
 
 /// Environment variable holding the console URL.
@@ -539,7 +539,7 @@ impl ClientBuilder {
         let raw = sentinelone_generated::Client::new_with_client(
             &console,
             http.clone(),
-            Inner::new(transport.clone()),
+            Inner::new(Arc::new(Hook(transport.clone()))),
         );
         Ok(Client {
             raw,

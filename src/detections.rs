@@ -21,7 +21,7 @@
 use chrono::{DateTime, Utc};
 use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 
-use crate::pagination;
+use crate::pagination::{self, Prefetch};
 use crate::prelude::*;
 use crate::raw::types::{
     AlertInformationListResponseDataItem, ListAlertsSortBy, ListAlertsSortOrder, ListThreatsSortBy,
@@ -175,6 +175,7 @@ fn fetch<'a>(
 ) -> Result<BoxStream<'a, Result<Detection, Error>>, Error> {
     window.check()?;
     let limit = window.limit as usize;
+    // One page holds all that is taken: a page read ahead would be unused.
     let page = window.limit;
     Ok(match window.source {
         DetectionSource::Threats => {
@@ -192,7 +193,7 @@ fn fetch<'a>(
                 } else {
                     ListThreatsSortOrder::Desc
                 });
-            pagination::items(request, page)
+            pagination::items_with(request, page, Prefetch::Off)
                 .map_ok(|t| Detection::Threat(Box::new(t)))
                 .take(limit)
                 .boxed()
@@ -211,7 +212,7 @@ fn fetch<'a>(
                 } else {
                     ListAlertsSortOrder::Desc
                 });
-            pagination::items(request, page)
+            pagination::items_with(request, page, Prefetch::Off)
                 .map_ok(|a| Detection::Alert(Box::new(a)))
                 .take(limit)
                 .boxed()

@@ -46,7 +46,8 @@
 //!         }
 //!     }
 //!
-//!     // Any cursor-paged list, as a lazy stream (1000 items a page).
+//!     // Any cursor-paged list, as a stream (1000 items a page; the next page
+//!     // is fetched while this one is consumed).
 //!     let threats: Vec<_> = client
 //!         .list_threats()
 //!         .computer_name_contains(["web-01"])
@@ -118,6 +119,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod ahead;
 #[cfg(feature = "operations")]
 mod by_name;
 mod call;

@@ -201,9 +201,9 @@ fn limit_body(response: Response, cap: u64, max_items: Option<u64>, operation: &
     Response::from(http::Response::from_parts(parts, body))
 }
 
-/// The head of `response` (status, version, headers and the URL it came
-/// from), to give it another body.
-fn head_of(response: &Response) -> http::Response<()> {
+/// The head of `response` (status, version, headers, extensions and the
+/// URL it came from), to give it another body.
+pub(crate) fn head_of(response: &Response) -> http::Response<()> {
     use reqwest::ResponseBuilderExt;
     let mut head = http::Response::builder()
         .status(response.status())
@@ -212,10 +212,11 @@ fn head_of(response: &Response) -> http::Response<()> {
         .body(())
         .unwrap_or_default();
     *head.headers_mut() = response.headers().clone();
+    head.extensions_mut().extend(response.extensions().clone());
     head
 }
 
-type BodyError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BodyError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What is left of a body's allowance.
 struct Budget {

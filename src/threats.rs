@@ -37,6 +37,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::constraints;
+use crate::pagination::{self, DEFAULT_PAGE_SIZE, Prefetch};
 use crate::prelude::*;
 use crate::raw::Operation;
 use crate::raw::builder::{ListThreats, MitigateThreats, SetThreatIncidentStatus};
@@ -530,8 +531,8 @@ async fn matching(client: &Client, target: &ThreatTarget) -> Result<Vec<Batch>, 
             request = request.content_hashes(target.content_hashes.clone());
         }
         let room = target.max_threats.saturating_add(1) - found;
-        let threats: Vec<_> = request
-            .items()
+        // It stops at `room`: no page is asked for before it is wanted.
+        let threats: Vec<_> = pagination::items_with(request, DEFAULT_PAGE_SIZE, Prefetch::Off)
             .try_filter(|t| {
                 // A threat without an id is kept every time: acting on it
                 // fails on its id (`validate::listed_ids`).

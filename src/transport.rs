@@ -12,6 +12,7 @@
 //! typed [`Failure`] (an error answer's body is read and parsed here, once,
 //! and not passed on), turned into [`crate::Error`] in one place.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use progenitor_client::OperationInfo;
@@ -555,15 +556,30 @@ impl FacadeTransport {
     }
 }
 
-impl Transport for FacadeTransport {
+/// The generated client's hook into the transport: every generated
+/// operation is sent through [`FacadeTransport::send`]; one that runs
+/// ahead of its caller ([`crate::ahead`]) is sent in a task of its own,
+/// its body read there.
+pub(crate) struct Hook(pub(crate) Arc<FacadeTransport>);
+
+impl Transport for Hook {
     fn execute<'a>(
         &'a self,
         client: &'a reqwest::Client,
         request: Request,
         info: &'a OperationInfo,
     ) -> TransportFuture<'a> {
-        let answer = Answer::of(info.operation_id);
-        Box::pin(self.send(client, request, info.operation_id, answer))
+        let operation = info.operation_id;
+        let answer = Answer::of(operation);
+        let ahead = crate::ahead::runtime().filter(|_| answer == Answer::Decoded);
+        let Some(runtime) = ahead else {
+            return Box::pin(self.0.send(client, request, operation, answer));
+        };
+        let (transport, client) = (self.0.clone(), client.clone());
+        Box::pin(crate::ahead::spawn(&runtime, async move {
+            let response = transport.send(&client, request, operation, answer).await?;
+            Ok::<_, reqwest::Error>(crate::ahead::buffered(response).await)
+        }))
     }
 }
 

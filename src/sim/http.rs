@@ -196,10 +196,35 @@ impl Reply {
     }
 }
 
+/// The method of `route` (`GET /agents/{id}`) and a pattern matching
+/// the full paths of its requests: each `{id}` any one segment, the path
+/// below [`PREFIX`] unless it is one of the console root's (`/sdl/`).
+pub(crate) fn route_pattern(route: &str) -> (String, String) {
+    let (method, path) = route.split_once(' ').unwrap_or(("GET", route));
+    let full = if crate::uses_bearer(path) {
+        path.to_string()
+    } else {
+        format!("{PREFIX}{path}")
+    };
+    let segments: Vec<String> = full
+        .split('/')
+        .map(|s| match s {
+            "{id}" => "[^/]+".to_string(),
+            s => regex::escape(s),
+        })
+        .collect();
+    (method.to_string(), format!("^{}$", segments.join("/")))
+}
+
 /// The page of `items` a request asks for: `limit` (default 10, at most
 /// 1000) from the `cursor` (an offset this console hands out), with
 /// `pagination.nextCursor` and `totalItems`.
 pub(crate) fn page(req: &Req, items: Vec<Value>) -> Reply {
+    page_of(req, &items, Value::clone)
+}
+
+/// [`page`] of `items` that become JSON by `json`, only those of the page.
+pub(crate) fn page_of<T>(req: &Req, items: &[T], json: impl Fn(&T) -> Value) -> Reply {
     let limit = match req.q("limit").map(str::parse::<usize>) {
         None => 10,
         Some(Ok(n)) if (1..=1000).contains(&n) => n,
@@ -215,7 +240,7 @@ pub(crate) fn page(req: &Req, items: Vec<Value>) -> Reply {
     let total = items.len();
     let end = (start + limit).min(total);
     let next = (end < total).then(|| encode_cursor(end));
-    let data: Vec<Value> = items.into_iter().skip(start).take(limit).collect();
+    let data: Vec<Value> = items.iter().skip(start).take(limit).map(json).collect();
     Reply::json(
         200,
         json!({ "data": data, "pagination": { "nextCursor": next, "totalItems": total } }),
@@ -240,4 +265,21 @@ pub(crate) fn contains_any(hay: &str, needles: &[String]) -> bool {
 /// "`value` is one of `allowed`"; true when nothing is required.
 pub(crate) fn one_of(value: &str, allowed: &[String]) -> bool {
     allowed.is_empty() || allowed.iter().any(|a| a.eq_ignore_ascii_case(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_pattern_matches_its_paths_only() {
+        let (method, pattern) = route_pattern("GET /agents/{id}/uploads/{id}");
+        let pattern = regex::Regex::new(&pattern).unwrap();
+        assert_eq!(method, "GET");
+        assert!(pattern.is_match(&format!("{PREFIX}/agents/12/uploads/34")));
+        assert!(!pattern.is_match(&format!("{PREFIX}/agents/12/uploads")));
+        assert!(!pattern.is_match(&format!("{PREFIX}/agents/12/uploads/34/x")));
+        let (_, pattern) = route_pattern("GET /sdl/v2/api/queries/{id}");
+        assert_eq!(pattern, "^/sdl/v2/api/queries/[^/]+$");
+    }
 }

@@ -77,6 +77,9 @@ pub struct SimConfig {
     pub lrq_expiry: Duration,
     /// How far apart the simulated log events are (one event per this).
     pub lrq_event_spacing: Duration,
+    /// How long the answers of a route wait before they are sent, by
+    /// route (`GET /agents`, as in [`Counters::requests`]); none unless told.
+    pub route_delays: BTreeMap<String, Duration>,
 }
 
 impl Default for SimConfig {
@@ -97,6 +100,7 @@ impl Default for SimConfig {
             lrq_duration_per_day: Duration::ZERO,
             lrq_expiry: Duration::from_secs(30),
             lrq_event_spacing: Duration::from_secs(60),
+            route_delays: BTreeMap::new(),
         }
     }
 }
@@ -203,10 +207,31 @@ impl SimBuilder {
         self
     }
 
+    /// Answers of `method` on `path` (written as in [`Counters::requests`],
+    /// `("GET", "/agents")`, ids as `{id}`) wait `delay` before they are
+    /// sent, as from a console far away or slow to build a page. Requests
+    /// wait apart: two at once both take `delay`, not twice it.
+    pub fn route_delay(mut self, method: &str, path: &str, delay: Duration) -> Self {
+        self.config.route_delays.insert(route(method, path), delay);
+        self
+    }
+
     /// Starts the console on a free local port.
     pub async fn start(self) -> SimConsole {
         let server = MockServer::start_async().await;
         let state = Arc::new(Mutex::new(state::State::seeded(&self.config)));
+        // The first mock that matches answers: the delayed routes first.
+        for (route, delay) in &self.config.route_delays {
+            let (method, pattern) = http::route_pattern(route);
+            let (handler, delay) = (state.clone(), *delay);
+            server
+                .mock_async(move |when, then| {
+                    when.method(method.as_str()).path_matches(pattern.as_str());
+                    then.delay(delay)
+                        .respond_with(move |request| routes::handle(&handler, request));
+                })
+                .await;
+        }
         let handler = state.clone();
         server
             .mock_async(move |_, then| {
@@ -293,10 +318,9 @@ impl SimConsole {
     ///
     /// [`inject`]: SimConsole::inject
     pub fn inject_on(&self, method: &str, path: &str, faults: impl IntoIterator<Item = Fault>) {
-        let route = format!("{} {path}", method.to_ascii_uppercase());
         self.lock()
             .route_faults
-            .entry(route)
+            .entry(route(method, path))
             .or_default()
             .extend(faults);
     }
@@ -318,6 +342,11 @@ impl SimConsole {
     fn lock(&self) -> std::sync::MutexGuard<'_, state::State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// A route as the console counts it: `GET /agents/{id}/uploads/{id}`.
+fn route(method: &str, path: &str) -> String {
+    format!("{} {path}", method.to_ascii_uppercase())
 }
 
 /// What a simulated console received.

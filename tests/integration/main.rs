@@ -29,6 +29,7 @@ mod lrq;
 mod operation_table;
 mod pagination;
 mod profiles;
+mod read_ahead;
 mod redis_quota;
 mod reliability;
 mod request;

@@ -1,15 +1,17 @@
 //! Cursor pagination of list operations (`.pages()` / `.items()` from the
 //! prelude) against httpmock: every page is asked for with `limit` and the
-//! previous `cursor` (never `skip`), the stream is lazy, a repeated cursor is
-//! an error instead of a loop, empty pages are followed, and a null, empty or
-//! absent `nextCursor` ends the stream.
+//! previous `cursor` (never `skip`), nothing is sent before the stream is
+//! polled (and with `Prefetch::Off`, no page before it is wanted), a
+//! repeated cursor is an error instead of a loop, empty pages are followed,
+//! and a null, empty or absent `nextCursor` ends the stream. Reading ahead
+//! is in `read_ahead`.
 
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
 use httpmock::{Mock, MockServer};
 use sentinelone::RetryPolicy;
-use sentinelone::pagination::DEFAULT_PAGE_SIZE;
+use sentinelone::pagination::{self, DEFAULT_PAGE_SIZE, Prefetch};
 use sentinelone::prelude::*;
 use sentinelone::quota::{Limiter, Quotas};
 use sentinelone::{Client, Error};
@@ -130,7 +132,7 @@ async fn pages_keep_the_filters_and_override_the_limit() {
         .list_agents()
         .computer_name_contains(["web-01", "web-02"])
         .limit(7);
-    let pages: Vec<_> = sentinelone::pagination::pages(request, 2)
+    let pages: Vec<_> = pagination::pages(request, 2)
         .try_collect()
         .await
         .expect("both pages");
@@ -141,7 +143,7 @@ async fn pages_keep_the_filters_and_override_the_limit() {
 }
 
 #[tokio::test]
-async fn pages_are_fetched_only_when_asked_for() {
+async fn with_prefetch_off_pages_are_fetched_only_when_asked_for() {
     let server = MockServer::start_async().await;
     let p1 = serve_page(&server, None, page(&["1"], json!({ "nextCursor": "c1" }))).await;
     let p2 = serve_page(
@@ -157,11 +159,15 @@ async fn pages_are_fetched_only_when_asked_for() {
     )
     .await;
     let client = client(&server);
+    let one_at_a_time =
+        || pagination::pages_with(client.list_agents(), DEFAULT_PAGE_SIZE, Prefetch::Off);
 
-    // Building the stream sends nothing.
-    let stream = client.list_agents().pages();
+    // Building the stream sends nothing, reading ahead or not.
+    let ahead = client.list_agents().pages();
+    let stream = one_at_a_time();
     tokio::time::sleep(Duration::from_millis(50)).await;
     p1.assert_calls_async(0).await;
+    drop(ahead);
 
     let first: Vec<_> = stream.take(1).try_collect().await.unwrap();
     assert_eq!(first.len(), 1);
@@ -170,7 +176,7 @@ async fn pages_are_fetched_only_when_asked_for() {
     p3.assert_calls_async(0).await;
 
     // One page per poll.
-    let mut stream = Box::pin(client.list_agents().pages());
+    let mut stream = Box::pin(one_at_a_time());
     stream.next().await.unwrap().unwrap();
     stream.next().await.unwrap().unwrap();
     p1.assert_calls_async(2).await;

@@ -4,7 +4,7 @@
 //! through the library itself.
 #![cfg(feature = "sim")]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
 use sentinelone::prelude::*;
@@ -49,6 +49,42 @@ async fn the_same_seed_gives_the_same_tenant_and_lists_page_by_cursor() {
         .unwrap();
     assert_eq!(pages.len(), 3);
     assert_eq!(a.counters().requests("GET", "/agents"), 4);
+}
+
+#[tokio::test]
+async fn a_route_delay_slows_that_route_only() {
+    const DELAY: Duration = Duration::from_millis(300);
+    let console = SimConsole::builder()
+        .agents(25)
+        .rate_limits(false)
+        .route_delay("get", "/agents", DELAY)
+        .start()
+        .await;
+    let client = console
+        .client_builder()
+        .quotas(Quotas::none())
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    client.list_sites().call().await.unwrap();
+    assert!(started.elapsed() < DELAY, "{:?}", started.elapsed());
+
+    let started = Instant::now();
+    let page = client.list_agents().limit(5).call().await.unwrap();
+    assert!(started.elapsed() >= DELAY, "{:?}", started.elapsed());
+    // Still the console's own answer, counted once.
+    assert_eq!(page.data.unwrap().len(), 5);
+    assert_eq!(console.counters().requests("GET", "/agents"), 1);
+
+    // Requests wait side by side, not one after the other.
+    let started = Instant::now();
+    let (a, b) = tokio::join!(client.list_agents().call(), client.list_agents().call());
+    a.unwrap();
+    b.unwrap();
+    let both = started.elapsed();
+    assert!(both >= DELAY && both < 2 * DELAY, "{both:?}");
+    assert_eq!(console.counters().requests("GET", "/agents"), 3);
 }
 
 #[tokio::test]

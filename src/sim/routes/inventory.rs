@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::super::http::{Reply, Req, contains_any, one_of, page};
+use super::super::http::{Reply, Req, contains_any, one_of, page, page_of};
 use super::super::state::{Agent, State};
 
 pub(super) fn route(state: &mut State, req: &Req, segments: &[&str]) -> Option<Reply> {
@@ -19,11 +19,8 @@ pub(super) fn route(state: &mut State, req: &Req, segments: &[&str]) -> Option<R
         ("GET", ["sites"]) => sites(state, req),
         ("GET", ["groups"]) => groups(state, req),
         ("GET", ["agents"]) => {
-            let items = matching_agents(state, |key| req.list(key))
-                .iter()
-                .map(|a| state.agent_json(a))
-                .collect();
-            page(req, items)
+            let agents = matching_agents(state, |key| req.list(key));
+            page_of(req, &agents, |a| state.agent_json(a))
         }
         ("POST", ["agents", "actions", "broadcast"]) => {
             if req.body_str("/data/message").is_none_or(|m| m.is_empty()) {

@@ -1,7 +1,7 @@
 //! Log lines written while a test runs on this thread, kept in memory.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing::Level;
 use tracing_subscriber::fmt::MakeWriter;
@@ -37,6 +37,13 @@ impl<'a> MakeWriter<'a> for Captured {
 /// A subscriber up to `level`, for this thread only (until the guard
 /// drops), writing plain lines without time to memory.
 pub fn capture(level: Level) -> (Captured, tracing::subscriber::DefaultGuard) {
+    // While a single dispatcher is alive, tracing asks only the current
+    // thread's subscriber whether a callsite reached for the first time is
+    // wanted: one first reached by another test's thread (no subscriber)
+    // would stay off for this one. With a second dispatcher alive for the
+    // whole run, every one is asked.
+    static ANOTHER: OnceLock<tracing::Dispatch> = OnceLock::new();
+    ANOTHER.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(captured.clone())
