@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench --bench measure --features sim -- overhead  [--rounds 31 --calls 200]
 //! cargo bench --bench measure --features sim -- stream    [--agents 10000,100000 --runs 3]
+//! cargo bench --bench measure --features sim -- pages     [--agents 10000 --runs 3 --latency-ms 100 --work-us 100]
 //! cargo bench --bench measure --features sim -- download  [--gib 1 --runs 3 --dir /tmp]
 //! cargo bench --bench measure --features sim -- ratelimit [--secs 60 --tasks 4]
 //! cargo bench --bench measure --features sim -- lrq       [--days 30 --slices 6 --runs 1]
@@ -14,13 +15,14 @@
 //! `stream`, `download` and `overhead` run against a loopback server in this
 //! process ([`server`]); `stream` and `download` run each client in a child
 //! process (this binary again, `measure child …`, or `python3`) so that each
-//! peak RSS is the client's alone. `ratelimit` and `lrq` run against the
-//! simulated console (`sentinelone::sim`), which enforces the documented
-//! limits.
+//! peak RSS is the client's alone. `ratelimit`, `lrq` and `pages` run
+//! against the simulated console (`sentinelone::sim`), which enforces the
+//! documented limits; `pages` runs each side in a child process too.
 
 mod download;
 mod lrq;
 mod overhead;
+mod pages;
 mod ratelimit;
 mod report;
 mod server;
@@ -41,8 +43,12 @@ usage: cargo bench --bench measure --features sim -- <command> [flags] [--json]
   overhead   per-call time of client.list_agents().send() vs raw reqwest
              and vs the generated client alone
              [--rounds 31] [--calls 200]
-  stream     every agent through client.list_agents().items() vs Python requests
+  stream     every agent through client.list_agents().items() vs Python requests,
+             and the same pages decoded from memory (the ceiling)
              [--agents 10000,100000] [--runs 3] [--python python3]
+  pages      every agent of the simulated console, pages read ahead vs one page at
+             a time, each answer late by the latency, busy work per item
+             [--agents 10000] [--runs 3] [--latency-ms 100] [--work-us 100]
   download   a large upload through sentinelone::files::download vs raw reqwest
              [--gib 1] [--runs 3] [--dir DIR]
   ratelimit  tasks sharing one client polling dv/query-status on the simulated console
@@ -94,6 +100,7 @@ fn main() {
     match args.command.as_deref() {
         Some("overhead") => overhead::run(&args),
         Some("stream") => stream::run(&args),
+        Some("pages") => pages::run(&args),
         Some("download") => download::run(&args),
         Some("ratelimit") => ratelimit::run(&args),
         Some("lrq") => lrq::run(&args),
@@ -117,6 +124,8 @@ fn child(args: &Args) {
     }
     let sample = match args.arg(0) {
         "stream" => stream::facade_child(args.arg(1)),
+        "decode" => stream::decode_child(args.arg(1)),
+        "pages" => pages::child(args.arg(1), args.arg(2), args.arg(3), args.arg(4)),
         "download-facade" => download::facade_child(args.arg(1), args.arg(2).as_ref()),
         "download-raw" => download::raw_child(args.arg(1), args.arg(2).as_ref()),
         other => panic!("unknown child {other:?}"),

@@ -157,6 +157,11 @@ pub fn mib(kib: f64) -> String {
     format!("{:.1} MiB", kib / 1024.0)
 }
 
+/// A fraction as `42%`.
+pub fn percent(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
 /// A ratio as `1.23x`.
 pub fn times(x: f64) -> String {
     format!("{x:.2}x")

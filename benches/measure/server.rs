@@ -46,12 +46,12 @@ pub struct Config {
 
 /// One agent object cut around the fields that differ from agent to agent.
 #[derive(Debug)]
-struct Template {
+pub struct Template {
     /// Literal JSON and, between consecutive pieces, the slot filled in.
     pieces: Vec<Vec<u8>>,
     slots: Vec<Slot>,
     /// Where the template came from, for the report.
-    source: &'static str,
+    pub source: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,7 +95,8 @@ impl Slot {
 const INLINE_AGENT: &str = r#"{"accountId":"433241117337583618","accountName":"Bench","agentVersion":"23.4.2.14","computerName":"x","id":"1","uuid":"u","isActive":true,"osName":"Windows 10 Pro","osType":"windows","networkStatus":"connected","siteId":"433241117337583619","siteName":"Default site","groupId":"433241117337583620","groupName":"Default Group","lastActiveDate":"2024-03-01T10:00:00.000000Z"}"#;
 
 impl Template {
-    fn load() -> Template {
+    /// The first agent of the shared fixture, or a small inline one.
+    pub fn load() -> Template {
         let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/s1-fixtures/agents-list.json");
         let from_fixture = std::fs::read(&fixture)
@@ -154,6 +155,29 @@ impl Template {
     /// Room for one agent, for sizing a page's buffer.
     fn size_hint(&self) -> usize {
         self.pieces.iter().map(Vec::len).sum::<usize>() + 64
+    }
+
+    /// The JSON body of the page holding agents `start..end` of `total`,
+    /// with the cursor of the next page unless it is the last.
+    pub fn page(&self, start: usize, end: usize, total: usize) -> Vec<u8> {
+        let mut body = Vec::with_capacity((end - start) * self.size_hint() + 128);
+        body.extend_from_slice(b"{\"data\":[");
+        for index in start..end {
+            if index > start {
+                body.push(b',');
+            }
+            self.write(index, &mut body);
+        }
+        let next = if end < total {
+            format!("\"{}\"", cursor(end))
+        } else {
+            "null".to_string()
+        };
+        body.extend_from_slice(
+            format!("],\"pagination\":{{\"nextCursor\":{next},\"totalItems\":{total}}}}}")
+                .as_bytes(),
+        );
+        body
     }
 }
 
@@ -310,22 +334,7 @@ fn agents_page(shared: &Shared, head: &Head) -> Vec<u8> {
         },
     };
     let end = (start + limit).min(total);
-    let mut body = Vec::with_capacity((end - start) * shared.template.size_hint() + 128);
-    body.extend_from_slice(b"{\"data\":[");
-    for index in start..end {
-        if index > start {
-            body.push(b',');
-        }
-        shared.template.write(index, &mut body);
-    }
-    let next = if end < total {
-        format!("\"{}\"", cursor(end))
-    } else {
-        "null".to_string()
-    };
-    body.extend_from_slice(
-        format!("],\"pagination\":{{\"nextCursor\":{next},\"totalItems\":{total}}}}}").as_bytes(),
-    );
+    let body = shared.template.page(start, end, total);
     let mut response = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
         body.len()

@@ -4,6 +4,11 @@
 //! Both run as child processes against the same loopback server, one after
 //! the other (the order alternating from run to run), and report items per
 //! second and their own peak RSS.
+//!
+//! Beside them, the ceiling: the same pages decoded from memory, no HTTP
+//! (`serde_json` into `list_agents`' typed page, then each item typed, as
+//! the facade does), timing the decoding only, in a child process of its
+//! own each run. The facade's rate reads as a fraction of it.
 
 use std::pin::pin;
 use std::process::Command;
@@ -13,7 +18,7 @@ use futures_util::TryStreamExt;
 use sentinelone::prelude::*;
 use serde_json::json;
 
-use crate::report::{self, Args, Sample, Spread, mib, times, whole};
+use crate::report::{self, Args, Sample, Spread, mib, percent, times, whole};
 use crate::server::{self, Config};
 
 /// The Python side, beside this file.
@@ -37,6 +42,7 @@ pub fn run(args: &Args) {
         }));
         let mut facade = Vec::new();
         let mut baseline = Vec::new();
+        let mut ceiling = Vec::new();
         for run in 0..runs {
             let rust = || measure("facade", report::child(&["stream", &server.origin]), agents);
             let py = || {
@@ -51,8 +57,10 @@ pub fn run(args: &Args) {
                 baseline.push(py());
                 facade.push(rust());
             }
+            let decode = report::child(&["decode", &agents.to_string()]);
+            ceiling.push(measure("decode only", decode, agents));
         }
-        show(args, agents, &server, &facade, &baseline);
+        show(args, agents, &server, [&facade, &baseline, &ceiling]);
     }
 }
 
@@ -79,15 +87,18 @@ fn measure(what: &str, mut command: Command, agents: usize) -> Sample {
     sample
 }
 
-fn show(args: &Args, agents: usize, server: &server::Server, facade: &[Sample], py: &[Sample]) {
+fn show(args: &Args, agents: usize, server: &server::Server, sides: [&[Sample]; 3]) {
+    let [facade, py, decode] = sides;
     let rate = |s: &[Sample]| Spread::of(s.iter().map(Sample::rate));
     let peak = |s: &[Sample]| Spread::of(s.iter().map(|x| x.peak_kib));
     let start = |s: &[Sample]| Spread::of(s.iter().map(|x| x.start_kib));
     let ratio = Spread::of(facade.iter().zip(py).map(|(f, p)| f.rate() / p.rate()));
     let rss_ratio = Spread::of(facade.iter().zip(py).map(|(f, p)| f.peak_kib / p.peak_kib));
+    let of_ceiling = Spread::of(facade.iter().zip(decode).map(|(f, d)| f.rate() / d.rate()));
     let line = format!(
         "stream agents={} page=1000 agent={} B runs={} | facade items(): {} items/s, peak RSS {} (at start {}) \
-         | python requests: {} items/s, peak RSS {} (at start {}) | speed ratio {} | RSS ratio {}",
+         | python requests: {} items/s, peak RSS {} (at start {}) | speed ratio {} | RSS ratio {} \
+         | decode only, no HTTP: {} items/s, facade at {} of it",
         whole(agents as f64),
         server.agent_bytes,
         facade.len(),
@@ -99,6 +110,8 @@ fn show(args: &Args, agents: usize, server: &server::Server, facade: &[Sample], 
         start(py).show(mib),
         ratio.show(times),
         rss_ratio.show(times),
+        rate(decode).show(whole),
+        of_ceiling.show(percent),
     );
     let side = |s: &[Sample]| {
         json!({
@@ -118,6 +131,8 @@ fn show(args: &Args, agents: usize, server: &server::Server, facade: &[Sample], 
         "python_requests": side(py),
         "speed_ratio": ratio.json(),
         "rss_ratio": rss_ratio.json(),
+        "decode_only": side(decode),
+        "facade_of_decode_only": of_ceiling.json(),
     });
     report::print(args, line, value);
 }
@@ -141,4 +156,37 @@ pub fn facade_child(origin: &str) -> Sample {
             start_kib,
         }
     })
+}
+
+/// The ceiling, in a child process: every page of `agents` agents built in
+/// memory as the server sends it, then decoded through the typed path the
+/// facade takes (`serde_json` into the operation's page type, each item
+/// into its typed agent). Only the decoding is timed.
+pub fn decode_child(agents: &str) -> Sample {
+    use sentinelone::raw::builder::ListAgents;
+    use sentinelone::raw::{Operation, Pageable};
+    type Page = <ListAgents<'static> as Operation>::Output;
+
+    let agents: usize = agents.parse().expect("a count of agents");
+    let template = server::Template::load();
+    let start_kib = report::status_kib("VmRSS");
+    let mut decoding = std::time::Duration::ZERO;
+    let mut count = 0u64;
+    for start in (0..agents).step_by(1000) {
+        let body = template.page(start, (start + 1000).min(agents), agents);
+        let started = Instant::now();
+        let page: Page = serde_json::from_slice(&body).expect("a page decodes");
+        for item in <ListAgents<'static> as Pageable>::into_items(page) {
+            let agent = item.into_typed().expect("an agent decodes");
+            std::hint::black_box(&agent);
+            count += 1;
+        }
+        decoding += started.elapsed();
+    }
+    Sample {
+        count: count as f64,
+        secs: decoding.as_secs_f64(),
+        peak_kib: report::status_kib("VmHWM"),
+        start_kib,
+    }
 }
