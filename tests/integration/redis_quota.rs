@@ -92,11 +92,16 @@ async fn two_clients_sharing_redis_keep_to_one_allowance() {
 
     let gaps = gaps(&server);
     assert_eq!(gaps.len(), 5, "six requests");
-    // One request per 200 ms (plus the 5 % margin), whichever client sent it.
+    // One request per 200 ms (plus the 5 % margin), whichever client sent
+    // it. Arrivals jitter with the scheduler, so each gap is held to a
+    // looser bound than the whole run: without sharing, the two clients'
+    // first requests arrive together.
     assert!(
-        gaps.iter().all(|g| *g >= Duration::from_millis(190)),
+        gaps.iter().all(|g| *g >= Duration::from_millis(120)),
         "{gaps:?}"
     );
+    let span: Duration = gaps.iter().sum();
+    assert!(span >= Duration::from_millis(950), "{gaps:?}");
 }
 
 #[tokio::test]
@@ -367,10 +372,13 @@ async fn s1_processes_sharing_redis_keep_to_one_allowance() {
 
     let gaps = gaps(&server);
     assert_eq!(gaps.len(), 3, "four requests");
+    // One a second (loosely per gap, as arrivals jitter), never together.
     assert!(
-        gaps.iter().all(|g| *g >= Duration::from_millis(950)),
+        gaps.iter().all(|g| *g >= Duration::from_millis(700)),
         "{gaps:?}"
     );
+    let span: Duration = gaps.iter().sum();
+    assert!(span >= Duration::from_millis(2900), "{gaps:?}");
     let found = keys(&url, &format!("s1:quota:{}:", server.url)).await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(!found[0].0.contains(&token), "{found:?}");
