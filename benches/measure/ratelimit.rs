@@ -32,15 +32,15 @@ const STATUS: &str = "/dv/query-status";
 
 /// What one side achieved in the window.
 #[derive(Debug, Clone, Copy)]
-struct Outcome {
+pub(crate) struct Outcome {
     /// Calls the console admitted (answered other than 429).
-    admitted: u64,
+    pub(crate) admitted: u64,
     /// Calls the console answered 429.
-    throttled: u64,
+    pub(crate) throttled: u64,
     /// Calls the tasks saw succeed.
-    succeeded: u64,
+    pub(crate) succeeded: u64,
     /// Calls the tasks saw fail (not counting 429s the baseline handles).
-    failed: u64,
+    pub(crate) failed: u64,
 }
 
 pub fn run(args: &Args) {
@@ -112,7 +112,12 @@ pub(crate) async fn console_with_query() -> (SimConsole, String) {
 }
 
 /// The console's count of `dv/query-status` calls and 429s since `before`.
-fn outcome(console: &SimConsole, before: (u64, u64), succeeded: u64, failed: u64) -> Outcome {
+pub(crate) fn outcome(
+    console: &SimConsole,
+    before: (u64, u64),
+    succeeded: u64,
+    failed: u64,
+) -> Outcome {
     let after = console.counters();
     let calls = after.requests("GET", STATUS) - before.0;
     let throttled = after.throttled - before.1;

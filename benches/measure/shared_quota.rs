@@ -21,17 +21,8 @@ use sentinelone::quota_store::{QuotaStore, RedisQuotaStore};
 use serde_json::{Value, json};
 use tokio::time::{Instant, timeout_at};
 
-use crate::ratelimit::{console_with_query, counts};
+use crate::ratelimit::{Outcome, console_with_query, counts, outcome};
 use crate::report::{self, Args};
-
-/// One side's totals: admitted and 429 by the console, and what the
-/// processes saw.
-struct Side {
-    admitted: u64,
-    throttled: u64,
-    succeeded: u64,
-    failed: u64,
-}
 
 pub fn run(args: &Args) {
     let window = report::secs(args.get("secs", 60.0));
@@ -48,7 +39,7 @@ pub fn run(args: &Args) {
     let shared = rt.block_on(side(window, procs, Some(&redis)));
     let separate = rt.block_on(side(window, procs, None));
     let allowed = window.as_secs_f64().floor() as u64 + 1;
-    let share = |s: &Side| s.admitted as f64 / allowed as f64;
+    let share = |s: &Outcome| s.admitted as f64 / allowed as f64;
     let line = format!(
         "shared-quota secs={} procs={procs} allowed={allowed} | redis store: {} calls ({:.0}% of allowed), \
          {} 429s, {} errors | in-process stores: {} calls ({:.0}%), {} 429s, {} errors",
@@ -62,7 +53,7 @@ pub fn run(args: &Args) {
         separate.throttled,
         separate.failed,
     );
-    let value = |s: &Side| {
+    let value = |s: &Outcome| {
         json!({
             "admitted": s.admitted,
             "throttled_429": s.throttled,
@@ -86,7 +77,7 @@ pub fn run(args: &Args) {
 }
 
 /// Runs `procs` children against a fresh console; `redis` when they share.
-async fn side(window: Duration, procs: usize, redis: Option<&str>) -> Side {
+async fn side(window: Duration, procs: usize, redis: Option<&str>) -> Outcome {
     let (console, id) = console_with_query().await;
     let before = counts(&console);
     let exe = std::env::current_exe().expect("this binary");
@@ -118,15 +109,7 @@ async fn side(window: Duration, procs: usize, redis: Option<&str>) -> Side {
         succeeded += sample["succeeded"].as_u64().unwrap_or(0);
         failed += sample["failed"].as_u64().unwrap_or(0);
     }
-    let after = counts(&console);
-    let calls = after.0 - before.0;
-    let throttled = after.1 - before.1;
-    Side {
-        admitted: calls - throttled,
-        throttled,
-        succeeded,
-        failed,
-    }
+    outcome(&console, before, succeeded, failed)
 }
 
 /// One worker: polls until the window closes; prints what it saw.

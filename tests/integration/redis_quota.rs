@@ -58,6 +58,18 @@ fn gaps(server: &Scripted) -> Vec<Duration> {
     times.windows(2).map(|w| w[1] - w[0]).collect()
 }
 
+/// Asserts the requests `server` saw were spaced by the quota: every gap
+/// at least `min_gap` (loose, as arrivals jitter with the scheduler) and
+/// the whole run at least `min_span` (without sharing, requests arrive
+/// together).
+fn assert_spaced(server: &Scripted, requests: usize, min_gap: Duration, min_span: Duration) {
+    let gaps = gaps(server);
+    assert_eq!(gaps.len(), requests - 1, "{requests} requests: {gaps:?}");
+    assert!(gaps.iter().all(|g| *g >= min_gap), "{gaps:?}");
+    let span: Duration = gaps.iter().sum();
+    assert!(span >= min_span, "{gaps:?}");
+}
+
 /// Three calls from each client at once.
 async fn three_calls_each(clients: &[Client]) {
     let calls = clients
@@ -90,18 +102,13 @@ async fn two_clients_sharing_redis_keep_to_one_allowance() {
 
     three_calls_each(&clients).await;
 
-    let gaps = gaps(&server);
-    assert_eq!(gaps.len(), 5, "six requests");
-    // One request per 200 ms (plus the 5 % margin), whichever client sent
-    // it. Arrivals jitter with the scheduler, so each gap is held to a
-    // looser bound than the whole run: without sharing, the two clients'
-    // first requests arrive together.
-    assert!(
-        gaps.iter().all(|g| *g >= Duration::from_millis(120)),
-        "{gaps:?}"
+    // One request per 200 ms (plus the 5 % margin), whichever client sent it.
+    assert_spaced(
+        &server,
+        6,
+        Duration::from_millis(120),
+        Duration::from_millis(950),
     );
-    let span: Duration = gaps.iter().sum();
-    assert!(span >= Duration::from_millis(950), "{gaps:?}");
 }
 
 #[tokio::test]
@@ -370,15 +377,13 @@ async fn s1_processes_sharing_redis_keep_to_one_allowance() {
         );
     }
 
-    let gaps = gaps(&server);
-    assert_eq!(gaps.len(), 3, "four requests");
-    // One a second (loosely per gap, as arrivals jitter), never together.
-    assert!(
-        gaps.iter().all(|g| *g >= Duration::from_millis(700)),
-        "{gaps:?}"
+    // One a second, never together.
+    assert_spaced(
+        &server,
+        4,
+        Duration::from_millis(700),
+        Duration::from_millis(2900),
     );
-    let span: Duration = gaps.iter().sum();
-    assert!(span >= Duration::from_millis(2900), "{gaps:?}");
     let found = keys(&url, &format!("s1:quota:{}:", server.url)).await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(!found[0].0.contains(&token), "{found:?}");
