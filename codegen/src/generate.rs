@@ -282,6 +282,8 @@ pub fn generate(spec_text: &str) -> Result<Generated> {
         crate::paging::pageable_impls(&spec, &client),
         "the paging impls",
     )?;
+    // After `calls` and `paging`, which read each `send`'s return type.
+    crate::sends::share_dispatch(&mut client)?;
     let mock = parse(mock, "the httpmock helpers")?;
     let operations = parse(crate::table::operation_table(&spec), "the operation table")?;
     let answers = parse(crate::table::answer_table(&spec), "the answer table")?;

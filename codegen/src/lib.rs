@@ -20,6 +20,7 @@ pub mod naming;
 pub mod paging;
 pub mod rate_limits;
 pub mod schema;
+pub mod sends;
 pub mod table;
 pub mod trim;
 pub mod validate;

@@ -65,6 +65,7 @@ mod console_time;
 mod constraint;
 mod csv_list;
 pub mod lenient;
+mod object;
 #[cfg(feature = "operations")]
 mod operation_table;
 #[cfg(feature = "operations")]
@@ -78,6 +79,7 @@ mod rate_limit;
 #[rustfmt::skip]
 #[allow(clippy::all, unused_imports, unused_mut, dead_code, missing_docs)]
 mod rate_limits;
+mod respond;
 mod tls;
 mod transport;
 
