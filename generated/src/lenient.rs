@@ -13,7 +13,9 @@
 //! - each item of a response's `data` list decodes on its own ([`items`]):
 //!   an item that still does not decode arrives as [`Decoded::Raw`], with
 //!   the field path that failed and the item as sent, while the rest of the
-//!   page decodes as usual; a `tracing` warning says so.
+//!   page decodes as usual; a `tracing` warning says so. Read from JSON
+//!   text, each item's text goes straight into its type; a
+//!   `serde_json::Value` is built only for an item that fails.
 //!
 //! A value that fits none of the accepted shapes (`"abc"` for a number) is
 //! still an error: nothing is dropped or guessed silently.
@@ -28,6 +30,7 @@ use serde::de::value::{
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A value of a response list that either decoded as `T` or, when it did
 /// not, is kept as the console sent it.
@@ -174,14 +177,101 @@ where
     D: Deserializer<'de>,
     T: DeserializeOwned,
 {
-    let values: Option<Vec<Value>> = list(deserializer)?;
-    Ok(values.map(|values| {
-        values
-            .into_iter()
+    let sent = deserializer.deserialize_any(ItemsVisitor)?;
+    Ok(sent.map(|sent| {
+        sent.into_iter()
             .enumerate()
-            .map(|(i, value)| Decoded::decode(value, || format!("data[{i}]")))
+            .map(|(i, item)| item.decode(|| format!("data[{i}]")))
             .collect()
     }))
+}
+
+/// One item of a `data` list as the console sent it.
+enum SentItem {
+    /// Its JSON text, when the answer is read from text (the usual case):
+    /// decoded straight into the typed item, with no `Value` built unless
+    /// that fails.
+    Text(Box<RawValue>),
+    /// The value, when the list came as one value or from a `Value`
+    /// deserializer that hands out no text.
+    Value(Value),
+}
+
+impl<'de> Deserialize<'de> for SentItem {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(SentItem::Text)
+    }
+}
+
+impl SentItem {
+    fn decode<T: DeserializeOwned>(self, at: impl FnOnce() -> String) -> Decoded<T> {
+        let value = match self {
+            SentItem::Text(text) => {
+                if let Ok(item) = serde_json::from_str(text.get()) {
+                    return Decoded::Typed(item);
+                }
+                match serde_json::from_str(text.get()) {
+                    Ok(value) => value,
+                    // Text the parser already accepted as JSON always
+                    // parses again; kept raw as a string if it ever did not.
+                    Err(_) => Value::String(text.get().to_owned()),
+                }
+            }
+            SentItem::Value(value) => value,
+        };
+        Decoded::decode(value, at)
+    }
+}
+
+/// Reads a `data` list (or one value, as a list of one) item by item.
+struct ItemsVisitor;
+
+impl ItemsVisitor {
+    fn one<E: de::Error>(value: Value) -> Result<Option<Vec<SentItem>>, E> {
+        Ok(Some(vec![SentItem::Value(value)]))
+    }
+}
+
+impl<'de> Visitor<'de> for ItemsVisitor {
+    type Value = Option<Vec<SentItem>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list, or one value")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Some(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Self::one(Value::deserialize(MapAccessDeserializer::new(map))?)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Self::one(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Self::one(Value::from(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Self::one(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Self::one(Value::from(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Self::one(Value::from(v))
+    }
 }
 
 /// A scalar that consoles send in more than one JSON shape.
@@ -628,37 +718,63 @@ mod tests {
         data: Option<Vec<Decoded<Item>>>,
     }
 
+    /// The page decoded from JSON text (each item's text read straight into
+    /// its type) and from a `Value` (items read from values).
+    fn both_ways(sent: Value) -> [Page; 2] {
+        [
+            serde_json::from_str(&sent.to_string()).unwrap(),
+            serde_json::from_value(sent).unwrap(),
+        ]
+    }
+
     #[test]
     fn an_item_that_does_not_decode_is_kept_raw_with_its_path() {
-        let page: Page = serde_json::from_value(json!({"data": [
+        for page in both_ways(json!({"data": [
             {"id": "1"}, {"id": "2", "size": "big"}, {"id": "3", "size": 4}
-        ]}))
-        .unwrap();
-        let data = page.data.unwrap();
-        assert_eq!(data.len(), 3);
-        assert_eq!(data[0].typed().map(|i| i.id.as_str()), Some("1"));
-        assert_eq!(data[2].typed().and_then(|i| i.size), Some(4));
-        let raw = data[1].raw().unwrap();
-        assert_eq!(raw.path, "data[1].size");
-        assert_eq!(raw.value, json!({"id": "2", "size": "big"}));
-        assert!(raw.message.contains("invalid type"), "{}", raw.message);
-        assert!(
-            raw.to_string()
-                .starts_with("Item did not decode at data[1].size")
-        );
-        // Serialised back, the raw item is in its place, as sent.
-        let back: Vec<Value> = data
-            .iter()
-            .map(|d| serde_json::to_value(d).unwrap())
-            .collect();
-        assert_eq!(back[1], json!({"id": "2", "size": "big"}));
+        ]})) {
+            let data = page.data.unwrap();
+            assert_eq!(data.len(), 3);
+            assert_eq!(data[0].typed().map(|i| i.id.as_str()), Some("1"));
+            assert_eq!(data[2].typed().and_then(|i| i.size), Some(4));
+            let raw = data[1].raw().unwrap();
+            assert_eq!(raw.path, "data[1].size");
+            assert_eq!(raw.value, json!({"id": "2", "size": "big"}));
+            assert!(raw.message.contains("invalid type"), "{}", raw.message);
+            assert!(
+                raw.to_string()
+                    .starts_with("Item did not decode at data[1].size")
+            );
+            // Serialised back, the raw item is in its place, as sent.
+            let back: Vec<Value> = data
+                .iter()
+                .map(|d| serde_json::to_value(d).unwrap())
+                .collect();
+            assert_eq!(back[1], json!({"id": "2", "size": "big"}));
+        }
     }
 
     #[test]
     fn a_single_item_counts_as_a_list_and_a_scalar_item_is_raw() {
-        let page: Page = serde_json::from_value(json!({"data": {"id": "9"}})).unwrap();
-        assert_eq!(page.data.unwrap()[0].typed().unwrap().id, "9");
-        let page: Page = serde_json::from_value(json!({"data": ["x"]})).unwrap();
-        assert_eq!(page.data.unwrap()[0].raw().unwrap().path, "data[0]");
+        for page in both_ways(json!({"data": {"id": "9"}})) {
+            assert_eq!(page.data.unwrap()[0].typed().unwrap().id, "9");
+        }
+        for page in both_ways(json!({"data": ["x"]})) {
+            assert_eq!(page.data.unwrap()[0].raw().unwrap().path, "data[0]");
+        }
+        for page in both_ways(json!({"data": 7})) {
+            assert_eq!(page.data.unwrap()[0].raw().unwrap().value, json!(7));
+        }
+        for page in both_ways(json!({"data": null})) {
+            assert!(page.data.is_none());
+        }
+    }
+
+    #[test]
+    fn an_item_read_from_text_keeps_escapes_and_nested_values() {
+        let sent = r#"{"data": [{"id": "a\"b\u00e9", "size": 1, "more": {"x": [1, 2.5]}}]}"#;
+        let page: Page = serde_json::from_str(sent).unwrap();
+        let data = page.data.unwrap();
+        assert_eq!(data[0].typed().unwrap().id, "a\"b\u{e9}");
+        assert_eq!(data[0].typed().unwrap().size, Some(1));
     }
 }
