@@ -177,7 +177,7 @@ where
     D: Deserializer<'de>,
     T: DeserializeOwned,
 {
-    let sent = deserializer.deserialize_any(ItemsVisitor)?;
+    let sent = deserializer.deserialize_any(ListVisitor::<Sent>(PhantomData))?;
     Ok(sent.map(|sent| {
         sent.into_iter()
             .enumerate()
@@ -220,57 +220,6 @@ impl SentItem {
             SentItem::Value(value) => value,
         };
         Decoded::decode(value, at)
-    }
-}
-
-/// Reads a `data` list (or one value, as a list of one) item by item.
-struct ItemsVisitor;
-
-impl ItemsVisitor {
-    fn one<E: de::Error>(value: Value) -> Result<Option<Vec<SentItem>>, E> {
-        Ok(Some(vec![SentItem::Value(value)]))
-    }
-}
-
-impl<'de> Visitor<'de> for ItemsVisitor {
-    type Value = Option<Vec<SentItem>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list, or one value")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Some(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Self::one(Value::deserialize(MapAccessDeserializer::new(map))?)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Self::one(Value::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Self::one(Value::from(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Self::one(Value::from(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Self::one(Value::from(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Self::one(Value::from(v))
     }
 }
 
@@ -488,17 +437,49 @@ where
     Ok(values.map(|values| values.into_iter().map(|v| v.0).collect()))
 }
 
-/// Reads a list, or one value as a list of one.
-struct ListVisitor<T>(PhantomData<T>);
+/// What [`ListVisitor`] reads each element as, from a list entry or from
+/// the single value sent where a list is declared.
+trait Element<'de> {
+    type Item: Deserialize<'de>;
 
-impl<'de, T: Deserialize<'de>> ListVisitor<T> {
-    fn one<E: de::Error>(item: Result<T, E>) -> Result<Option<Vec<T>>, E> {
+    /// The element from a single value (a map or a scalar).
+    fn one<D: Deserializer<'de>>(deserializer: D) -> Result<Self::Item, D::Error>;
+}
+
+/// Elements read as `T` either way.
+struct Plain<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Element<'de> for Plain<T> {
+    type Item = T;
+
+    fn one<D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
+        T::deserialize(deserializer)
+    }
+}
+
+/// Items of a `data` list: their text when listed; a single value, which
+/// has no text to hand out, as a `Value`.
+struct Sent;
+
+impl<'de> Element<'de> for Sent {
+    type Item = SentItem;
+
+    fn one<D: Deserializer<'de>>(deserializer: D) -> Result<SentItem, D::Error> {
+        Value::deserialize(deserializer).map(SentItem::Value)
+    }
+}
+
+/// Reads a list, or one value as a list of one.
+struct ListVisitor<L>(PhantomData<L>);
+
+impl<'de, L: Element<'de>> ListVisitor<L> {
+    fn one<E: de::Error>(item: Result<L::Item, E>) -> Result<Option<Vec<L::Item>>, E> {
         item.map(|item| Some(vec![item]))
     }
 }
 
-impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
-    type Value = Option<Vec<T>>;
+impl<'de, L: Element<'de>> Visitor<'de> for ListVisitor<L> {
+    type Value = Option<Vec<L::Item>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a list, or one value")
@@ -520,22 +501,22 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
         Ok(Some(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Self::one(T::deserialize(MapAccessDeserializer::new(map)))
+        Self::one(L::one(MapAccessDeserializer::new(map)))
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Self::one(T::deserialize(BoolDeserializer::new(v)))
+        Self::one(L::one(BoolDeserializer::new(v)))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Self::one(T::deserialize(I64Deserializer::new(v)))
+        Self::one(L::one(I64Deserializer::new(v)))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Self::one(T::deserialize(U64Deserializer::new(v)))
+        Self::one(L::one(U64Deserializer::new(v)))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Self::one(T::deserialize(F64Deserializer::new(v)))
+        Self::one(L::one(F64Deserializer::new(v)))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Self::one(T::deserialize(StrDeserializer::new(v)))
+        Self::one(L::one(StrDeserializer::new(v)))
     }
 }
 
@@ -556,7 +537,7 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    deserializer.deserialize_any(ListVisitor(PhantomData))
+    deserializer.deserialize_any(ListVisitor::<Plain<T>>(PhantomData))
 }
 
 /// The paths of the values of `sent` (a console's answer) that `kept` (the
